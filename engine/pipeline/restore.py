@@ -1,0 +1,157 @@
+"""Instruction -> conditioning -> tiled inference -> blend with the original by strength."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from engine.errors import InstructionError
+from engine.instructions import Interpretation, interpret
+from engine.io import Photo
+from engine.models import get_spec
+from engine.progress import CancelToken, ProgressCallback, no_progress, scaled_progress
+from engine.runtime import get_session
+from engine.tiling import default_tile_size, run_tiled
+
+RESTORE_MODEL_ID = "restore"
+
+
+def blend(original: np.ndarray, restored: np.ndarray, strength: float) -> np.ndarray:
+    """Linear mix of original and restored pixels; strength 0 = original, 1 = full restoration."""
+    s = float(min(max(strength, 0.0), 1.0))
+    if s >= 1.0:
+        return restored
+    if s <= 0.0:
+        return original
+    return (original + s * (restored - original)).astype(np.float32, copy=False)
+
+
+@dataclass
+class RestoreResult:
+    """A finished restoration: full-strength output kept so the strength can be changed instantly."""
+
+    original: np.ndarray
+    restored: np.ndarray
+    interpretation: Interpretation
+    strength: float
+    device: str
+    providers: list[str]
+    tile_size: int
+    seconds: float
+    auto_detected: bool = False
+    metadata: dict[str, object] = field(default_factory=dict)
+
+    def blend(self, strength: float | None = None) -> np.ndarray:
+        """Pixels at `strength` (default: the strength asked for), without re-running the network."""
+        return blend(self.original, self.restored, self.strength if strength is None else strength)
+
+    @property
+    def pixels(self) -> np.ndarray:
+        return self.blend()
+
+
+def _resolve_instruction(
+    pixels: np.ndarray, instruction: str | Interpretation, device: str | None
+) -> tuple[Interpretation, bool]:
+    if isinstance(instruction, Interpretation):
+        interpretation, auto = instruction, False
+    elif instruction.strip():
+        interpretation, auto = interpret(instruction), False
+    else:
+        # Empty prompt: propose what the detector sees (DA-CLIP / OneRestore idea).
+        from engine.pipeline.detect import suggest_instruction
+
+        suggestion = suggest_instruction(pixels, device=device)
+        if suggestion is None:
+            raise InstructionError(
+                "No instruction given and no degradation detected: the photo looks clean. "
+                "Type what is wrong with it, e.g. 'reduce the noise'."
+            )
+        interpretation, auto = suggestion, True
+    if not interpretation.understood:
+        raise InstructionError(interpretation.message)
+    return interpretation, auto
+
+
+def _downscale(pixels: np.ndarray, max_side: int | None) -> np.ndarray:
+    h, w = pixels.shape[:2]
+    if not max_side or max(h, w) <= max_side:
+        return pixels
+    scale = max_side / max(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return cv2.resize(pixels, size, interpolation=cv2.INTER_AREA)
+
+
+def restore(
+    image: Photo | np.ndarray,
+    instruction: str | Interpretation,
+    *,
+    strength: float = 1.0,
+    device: str | None = None,
+    tile_size: int | None = None,
+    max_side: int | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> RestoreResult:
+    """Restore `image` (a Photo or H x W x 3 float32 RGB in [0, 1]) as `instruction` asks.
+
+    `strength` (0..1) scales the instruction's own strength for the final blend. `max_side`
+    downscales first (fast preview). Raises InstructionError for an instruction that is not a
+    restoration request, ModelError/DeviceError for a missing model or device, Cancelled.
+    """
+    progress = progress or no_progress
+    pixels = image.pixels if isinstance(image, Photo) else image
+    if pixels.ndim != 3 or pixels.shape[2] != 3:
+        raise ValueError(f"expected H x W x 3 pixels, got shape {pixels.shape}")
+    pixels = _downscale(np.ascontiguousarray(pixels, dtype=np.float32), max_side)
+    started = time.perf_counter()
+    progress(0.0, "understanding the instruction")
+    interpretation, auto = _resolve_instruction(pixels, instruction, device)
+    if cancel is not None:
+        cancel.raise_if_cancelled()
+
+    spec = get_spec(RESTORE_MODEL_ID)
+    session = get_session(spec, device)
+    embedding = np.asarray(interpretation.embedding, dtype=np.float32).reshape(1, -1)
+    feeds_name = spec.conditioning or "embedding"
+
+    def infer(tile: np.ndarray) -> np.ndarray:
+        return session.run({spec.inputs[0]: tile, feeds_name: embedding})[0]
+
+    chosen_tile = tile_size or default_tile_size(session.device)
+    restored = run_tiled(
+        pixels,
+        infer,
+        tile_size=chosen_tile,
+        overlap=spec.tile_overlap,
+        multiple_of=spec.multiple_of,
+        progress=scaled_progress(progress, 0.02, 1.0),
+        cancel=cancel,
+    )
+    np.clip(restored, 0.0, 1.0, out=restored)
+    progress(1.0, "done")
+    return RestoreResult(
+        original=pixels,
+        restored=restored,
+        interpretation=interpretation,
+        strength=float(min(max(strength, 0.0), 1.0)) * interpretation.strength,
+        device=session.device,
+        providers=list(session.providers),
+        tile_size=chosen_tile,
+        seconds=time.perf_counter() - started,
+        auto_detected=auto,
+        metadata={"model": spec.id, "model_sha256": spec.sha256},
+    )
+
+
+def restore_photo(
+    photo: Photo,
+    instruction: str | Interpretation,
+    **kwargs: object,
+) -> tuple[Photo, RestoreResult]:
+    """restore() on a Photo, returning a Photo that keeps the source's alpha, depth and metadata."""
+    result = restore(photo, instruction, **kwargs)  # type: ignore[arg-type]
+    return photo.with_pixels(result.pixels), result
