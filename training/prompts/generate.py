@@ -1,0 +1,536 @@
+"""Generate the training instruction corpus (resources/prompts/train.jsonl) from templates and vocabularies.
+
+Seeded and deduplicated (case/punctuation-insensitive); held-out and unseen test prompts are never emitted.
+Run: python -m training.prompts.generate [--seed 7] [--out resources/prompts/train.jsonl]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import string
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from training.prompts import vocab as V
+
+REPO = Path(__file__).resolve().parents[2]
+PROMPTS_DIR = REPO / "resources" / "prompts"
+TEST_FILES = ("heldout.jsonl", "unseen.jsonl")
+
+# How many distinct prompts of each kind to aim for.
+TARGETS = {"single": 3800, "composite": 2600, "negation": 300, "offtopic": 2300, "vague": 350}
+
+STRENGTH_LEVELS = (("normal", V.NORMAL, 0.56), ("light", V.LIGHT, 0.22), ("strong", V.STRONG, 0.22))
+
+
+@dataclass(frozen=True)
+class Prompt:
+    text: str
+    tasks: tuple[str, ...]
+    strength: float
+    kind: str
+    register: str
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "text": self.text,
+                "tasks": list(self.tasks),
+                "strength": self.strength,
+                "kind": self.kind,
+                "register": self.register,
+            },
+            ensure_ascii=False,
+        )
+
+
+def normalise(text: str) -> str:
+    """Dedup key: the encoder is uncased, and trailing punctuation/spacing does not change the request."""
+    text = text.lower().strip()
+    text = re.sub(r"\s+", " ", text)
+    return text.strip(" .!?,;")
+
+
+def pick_level(rng: random.Random) -> tuple[str, float]:
+    r = rng.random()
+    acc = 0.0
+    for name, value, p in STRENGTH_LEVELS:
+        acc += p
+        if r < acc:
+            return name, value
+    return "normal", V.NORMAL
+
+
+def with_action_strength(rng: random.Random, action: str, level: str) -> str:
+    """Put a strength adverb before the action or a strength phrase after it."""
+    if level == "normal":
+        return action
+    adverbs, suffixes = (
+        (V.LIGHT_ADVERBS, V.LIGHT_SUFFIXES) if level == "light" else (V.STRONG_ADVERBS, V.STRONG_SUFFIXES)
+    )
+    if rng.random() < 0.45:
+        adverb = rng.choice(adverbs)
+        # "a lot"/"hard" read badly before a verb; put those after.
+        if adverb in ("a lot", "hard", "a little", "a bit", "a touch", "a tiny bit", "just a little"):
+            return f"{action} {adverb}"
+        return f"{adverb} {action}"
+    return f"{action}, {rng.choice(suffixes)}"
+
+
+def with_severity(rng: random.Random, symptom: str, level: str) -> str:
+    if level == "normal":
+        return symptom
+    words = V.LIGHT_SEVERITY if level == "light" else V.STRONG_SEVERITY
+    return f"{rng.choice(words)} {symptom}"
+
+
+def maybe_prefix(rng: random.Random, text: str, p: float = 0.35) -> str:
+    r = rng.random()
+    if r < p * 0.7:
+        return f"{rng.choice(V.POLITE_PREFIX)} {text}"
+    if r < p:
+        return f"{rng.choice(V.FILLER_PREFIX)} {text}"
+    return text
+
+
+# ---------------------------------------------------------------- single task
+
+
+def single_terse(rng: random.Random, task: str, level: str) -> tuple[str, str]:
+    word = rng.choice(V.VOCAB[task].terse)
+    if level != "normal":
+        word = with_action_strength(rng, word, level)
+    return word, "terse"
+
+
+def single_action(rng: random.Random, task: str, level: str) -> tuple[str, str]:
+    action = with_action_strength(rng, rng.choice(V.VOCAB[task].actions), level)
+    text = maybe_prefix(rng, action, 0.5)
+    if rng.random() < 0.15:
+        text = f"{text} in {rng.choice(V.PHOTO_REF)}"
+    return text, "casual"
+
+
+def single_symptom(rng: random.Random, task: str, level: str) -> tuple[str, str]:
+    symptom = with_severity(rng, rng.choice(V.VOCAB[task].symptoms), level)
+    ref = rng.choice(V.PHOTO_REF)
+    forms = (
+        f"it's {symptom}",
+        f"{ref} is {symptom}",
+        f"{ref} looks {symptom}",
+        f"{symptom}",
+        f"why is it {symptom}",
+        f"{ref} came out {symptom}, {rng.choice(V.FIX_TAIL)}",
+        f"everything is {symptom}",
+        f"it's {symptom}, {rng.choice(V.FIX_TAIL)}",
+        f"my picture is {symptom}",
+        f"ugh {symptom}",
+        f"{ref} is {symptom}. {rng.choice(V.VOCAB[task].actions)}",
+        f"the faces are {symptom}",
+    )
+    text = rng.choice(forms)
+    # Severity words already carry the strength; a suffix on top would double it.
+    return text, "casual"
+
+
+def single_noun(rng: random.Random, task: str, level: str) -> tuple[str, str]:
+    noun = rng.choice(V.VOCAB[task].nouns)
+    ref = rng.choice(V.PHOTO_REF)
+    amount = {
+        "light": ("a little", "some", "a bit of", "slight"),
+        "strong": ("so much", "tons of", "way too much", "a huge amount of", "heavy"),
+        "normal": ("", "there's", "too much"),
+    }[level]
+    q = rng.choice(amount)
+    forms = {
+        "light": (
+            f"there's {q} {noun} in {ref}",
+            f"{q} {noun}, remove it",
+            f"remove the {q} {noun}" if q == "slight" else f"there's {q} {noun}, can you clean it up",
+            f"only {q} {noun} to get rid of",
+        ),
+        "strong": (
+            f"there's {q} {noun} in {ref}",
+            f"{q} {noun}!",
+            f"{q} {noun}, {rng.choice(V.FIX_TAIL)}",
+            f"{ref} has {q} {noun}",
+        ),
+        "normal": (
+            f"there's {noun} in {ref}",
+            f"get rid of the {noun}",
+            f"{noun} everywhere",
+            f"the {noun} is awful",
+            f"remove {noun}",
+            f"can you do something about the {noun}?",
+            f"too much {noun}",
+            f"{ref} has {noun}",
+            f"I hate the {noun}",
+            f"no more {noun} please",
+            f"{noun} removal",
+        ),
+    }[level]
+    return re.sub(r"\s+", " ", rng.choice(forms)).strip(), "casual"
+
+
+def single_story(rng: random.Random, task: str, level: str) -> tuple[str, str]:
+    v = V.VOCAB[task]
+    story = rng.choice(v.stories)
+    forms = [
+        story,
+        f"{story}, {rng.choice(V.FIX_TAIL)}",
+        f"{story} and it came out {with_severity(rng, rng.choice(v.symptoms), level)}",
+        f"{story}. {with_action_strength(rng, rng.choice(v.actions), level)}",
+        f"{story}, please {with_action_strength(rng, rng.choice(v.actions), level)}",
+    ]
+    if level != "normal":
+        forms = forms[2:]
+    return rng.choice(forms), "story"
+
+
+def single_technical(rng: random.Random, task: str, level: str) -> tuple[str, str]:
+    text = rng.choice(V.VOCAB[task].technical)
+    if level != "normal":
+        text = with_action_strength(rng, text, level)
+    return text, "technical"
+
+
+SINGLE_FORMS: tuple[tuple[Callable[[random.Random, str, str], tuple[str, str]], float], ...] = (
+    (single_terse, 0.12),
+    (single_action, 0.28),
+    (single_symptom, 0.22),
+    (single_noun, 0.14),
+    (single_story, 0.14),
+    (single_technical, 0.10),
+)
+
+
+def weighted(rng: random.Random, items):
+    r = rng.random() * sum(w for _, w in items)
+    for item, w in items:
+        r -= w
+        if r <= 0:
+            return item
+    return items[-1][0]
+
+
+def make_single(rng: random.Random) -> Prompt:
+    task = rng.choice(V.TASKS)
+    level, value = pick_level(rng)
+    text, register = weighted(rng, SINGLE_FORMS)(rng, task, level)
+    return Prompt(text, (task,), value, "single", register)
+
+
+# ---------------------------------------------------------------- composites
+
+
+def join_list(rng: random.Random, parts: list[str]) -> str:
+    if len(parts) == 1:
+        return parts[0]
+    if len(parts) == 2:
+        return rng.choice((" and ", ", ", " & ", ", and also ", " plus ", " and also "))[:].join(parts)
+    head = ", ".join(parts[:-1])
+    return f"{head}{rng.choice((' and ', ', and ', ', '))}{parts[-1]}"
+
+
+def make_composite(rng: random.Random) -> Prompt:
+    n = 2 if rng.random() < 0.72 else 3
+    tasks = rng.sample(V.TASKS, n)
+    level, value = pick_level(rng)
+    vs = [V.VOCAB[t] for t in tasks]
+    ref = rng.choice(V.PHOTO_REF)
+    form = rng.randrange(7)
+    register = "casual"
+    if form == 0:  # "it's dark and grainy"
+        symptoms = [rng.choice(v.symptoms) for v in vs]
+        body = join_list(rng, symptoms)
+        if level != "normal":
+            body = with_severity(rng, body, level)
+        text = rng.choice(
+            (
+                f"it's {body}",
+                f"{ref} is {body}",
+                f"{body}",
+                f"{ref} came out {body}",
+                f"too {body}" if symptoms[0] in ("dark", "blurry", "noisy", "grainy") else body,
+                f"it's {body}, {rng.choice(V.FIX_TAIL)}",
+            )
+        )
+    elif form == 1:  # "remove the noise and sharpen it"
+        actions = [rng.choice(v.actions) for v in vs]
+        if rng.random() < 0.3:
+            text = f"{actions[0]}, then {actions[1]}" + (f", then {actions[2]}" if n == 3 else "")
+        else:
+            text = join_list(rng, actions)
+        text = maybe_prefix(rng, with_action_strength(rng, text, level), 0.4)
+    elif form == 2:  # symptom + action
+        text = (
+            f"it's {with_severity(rng, rng.choice(vs[0].symptoms), level)}, "
+            + join_list(rng, [rng.choice(v.actions) for v in vs[1:]])
+            + rng.choice(("", " too", " as well", " also"))
+        )
+        if n == 3 or rng.random() < 0.5:
+            text = f"{ref} is {with_severity(rng, rng.choice(vs[0].symptoms), level)}. " + join_list(
+                rng, [rng.choice(v.actions) for v in vs]
+            )
+    elif form == 3:  # story + another symptom
+        register = "story"
+        extra = join_list(rng, [rng.choice(v.symptoms) for v in vs[1:]])
+        text = rng.choice(
+            (
+                f"{rng.choice(vs[0].stories)} and it's also {with_severity(rng, extra, level)}",
+                f"{rng.choice(vs[0].stories)}, and now it's {with_severity(rng, extra, level)}",
+                f"{rng.choice(vs[0].stories)}. also it's {with_severity(rng, extra, level)}, "
+                f"{rng.choice(V.FIX_TAIL)}",
+            )
+        )
+        if n == 2 and rng.random() < 0.35 and level == "normal":
+            text = f"{rng.choice(vs[0].stories)} and {rng.choice(vs[1].stories)}"
+    elif form == 4:  # terse list
+        register = "terse"
+        words = [rng.choice(v.terse) for v in vs]
+        text = rng.choice((" + ", ", ", " and ", " ", " / ")).join(words)
+        if level != "normal":
+            text = with_action_strength(rng, text, level)
+    elif form == 5:  # nouns
+        nouns = join_list(rng, [rng.choice(v.nouns) for v in vs])
+        amount = {"light": "a bit of", "strong": "so much", "normal": rng.choice(("", "too much"))}[level]
+        text = rng.choice(
+            (
+                f"remove the {nouns}",
+                f"there's {amount} {nouns} in {ref}",
+                f"get rid of {nouns}",
+                f"{nouns} everywhere, {rng.choice(V.FIX_TAIL)}",
+            )
+        )
+        if level == "light" and text.startswith(("remove", "get")):
+            text += ", " + rng.choice(V.LIGHT_SUFFIXES)
+        if level == "strong" and text.startswith(("remove", "get")):
+            text += ", " + rng.choice(V.STRONG_SUFFIXES)
+    else:  # technical
+        register = "technical"
+        text = join_list(rng, [rng.choice(v.technical) for v in vs])
+        text = with_action_strength(rng, text, level)
+    return Prompt(
+        re.sub(r"\s+", " ", text).strip(),
+        tuple(sorted(tasks, key=V.TASKS.index)),
+        value,
+        "composite",
+        register,
+    )
+
+
+def make_negation(rng: random.Random) -> Prompt:
+    task, kept = rng.sample(V.TASKS, 2)
+    level, value = pick_level(rng)
+    action = with_action_strength(rng, rng.choice(V.VOCAB[task].actions), level)
+    keep = rng.choice(V.KEEP[kept])
+    text = rng.choice(
+        (
+            f"{action} but {keep}",
+            f"{keep}, just {action}",
+            f"{action}; {keep}",
+            f"{keep}. {action}",
+            f"only {action}, {keep}",
+        )
+    )
+    return Prompt(text, (task,), value, "negation", "casual")
+
+
+# ---------------------------------------------------------------- off-topic and vague
+
+WORD_SALAD = (
+    "banana",
+    "telescope",
+    "purple",
+    "window",
+    "seventeen",
+    "quickly",
+    "mountain",
+    "spoon",
+    "laptop",
+    "river",
+    "orange",
+    "jumping",
+    "castle",
+    "cloud",
+    "yellow",
+    "potato",
+    "lamp",
+    "ocean",
+    "guitar",
+    "pencil",
+    "forest",
+    "tiger",
+    "sandwich",
+    "bicycle",
+    "mirror",
+    "honey",
+    "rocket",
+    "carpet",
+)
+KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm", "1234567890")
+
+
+def gibberish(rng: random.Random) -> str:
+    kind = rng.randrange(4)
+    if kind == 0:
+        return "".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(3, 14)))
+    if kind == 1:
+        row = rng.choice(KEYBOARD_ROWS)
+        start = rng.randrange(len(row) - 3)
+        return row[start : start + rng.randint(3, len(row) - start)] * rng.randint(1, 2)
+    if kind == 2:
+        return " ".join(rng.sample(WORD_SALAD, rng.randint(2, 5)))
+    return " ".join(
+        "".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(2, 6)))
+        for _ in range(rng.randint(2, 4))
+    )
+
+
+def make_offtopic(rng: random.Random) -> Prompt:
+    r = rng.random()
+    register = "casual"
+    if r < 0.34:
+        base = rng.choice(V.OFFTOPIC_CONTRAST)
+        if rng.random() < 0.25:
+            level = rng.choice(("light", "strong"))
+            base = with_action_strength(rng, base, level)
+        text = maybe_prefix(rng, base, 0.5)
+        if rng.random() < 0.15:
+            text = f"{text} in {rng.choice(V.PHOTO_REF)}"
+        register = "contrast"
+    elif r < 0.68:
+        text = maybe_prefix(rng, rng.choice(V.OFFTOPIC_CREATIVE), 0.5)
+        if rng.random() < 0.12:
+            text = f"{rng.choice(V.PHOTO_REF)}: {text}"
+        register = "creative"
+    elif r < 0.86:
+        text = rng.choice(V.OFFTOPIC_CHAT)
+        if rng.random() < 0.3:
+            text = f"{rng.choice(V.FILLER_PREFIX)} {text}"
+        if rng.random() < 0.2:
+            text += rng.choice(("?", "!", " :)", "??", " please"))
+        register = "chat"
+    else:
+        text = gibberish(rng)
+        register = "gibberish"
+    return Prompt(text, (), 0.0, "offtopic", register)
+
+
+def make_vague(rng: random.Random) -> Prompt:
+    text = maybe_prefix(rng, rng.choice(V.VAGUE), 0.5)
+    if rng.random() < 0.3:
+        text = f"{text} {rng.choice(('', 'for me', 'quickly', 'thanks', 'asap'))}".strip()
+    return Prompt(text, (), 0.0, "vague", "casual")
+
+
+# ---------------------------------------------------------------- surface noise
+
+NEIGHBOURS = {c: row for row in KEYBOARD_ROWS for c in row}
+
+
+def typo(rng: random.Random, text: str) -> str:
+    """One or two realistic slips: swap, drop, double or hit a neighbouring key, in words of 4+ letters."""
+    words = text.split(" ")
+    candidates = [i for i, w in enumerate(words) if len(w) >= 4 and w.isalpha()]
+    if not candidates:
+        return text
+    for i in rng.sample(candidates, min(len(candidates), rng.choice((1, 1, 2)))):
+        w = words[i]
+        j = rng.randrange(1, len(w) - 1)
+        op = rng.randrange(4)
+        if op == 0:
+            w = w[:j] + w[j + 1] + w[j] + w[j + 2 :]
+        elif op == 1:
+            w = w[:j] + w[j + 1 :]
+        elif op == 2:
+            w = w[:j] + w[j] + w[j:]
+        else:
+            row = NEIGHBOURS.get(w[j].lower())
+            if row:
+                k = row.index(w[j].lower())
+                w = w[:j] + row[max(0, min(len(row) - 1, k + rng.choice((-1, 1))))] + w[j + 1 :]
+        words[i] = w
+    return " ".join(words)
+
+
+def surface(rng: random.Random, p: Prompt) -> Prompt:
+    text, register = p.text, p.register
+    if p.register != "gibberish" and rng.random() < 0.14:
+        text, register = typo(rng, text), "typo"
+    r = rng.random()
+    if r < 0.25:
+        text = text[:1].upper() + text[1:]
+        if not text.endswith(("?", "!", ".")):
+            text += rng.choice((".", "!", "."))
+    elif r < 0.3:
+        text = text.upper() if len(text) < 40 else text
+    elif r < 0.35 and not text.endswith(("?", "!", ".")):
+        text += rng.choice(("!!", "?", " pls", " thx"))
+    return Prompt(text, p.tasks, p.strength, p.kind, register)
+
+
+MAKERS = {
+    "single": make_single,
+    "composite": make_composite,
+    "negation": make_negation,
+    "offtopic": make_offtopic,
+    "vague": make_vague,
+}
+
+
+def load_excluded() -> set[str]:
+    excluded: set[str] = set()
+    for name in TEST_FILES:
+        path = PROMPTS_DIR / name
+        if path.exists():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                if line.strip():
+                    excluded.add(normalise(json.loads(line)["text"]))
+    return excluded
+
+
+def generate(seed: int = 7) -> list[Prompt]:
+    rng = random.Random(seed)
+    excluded = load_excluded()
+    seen: set[str] = set()
+    out: list[Prompt] = []
+    for kind, target in TARGETS.items():
+        made, attempts = 0, 0
+        while made < target and attempts < target * 60:
+            attempts += 1
+            p = surface(rng, MAKERS[kind](rng))
+            key = normalise(p.text)
+            if not key or key in seen or key in excluded:
+                continue
+            seen.add(key)
+            out.append(p)
+            made += 1
+    rng.shuffle(out)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--out", type=Path, default=PROMPTS_DIR / "train.jsonl")
+    args = parser.parse_args()
+    prompts = generate(args.seed)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text("".join(p.to_json() + "\n" for p in prompts), encoding="utf-8")
+    kinds = Counter(p.kind for p in prompts)
+    registers = Counter(p.register for p in prompts)
+    tasks = Counter(t for p in prompts for t in p.tasks)
+    print(f"wrote {len(prompts)} prompts to {args.out} ({args.out.stat().st_size / 1e6:.2f} MB)")
+    print("kinds:", dict(kinds))
+    print("registers:", dict(registers))
+    print("tasks:", dict(tasks))
+
+
+if __name__ == "__main__":
+    main()
