@@ -605,10 +605,11 @@ LABELS = {
 }
 
 # Strength levels: (value, adverbs placed before/after the action, severity words placed before a symptom).
-LIGHT = 0.3
-NORMAL = 0.6
-STRONG = 0.9
-MAXIMUM = 1.0
+# The engine blends network output with the original by this strength, so a plain request is
+# nearly full strength and "a lot" is the full network output.
+LIGHT = 0.5
+NORMAL = 0.85
+STRONG = 1.0
 
 LIGHT_ADVERBS = (
     "slightly",
