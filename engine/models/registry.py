@@ -1,0 +1,52 @@
+"""The explicit list of models PhotoMend ships (no directory scan, so PyInstaller and readers see all)."""
+
+from __future__ import annotations
+
+from engine.errors import ModelError
+from engine.models.spec import PLACEHOLDER_SHA256, ModelSpec
+
+RESTORE = ModelSpec(
+    id="restore",
+    file="restore.onnx",
+    # Filled in by the model engineers when restore.onnx is released (see training/ export).
+    sha256=PLACEHOLDER_SHA256,
+    purpose="InstructIR-style restoration conditioned on an instruction embedding",
+    # Three 2x downsamplings in the U-Net; the training engineer is to confirm the final depth.
+    multiple_of=8,
+    minimum_size=8,
+    tiling_safe=True,
+    tile_overlap=32,
+    inputs=("image", "embedding"),  # image (1,3,H,W) float32 [0,1]; embedding (1,384) float32
+    conditioning="embedding",
+    output="restored",  # (1,3,H,W)
+)
+
+DETECTOR = ModelSpec(
+    id="detector",
+    file="detector.onnx",
+    sha256=PLACEHOLDER_SHA256,
+    purpose="automatic degradation classifier (suggests an instruction)",
+    multiple_of=1,
+    minimum_size=256,
+    tiling_safe=False,  # looks at the whole (resized) photo at once
+    tile_overlap=0,
+    inputs=("image",),  # (1,3,256,256) float32 [0,1]
+    conditioning=None,
+    output="logits",  # (1,6), one per engine.instructions.TASKS
+    input_size=(256, 256),
+)
+
+#: Every model the engine may load. Add new models here, by hand.
+REGISTRY: tuple[ModelSpec, ...] = (RESTORE, DETECTOR)
+
+
+def all_specs() -> list[ModelSpec]:
+    return list(REGISTRY)
+
+
+def get_spec(model_id: str) -> ModelSpec:
+    for spec in REGISTRY:
+        if spec.id == model_id:
+            return spec
+    known = ", ".join(spec.id for spec in REGISTRY)
+    raise ModelError(f"unknown model {model_id!r} (known: {known})")

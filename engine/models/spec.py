@@ -1,0 +1,56 @@
+"""ModelSpec: what the engine must know about one ONNX network before it runs it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: sha256 written in the registry until the model engineers record the real one.
+PLACEHOLDER_SHA256 = "0" * 64
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Descriptor of one ONNX model shipped in resources/models (or built on the fly by a test)."""
+
+    id: str
+    #: path relative to engine.paths.models_dir(); an absolute path is used as is (tests, benches)
+    file: str
+    #: lowercase hex digest of the file; PLACEHOLDER_SHA256 until the model is released
+    sha256: str
+    purpose: str
+    #: input height and width must be multiples of this (U-Net downsampling depth)
+    multiple_of: int = 1
+    #: smallest input height/width the network accepts
+    minimum_size: int = 1
+    #: True when the network may be run on overlapping tiles and blended (local receptive field)
+    tiling_safe: bool = False
+    #: pixels of context each tile shares with its neighbours
+    tile_overlap: int = 0
+    #: names of all graph inputs, the image first
+    inputs: tuple[str, ...] = ("image",)
+    #: name of the text-embedding input, or None for unconditioned networks
+    conditioning: str | None = None
+    #: name of the graph output the engine reads
+    output: str = "output"
+    #: fixed (height, width) for networks that take one input size only (resize before), else None
+    input_size: tuple[int, int] | None = None
+
+    def __post_init__(self) -> None:
+        # A malformed spec is a programming error in the registry or a test: fail where it is written.
+        if len(self.sha256) != 64 or any(c not in "0123456789abcdef" for c in self.sha256):
+            raise ValueError(f"ModelSpec {self.id!r}: sha256 must be 64 lowercase hex digits")
+        if self.multiple_of < 1 or self.minimum_size < 1 or self.tile_overlap < 0:
+            raise ValueError(f"ModelSpec {self.id!r}: multiple_of/minimum_size must be >= 1, overlap >= 0")
+        if not self.inputs:
+            raise ValueError(f"ModelSpec {self.id!r}: at least one input name is required")
+        if self.conditioning is not None and self.conditioning not in self.inputs:
+            raise ValueError(f"ModelSpec {self.id!r}: conditioning input {self.conditioning!r} not in inputs")
+
+    @property
+    def image_input(self) -> str:
+        """Name of the image input (the first one)."""
+        return self.inputs[0]
+
+    @property
+    def has_recorded_sha256(self) -> bool:
+        return self.sha256 != PLACEHOLDER_SHA256

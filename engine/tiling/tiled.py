@@ -1,0 +1,165 @@
+"""run_tiled: any photo size through a fixed-memory network call, with blending and shrink-on-OOM."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.errors import ModelError, OutOfMemoryError
+from engine.progress import CancelToken, ProgressCallback
+from engine.runtime.devices import preferred_device, requested_device
+from engine.runtime.memory import free_device_memory
+from engine.runtime.oom import is_out_of_memory
+from engine.tiling.plan import TilePlan, round_up
+
+#: infer((1, C, h, w) float32) -> (1, C, h, w)
+TileInfer = Callable[[np.ndarray], np.ndarray]
+
+CPU_TILE_SIZE = 512
+# DirectML's free memory cannot be read cheaply, and integrated GPUs share system RAM: stay modest and
+# let shrink-and-retry handle the rest.
+DIRECTML_TILE_SIZE = 512
+CUDA_FALLBACK_TILE_SIZE = 1024
+# Peak activation memory per tile pixel assumed for the restore U-Net (fp32, width 32, with ORT's
+# buffers): an estimate on the safe side; a wrong guess costs one OOM and a halving, not a failure.
+_CUDA_BYTES_PER_PIXEL = 4096
+
+
+def default_tile_size(device: str | None) -> int:
+    """Tile edge for a device: 512 on CPU/DirectML; on CUDA from free memory (NVML), else 1024."""
+    name, _ = requested_device(device)
+    if name == "auto":
+        name = preferred_device(device)
+    if name == "cuda":
+        free = free_device_memory("cuda")
+        if free is None:
+            return CUDA_FALLBACK_TILE_SIZE
+        # Use half of what is free: other programs and ORT's own workspace need the rest.
+        edge = int(math.sqrt(free * 0.5 / _CUDA_BYTES_PER_PIXEL))
+        return int(min(2048, max(256, (edge // 256) * 256)))
+    if name == "directml":
+        return DIRECTML_TILE_SIZE
+    return CPU_TILE_SIZE
+
+
+@dataclass
+class _Budget:
+    """Largest tile edge known to fit; shared by every tile (and nested retry) of one run_tiled call."""
+
+    limit: int
+    minimum: int
+    multiple_of: int
+    shrinks: int = 0
+
+    def shrink(self, cause: BaseException) -> None:
+        if self.limit <= self.minimum:
+            raise OutOfMemoryError(
+                f"out of memory even with {self.limit} px tiles; close other programs or try --device cpu"
+            ) from cause
+        self.limit = max(self.minimum, (self.limit // 2 // self.multiple_of) * self.multiple_of)
+        self.shrinks += 1
+
+
+def run_tiled(
+    image: np.ndarray,
+    infer: TileInfer,
+    *,
+    tile_size: int,
+    overlap: int,
+    multiple_of: int = 1,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+    minimum_size: int = 1,
+    min_tile_size: int | None = None,
+) -> np.ndarray:
+    """Run `infer` over (H, W, C) float32 `image` tile by tile and blend the results into (H, W, C).
+
+    The image is padded (reflect) to `multiple_of` and `minimum_size` tile by tile, so memory beyond the
+    output is O(tile). When `infer` runs out of memory (engine.runtime.is_out_of_memory) the tile limit is
+    halved and the failed tile, and every later one, is itself tiled at the smaller size, down to
+    `min_tile_size`; then OutOfMemoryError. `cancel` is checked before each tile (engine.errors.Cancelled).
+    """
+    if image.ndim != 3:
+        raise ValueError(f"run_tiled expects an (H, W, C) image, got shape {image.shape}")
+    pixels = np.asarray(image, dtype=np.float32)
+    smallest = round_up(max(minimum_size, 2 * overlap + multiple_of, 32), multiple_of)
+    if min_tile_size is not None:
+        smallest = max(smallest, round_up(min_tile_size, multiple_of))
+    start_limit = max((tile_size // multiple_of) * multiple_of, smallest)
+    budget = _Budget(limit=start_limit, minimum=smallest, multiple_of=multiple_of)
+    job = _TiledJob(infer, budget, overlap, multiple_of, minimum_size, progress or _ignore_progress, cancel)
+    result = job.run_plan(pixels, 0.0, 1.0)
+    job.progress(1.0, "done")
+    return result
+
+
+def _ignore_progress(fraction: float, stage: str) -> None:
+    """Progress sink when the caller passes none."""
+
+
+@dataclass
+class _TiledJob:
+    """One run_tiled call: the settings every (possibly nested) plan of it shares."""
+
+    infer: TileInfer
+    budget: _Budget
+    overlap: int
+    multiple_of: int
+    minimum_size: int
+    progress: ProgressCallback
+    cancel: CancelToken | None
+
+    def run_plan(self, image: np.ndarray, start: float, end: float) -> np.ndarray:
+        """Tile `image` at the current budget and blend; progress goes from `start` to `end`."""
+        height, width, channels = image.shape
+        plan = TilePlan.build(
+            height,
+            width,
+            tile_size=self.budget.limit,
+            overlap=self.overlap,
+            multiple_of=self.multiple_of,
+            minimum_size=self.minimum_size,
+        )
+        row_weights = plan.row_weights()
+        col_weights = plan.col_weights()
+        output = np.zeros((height, width, channels), dtype=np.float32)
+        count = len(plan)
+        span = (end - start) / count
+        for tile in plan.tiles:
+            if self.cancel is not None:
+                self.cancel.raise_if_cancelled()
+            tile_start = start + tile.index * span
+            restored = self.infer_tile(plan.read_tile(image, tile), tile_start, tile_start + span)
+            # Only the part inside the real image is kept; padding rows/columns are dropped here.
+            keep_h = min(tile.y1, height) - tile.y0
+            keep_w = min(tile.x1, width) - tile.x0
+            weight_y = row_weights[tile.row][:keep_h, None, None]
+            weight_x = col_weights[tile.col][None, :keep_w, None]
+            output[tile.y0 : tile.y0 + keep_h, tile.x0 : tile.x0 + keep_w] += (
+                restored[:keep_h, :keep_w] * weight_y * weight_x
+            )
+            self.progress(start + (tile.index + 1) * span, f"tile {tile.index + 1}/{count}")
+        return output
+
+    def infer_tile(self, crop: np.ndarray, start: float, end: float) -> np.ndarray:
+        """The network's (h, w, C) output for one tile; tiles it further once it exceeds the budget."""
+        while True:
+            if max(crop.shape[0], crop.shape[1]) > self.budget.limit:
+                # The tile is itself an image whose borders are the tile's borders, so tiling it with
+                # the same overlap reproduces what the network would have given for the whole tile.
+                return self.run_plan(crop, start, end)
+            batch = np.ascontiguousarray(crop.transpose(2, 0, 1)[None], dtype=np.float32)
+            try:
+                restored = self.infer(batch)
+            except Exception as exc:
+                if not is_out_of_memory(exc):
+                    raise
+                self.budget.shrink(exc)
+                continue
+            restored = np.asarray(restored)
+            if restored.shape != batch.shape:
+                raise ModelError(f"tiled model returned shape {restored.shape} for input {batch.shape}")
+            return restored[0].transpose(1, 2, 0).astype(np.float32, copy=False)
