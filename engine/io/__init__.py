@@ -1,0 +1,24 @@
+"""Photo I/O: read a supported file into an upright float32 Photo; write it back faithfully and atomically."""
+
+from __future__ import annotations
+
+from engine.io.formats import AVIF_AVAILABLE, SUPPORTED_SUFFIXES, format_for_suffix
+from engine.io.photo import Photo, luma, photo_from_array, to_float, to_uint8, to_uint16
+from engine.io.read import DEFAULT_MAX_PIXELS, read_photo, read_pixels
+from engine.io.write import write_photo
+
+__all__ = [
+    "AVIF_AVAILABLE",
+    "DEFAULT_MAX_PIXELS",
+    "SUPPORTED_SUFFIXES",
+    "Photo",
+    "format_for_suffix",
+    "luma",
+    "photo_from_array",
+    "read_photo",
+    "read_pixels",
+    "to_float",
+    "to_uint16",
+    "to_uint8",
+    "write_photo",
+]
