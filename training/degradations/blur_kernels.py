@@ -31,13 +31,14 @@ def _shake_trajectory(rng: np.random.Generator, steps: int, intensity: float) ->
     velocity = np.array([math.cos(angle), math.sin(angle)])
     points = np.zeros((steps, 2))
     position = np.zeros(2)
+    # Steering noise per step shrinks with sqrt(steps), so the path's total bending depends on intensity
+    # alone (about 1.5 rad of wander at intensity 1), not on how finely the path is sampled.
+    steer = 1.5 * intensity / math.sqrt(steps)
+    jerk_probability = 1.5 * intensity / steps  # about one jerk per path at intensity 1
     for i in range(1, steps):
-        # Gaussian steering grows with intensity; with intensity 0 the path is a straight line.
-        velocity = velocity + intensity * 0.6 * rng.normal(size=2)
-        if rng.random() < 0.05 * intensity:
-            velocity = velocity + 1.5 * intensity * rng.normal(size=2)  # a jerk of the hand
-        # Pull back towards the start: shaking hands oscillate rather than drift without bound.
-        velocity = velocity - 0.05 * intensity * position / max(1.0, float(np.linalg.norm(position)))
+        velocity = velocity + steer * rng.normal(size=2)
+        if rng.random() < jerk_probability:
+            velocity = velocity + 0.8 * rng.normal(size=2)  # a jerk of the hand
         norm = float(np.linalg.norm(velocity))
         velocity = velocity / norm if norm > 1e-9 else np.array([1.0, 0.0])
         # Speed varies along the path (the camera slows at turning points), so exposure is uneven.
