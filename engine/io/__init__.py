@@ -5,7 +5,7 @@ from __future__ import annotations
 from engine.io.formats import AVIF_AVAILABLE, SUPPORTED_SUFFIXES, format_for_suffix
 from engine.io.photo import Photo, luma, photo_from_array, to_float, to_uint8, to_uint16
 from engine.io.read import DEFAULT_MAX_PIXELS, read_photo, read_pixels
-from engine.io.write import write_photo
+from engine.io.write import remove_stale_temp_files, write_photo
 
 __all__ = [
     "AVIF_AVAILABLE",
@@ -17,6 +17,7 @@ __all__ = [
     "photo_from_array",
     "read_photo",
     "read_pixels",
+    "remove_stale_temp_files",
     "to_float",
     "to_uint16",
     "to_uint8",

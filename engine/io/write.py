@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 import warnings
 import zlib
@@ -29,6 +30,7 @@ DEFAULT_QUALITY = {"JPEG": 95, "WEBP": 95, "AVIF": 90}
 PNG_COMPRESS_LEVEL = 6
 TIFF_COMPRESS_LEVEL = 6
 TEMP_SUFFIX = ".photomend-tmp"
+_TEMP_NAME = re.compile(r"\..+\.[0-9a-f]{8}" + re.escape(TEMP_SUFFIX))
 
 
 def write_photo(
@@ -114,6 +116,25 @@ def _write_atomically(path: Path, encode: Any) -> None:
         # Pillow reports encoder failures (size limits of WebP/JPEG, odd metadata) as these.
         raise PhotoWriteError(path, f"cannot encode as {path.suffix or 'this format'}: {exc}") from exc
     _fsync_folder(path.parent)
+
+
+def remove_stale_temp_files(folder: Path | str, *, recursive: bool = False) -> list[Path]:
+    """Delete temp files that a hard-killed write_photo left in ``folder``; returns what was removed.
+
+    Only names write_photo itself makes (``.<name>.<8 hex>.photomend-tmp``) are touched.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    pattern = f".*{TEMP_SUFFIX}"
+    candidates = folder.rglob(pattern) if recursive else folder.glob(pattern)
+    removed = []
+    for candidate in candidates:
+        if candidate.is_file() and _TEMP_NAME.fullmatch(candidate.name):
+            with contextlib.suppress(OSError):
+                candidate.unlink()
+                removed.append(candidate)
+    return removed
 
 
 def _create_temp(path: Path) -> tuple[Path, BinaryIO]:
