@@ -13,7 +13,7 @@ from engine.runtime.devices import (
 from engine.runtime.memory import free_device_memory
 from engine.runtime.oom import is_out_of_memory
 from engine.runtime.report import device_report, installed_onnxruntime_packages
-from engine.runtime.sessions import ModelSession, clear_session_cache, get_session
+from engine.runtime.sessions import ModelSession, clear_session_cache, get_session, session_options
 
 __all__ = [
     "DEVICE_CHOICES",
@@ -29,4 +29,5 @@ __all__ = [
     "is_out_of_memory",
     "preferred_device",
     "resolve_providers",
+    "session_options",
 ]

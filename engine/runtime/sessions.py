@@ -90,14 +90,18 @@ def clear_session_cache() -> None:
         _key_locks.clear()
 
 
-def _session_options(providers: list[str], threads: int) -> ort.SessionOptions:
+def session_options(providers: list[str], threads: int = 0) -> ort.SessionOptions:
+    """The SessionOptions every PhotoMend session uses (public so tests and benches build the same)."""
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads  # 0: ONNX Runtime's choice (physical cores)
     options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # Memory patterns keep one planned block per input shape. Tiles come in several shapes, and more
+    # after an out-of-memory shrink, so the cached blocks pile up and fragment the arena: measured with
+    # a capped arena, the retry then had to shrink to 32 px tiles instead of 256 (tests/engine/test_tiling).
+    options.enable_mem_pattern = False
     if PROVIDERS["directml"] in providers:
-        # DirectML does not support memory patterns or parallel execution (ORT documentation).
-        options.enable_mem_pattern = False
+        # DirectML does not support parallel execution (ORT documentation).
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     return options
 
@@ -123,7 +127,7 @@ def _create_session(
     try:
         session = ort.InferenceSession(
             str(path),
-            sess_options=_session_options(providers, threads),
+            sess_options=session_options(providers, threads),
             providers=providers,
             provider_options=_provider_options(providers),
         )

@@ -1,0 +1,175 @@
+"""engine.models: the explicit registry, and model paths checked against their sha256."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import FrozenInstanceError, replace
+from pathlib import Path
+
+import pytest
+
+from engine.errors import ModelError
+from engine.models import (
+    PLACEHOLDER_SHA256,
+    ModelSpec,
+    all_specs,
+    file_sha256,
+    get_spec,
+    model_path,
+    model_status,
+)
+
+
+@pytest.fixture
+def resources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty resources/ folder the engine uses instead of the source tree's."""
+    root = tmp_path / "resources"
+    (root / "models").mkdir(parents=True)
+    monkeypatch.setenv("PHOTOMEND_RESOURCES", str(root))
+    return root
+
+
+def write_model(path: Path, content: bytes) -> ModelSpec:
+    path.write_bytes(content)
+    return ModelSpec(
+        id="toy",
+        file=str(path),
+        sha256=hashlib.sha256(content).hexdigest(),
+        purpose="test",
+        inputs=("image",),
+        output="output",
+    )
+
+
+def test_registry_lists_restore_and_detector_with_their_io() -> None:
+    specs = {spec.id: spec for spec in all_specs()}
+    assert set(specs) == {"restore", "detector"}
+    restore = specs["restore"]
+    assert restore.file == "restore.onnx"
+    assert restore.inputs == ("image", "embedding")
+    assert restore.conditioning == "embedding"
+    assert restore.output == "restored"
+    assert (restore.multiple_of, restore.tiling_safe, restore.tile_overlap) == (8, True, 32)
+    detector = specs["detector"]
+    assert detector.file == "detector.onnx"
+    assert (detector.inputs, detector.conditioning, detector.output) == (("image",), None, "logits")
+    assert detector.tiling_safe is False
+    assert detector.input_size == (256, 256)
+    assert get_spec("restore") is restore
+
+
+def test_registry_files_are_relative_to_models_dir() -> None:
+    for spec in all_specs():
+        assert not Path(spec.file).is_absolute(), spec.id
+
+
+def test_all_specs_returns_a_copy() -> None:
+    specs = all_specs()
+    specs.clear()
+    assert len(all_specs()) == 2
+
+
+def test_unknown_model_id_names_the_known_ones() -> None:
+    with pytest.raises(ModelError, match=r"unknown model 'nope' \(known: restore, detector\)"):
+        get_spec("nope")
+
+
+def test_spec_is_frozen() -> None:
+    with pytest.raises(FrozenInstanceError):
+        get_spec("restore").multiple_of = 16  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("changes", "complaint"),
+    [
+        ({"sha256": "abc"}, "sha256"),
+        ({"sha256": "A" * 64}, "sha256"),
+        ({"multiple_of": 0}, "multiple_of"),
+        ({"inputs": ()}, "input"),
+        ({"conditioning": "text"}, "conditioning"),
+    ],
+)
+def test_malformed_spec_is_rejected(changes: dict[str, object], complaint: str) -> None:
+    with pytest.raises(ValueError, match=complaint):
+        replace(get_spec("restore"), **changes)
+
+
+@pytest.mark.parametrize("model_id", ["restore", "detector"])
+def test_missing_registry_model_gives_one_line_message(resources: Path, model_id: str) -> None:
+    spec = get_spec(model_id)
+    with pytest.raises(ModelError) as caught:
+        model_path(spec)
+    message = str(caught.value)
+    assert message.startswith(f"{spec.file}: model file missing")
+    assert str(resources / "models" / spec.file) in message
+    assert "\n" not in message
+
+
+def test_present_file_without_recorded_sha256_is_refused(resources: Path) -> None:
+    (resources / "models" / "restore.onnx").write_bytes(b"not yet released")
+    spec = get_spec("restore")
+    assert spec.sha256 == PLACEHOLDER_SHA256
+    with pytest.raises(ModelError, match="no sha256 recorded") as caught:
+        model_path(spec)
+    # The message hands the model engineer the digest to record.
+    assert hashlib.sha256(b"not yet released").hexdigest() in str(caught.value)
+
+
+def test_registry_spec_with_matching_file_verifies(resources: Path) -> None:
+    content = b"restore network bytes"
+    (resources / "models" / "restore.onnx").write_bytes(content)
+    spec = replace(get_spec("restore"), sha256=hashlib.sha256(content).hexdigest())
+    assert model_path(spec) == resources / "models" / "restore.onnx"
+
+
+def test_verified_path_of_a_spec_built_on_the_fly(tmp_path: Path) -> None:
+    spec = write_model(tmp_path / "toy.onnx", b"\x08\x07tiny")
+    assert model_path(spec) == tmp_path / "toy.onnx"
+
+
+def test_sha256_mismatch_says_corrupt_or_replaced(tmp_path: Path) -> None:
+    spec = write_model(tmp_path / "restore.onnx", b"original")
+    (tmp_path / "restore.onnx").write_bytes(b"tampered")
+    with pytest.raises(ModelError) as caught:
+        model_path(spec)
+    assert str(caught.value) == (
+        "restore.onnx: sha256 mismatch — the file is corrupt or was replaced; reinstall PhotoMend"
+    )
+
+
+def test_streamed_hash_matches_hashlib_on_a_multi_chunk_file(tmp_path: Path) -> None:
+    content = os.urandom(3 * (1 << 20) + 12345)  # more than three 1 MiB chunks
+    path = tmp_path / "big.onnx"
+    path.write_bytes(content)
+    assert file_sha256(path) == hashlib.sha256(content).hexdigest()
+
+
+def test_hash_is_cached_per_path_mtime_and_size(tmp_path: Path) -> None:
+    path = tmp_path / "model.onnx"
+    spec = write_model(path, b"AAAA")
+    model_path(spec)
+    stat = path.stat()
+    # Same size and mtime, new content: the cached digest is used, so the check does not re-read the file.
+    path.write_bytes(b"BBBB")
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert model_path(spec) == path
+    # A new mtime invalidates the cache entry and the change is caught.
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    with pytest.raises(ModelError, match="sha256 mismatch"):
+        model_path(spec)
+
+
+def test_model_status_reports_without_raising(resources: Path, tmp_path: Path) -> None:
+    missing = model_status(get_spec("detector"))
+    assert (missing.present, missing.verified) == (False, False)
+    assert "model file missing" in missing.message
+
+    spec = write_model(tmp_path / "ok.onnx", b"fine")
+    ok = model_status(spec)
+    assert (ok.present, ok.verified, ok.message) == (True, True, "ok")
+
+    (tmp_path / "ok.onnx").write_bytes(b"changed!")
+    broken = model_status(spec)
+    assert (broken.present, broken.verified) == (True, False)
+    assert "sha256 mismatch" in broken.message
