@@ -1,0 +1,108 @@
+"""The `photomend` command-line contract other tools rely on."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine.cli import EXIT_NOT_UNDERSTOOD, EXIT_OK, EXIT_SOME_FAILED, main
+from tests.conftest import save_rgb, textured_image
+
+
+def _json_lines(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def test_restore_writes_stem_ext_per_input(photo_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    code = main(["restore", str(photo_dir / "a.png"), str(photo_dir / "b.jpg"), "--prompt", "it's grainy",
+                 "--output", str(out), "--strength", "0.8", "--device", "cpu"])
+    assert code == EXIT_OK
+    assert (out / "a.png").is_file() and (out / "b.jpg").is_file()
+    assert "Understood:" in capsys.readouterr().err
+
+
+def test_restore_off_topic_says_what_it_can_do(photo_dir: Path, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["restore", str(photo_dir), "--prompt", "add film grain", "--output", str(tmp_path / "o")])
+    assert code == EXIT_NOT_UNDERSTOOD
+    err = capsys.readouterr().err
+    assert "noise" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists()
+
+
+def test_restore_reports_bad_file_and_goes_on(photo_dir: Path, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    bad = photo_dir / "truncated.png"
+    data = (photo_dir / "a.png").read_bytes()
+    bad.write_bytes(data[: len(data) // 2])
+    code = main(["restore", str(photo_dir), "--prompt", "denoise", "--output", str(tmp_path / "o"), "--json"])
+    assert code == EXIT_SOME_FAILED
+    rows = _json_lines(capsys.readouterr().out)
+    summary = rows[-1]
+    assert summary["event"] == "summary" and len(summary["done"]) == 3
+    assert [Path(f["path"]).name for f in summary["failed"]] == ["truncated.png"]
+
+
+def test_blur_json_one_object_per_image(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import cv2
+
+    sharp = textured_image(256, 256, seed=5)
+    save_rgb(tmp_path / "sharp.png", sharp)
+    save_rgb(tmp_path / "soft.png", cv2.GaussianBlur(sharp, (0, 0), 4))
+    code = main(["blur", str(tmp_path / "sharp.png"), str(tmp_path / "soft.png"), "--json",
+                 "--map", str(tmp_path / "maps")])
+    assert code == EXIT_OK
+    rows = _json_lines(capsys.readouterr().out)
+    assert [Path(r["path"]).name for r in rows] == ["sharp.png", "soft.png"]
+    for row in rows:
+        assert isinstance(row["score"], float) and isinstance(row["blurry"], bool)
+        assert row["kind"] in {"sharp", "motion", "defocus"}
+        assert Path(row["map"]).is_file()
+    assert rows[0]["score"] > rows[1]["score"]
+    assert rows[1]["blurry"] and not rows[0]["blurry"]
+
+
+def test_compare_psnr_ssim(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ref = textured_image(64, 64)
+    save_rgb(tmp_path / "ref.png", ref)
+    save_rgb(tmp_path / "same.png", ref)
+    save_rgb(tmp_path / "off.png", np.clip(ref + 0.1, 0, 1))
+    assert main(["compare", str(tmp_path / "same.png"), str(tmp_path / "ref.png"), "--json"]) == EXIT_OK
+    same = _json_lines(capsys.readouterr().out)[0]
+    assert main(["compare", str(tmp_path / "off.png"), str(tmp_path / "ref.png"), "--json"]) == EXIT_OK
+    off = _json_lines(capsys.readouterr().out)[0]
+    assert same["ssim"] == pytest.approx(1.0) and off["psnr"] < 25 < 60
+    save_rgb(tmp_path / "small.png", ref[:32])
+    assert main(["compare", str(tmp_path / "small.png"), str(tmp_path / "ref.png")]) != EXIT_OK
+
+
+@pytest.mark.parametrize(
+    ("text", "understood", "task"),
+    [("it's dark and grainy", True, "lowlight"), ("blur the background", False, None)],
+)
+def test_interpret_json(text: str, understood: bool, task: str | None, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["interpret", text, "--json"]) == EXIT_OK
+    row = _json_lines(capsys.readouterr().out)[0]
+    assert set(row) >= {"tasks", "strength", "understood", "message"}
+    assert row["understood"] is understood
+    assert (task in row["tasks"]) if task else row["tasks"] == []
+
+
+def test_info_lists_device_and_models(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["info", "--json"]) == EXIT_OK
+    text = capsys.readouterr().out
+    assert "CPUExecutionProvider" in text and "restore" in text
+
+
+def test_console_script_runs_and_bad_usage_exits_2(tmp_path: Path) -> None:
+    exe = shutil.which("photomend", path=str(Path(sys.executable).parent))
+    assert exe, "the photomend console script is installed with the package"
+    assert subprocess.run([exe, "--version"], capture_output=True, text=True).returncode == 0
+    assert subprocess.run([exe, "restore"], capture_output=True, text=True).returncode == 2
