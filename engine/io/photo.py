@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import threading
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +16,22 @@ import numpy as np
 # Rec. 601 luma, the weights Pillow's "RGB" -> "L" conversion uses, so a greyscale photo written
 # back by PhotoMend matches what other tools would produce from the same RGB pixels.
 _LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+
+_WARNINGS_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def quiet_warnings() -> Iterator[None]:
+    """Silence warnings from Pillow/OpenCV while a file is decoded or encoded.
+
+    warnings.catch_warnings swaps process-wide state; two threads overlapping in it can restore
+    each other's filters and leave every warning in the process ignored. The lock serialises
+    engine.io's own uses (reads and writes of one app rarely overlap, and when they do they wait).
+    """
+    with _WARNINGS_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
 
 
 @dataclass

@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 import os
 import re
+import stat
 import struct
-import warnings
 import zlib
 from pathlib import Path
 
@@ -17,7 +17,7 @@ from PIL import Image, ImageCms, ImageFile
 from engine.errors import PhotoReadError
 from engine.io.encoders import TIFF_STRUCTURE_TAGS
 from engine.io.formats import READ_FORMATS, SUPPORTED_SUFFIXES
-from engine.io.photo import Photo, to_float
+from engine.io.photo import Photo, quiet_warnings, to_float
 
 DEFAULT_MAX_PIXELS = 200_000_000
 
@@ -49,8 +49,7 @@ def read_photo(path: Path | str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Pho
     _check_file(path)
     # Pillow warns about odd-but-readable files (bad EXIF, large size below the bomb limit...);
     # these are not the user's business and must not escape as warnings or become errors.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with quiet_warnings():
         try:
             return _read(path, max_pixels)
         except PhotoReadError:
@@ -75,8 +74,10 @@ def _check_file(path: Path) -> None:
         raise PhotoReadError(path, "permission denied") from exc
     except OSError as exc:
         raise PhotoReadError(path, exc.strerror or "cannot access the file") from exc
-    if path.is_dir():
+    if stat.S_ISDIR(info.st_mode):
         raise PhotoReadError(path, "is a folder, not a photo")
+    if not stat.S_ISREG(info.st_mode):
+        raise PhotoReadError(path, "not a regular file")  # a FIFO or device would block or never end
     if info.st_size == 0:
         raise PhotoReadError(path, "empty file")
     if not os.access(path, os.R_OK):
@@ -157,7 +158,9 @@ def _decode_with_pillow(
     if mode in ("RGBA", "RGBa", "PA") or (mode in ("RGB", "P") and has_transparency):
         rgba = np.asarray(image.convert("RGBA"))
         return rgba[..., :3], rgba[..., 3], False, 8, icc_profile
-    if mode in ("RGB", "RGBX", "P", "YCbCr", "HSV"):
+    if mode == "RGB":
+        return np.asarray(image), None, False, 8, icc_profile
+    if mode in ("RGBX", "P", "YCbCr", "HSV"):
         return np.asarray(image.convert("RGB")), None, False, 8, icc_profile
     raise PhotoReadError(path, f"unsupported pixel format: {mode}")
 

@@ -6,7 +6,6 @@ import contextlib
 import os
 import re
 import secrets
-import warnings
 import zlib
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -24,12 +23,13 @@ from engine.io.formats import (
     format_for_suffix,
     normalize_format,
 )
-from engine.io.photo import Photo, luma, to_uint8, to_uint16
+from engine.io.photo import Photo, luma, quiet_warnings, to_uint8, to_uint16
 
 DEFAULT_QUALITY = {"JPEG": 95, "WEBP": 95, "AVIF": 90}
 PNG_COMPRESS_LEVEL = 6
 TIFF_COMPRESS_LEVEL = 6
 TEMP_SUFFIX = ".photomend-tmp"
+_JPEG_EXIF_LIMIT = 65533 - 8
 _TEMP_NAME = re.compile(r"\..+\.[0-9a-f]{8}" + re.escape(TEMP_SUFFIX))
 
 
@@ -61,8 +61,7 @@ def write_photo(
     if not path.parent.is_dir():
         raise PhotoWriteError(path, f"folder {path.parent} does not exist")
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with quiet_warnings():
         _write_atomically(path, lambda handle: _encode(photo, fmt, quality, handle))
     return path
 
@@ -192,6 +191,8 @@ def _encode(photo: Photo, fmt: str, quality: int | None, handle: BinaryIO) -> No
         options["subsampling"] = 0  # 4:4:4: chroma at full resolution, restored detail is not smeared
     if fmt == "PNG":
         options["compress_level"] = PNG_COMPRESS_LEVEL
+    if fmt == "JPEG" and exif and len(exif) > _JPEG_EXIF_LIMIT:
+        exif = None  # one APP1 segment holds at most 64 KB; a photo without EXIF beats no photo
     if fmt != "BMP":  # Pillow's BMP writer stores neither EXIF nor ICC
         if icc_profile:
             options["icc_profile"] = icc_profile

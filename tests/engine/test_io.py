@@ -8,6 +8,7 @@ import os
 import struct
 import warnings
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import cv2
@@ -332,6 +333,27 @@ def test_exif_and_icc_profile_kept(tmp_path: Path, suffix: str, bit_depth: int) 
     assert back.pixels.shape == photo.pixels.shape  # orientation 8 was not re-applied
 
 
+def test_oversized_exif_is_dropped_for_jpeg_only(tmp_path: Path) -> None:
+    exif = camera_exif()
+    exif[0x010E] = "x" * 70_000  # ImageDescription: more than one JPEG APP1 segment can hold
+    photo = photo_from_array(rgb8(8, 8))
+    photo.exif = exif.tobytes()
+    with Image.open(write_photo(photo, tmp_path / "big.jpg")) as jpeg:
+        assert 0x010F not in jpeg.getexif()
+    with Image.open(write_photo(photo, tmp_path / "big.png")) as png:
+        assert png.getexif()[0x010F] == MAKE
+
+
+def test_concurrent_reads_leave_warning_filters_alone(tmp_path: Path) -> None:
+    source = tmp_path / "shared.png"
+    Image.fromarray(rgb8(16, 16)).save(source)
+    before = list(warnings.filters)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        shapes = list(pool.map(lambda _: read_photo(source).pixels.shape, range(40)))
+    assert shapes == [(16, 16, 3)] * 40
+    assert warnings.filters == before
+
+
 def test_icc_profile_read_from_source(tmp_path: Path) -> None:
     source = tmp_path / "tagged.png"
     Image.fromarray(rgb8()).save(source, icc_profile=srgb_profile())
@@ -449,6 +471,16 @@ def test_missing_file_and_folder_are_reported(tmp_path: Path) -> None:
     with pytest.raises(PhotoReadError) as folder:
         read_photo(tmp_path)
     assert reason_of(folder) == "is a folder, not a photo"
+
+
+def test_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("needs POSIX FIFOs")
+    fifo = tmp_path / "pipe.jpg"
+    os.mkfifo(fifo)
+    with pytest.raises(PhotoReadError) as excinfo:
+        read_photo(fifo)
+    assert reason_of(excinfo) == "not a regular file"
 
 
 def test_unsupported_image_format_is_named(tmp_path: Path) -> None:
