@@ -11,9 +11,10 @@ RESTORE = ModelSpec(
     # Filled in by the model engineers when restore.onnx is released (see training/ export).
     sha256=PLACEHOLDER_SHA256,
     purpose="InstructIR-style restoration conditioned on an instruction embedding",
-    # Three 2x downsamplings in the U-Net; the training engineer is to confirm the final depth.
-    multiple_of=8,
-    minimum_size=8,
+    # training/model.py's RestoreNet has 4 levels (2**4 = 16; its RestoreNetConfig.multiple_of). 16 also
+    # serves a 3-level network, so it stays safe until the released model's depth is confirmed.
+    multiple_of=16,
+    minimum_size=16,
     tiling_safe=True,
     tile_overlap=32,
     inputs=("image", "embedding"),  # image (1,3,H,W) float32 [0,1]; embedding (1,384) float32

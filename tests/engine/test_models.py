@@ -50,7 +50,7 @@ def test_registry_lists_restore_and_detector_with_their_io() -> None:
     assert restore.inputs == ("image", "embedding")
     assert restore.conditioning == "embedding"
     assert restore.output == "restored"
-    assert (restore.multiple_of, restore.tiling_safe, restore.tile_overlap) == (8, True, 32)
+    assert (restore.multiple_of, restore.tiling_safe, restore.tile_overlap) == (16, True, 32)
     detector = specs["detector"]
     assert detector.file == "detector.onnx"
     assert (detector.inputs, detector.conditioning, detector.output) == (("image",), None, "logits")
