@@ -1,0 +1,50 @@
+"""`photomend-app [FILES]`: start the PhotoMend desktop window (the gui-script entry point)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from engine import __version__
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="photomend-app", description="PhotoMend desktop app")
+    parser.add_argument("files", nargs="*", type=Path, help="photos to open (more than one: the batch queue)")
+    parser.add_argument("--version", action="version", version=f"PhotoMend {__version__}")
+    parser.add_argument(
+        "--quit-after",
+        type=int,
+        metavar="MS",
+        help="close the window after MS milliseconds (smoke tests of the bundle)",
+    )
+    return parser.parse_args(list(argv))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    # Qt is imported only here so `--version`/`--help` work without a display.
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from desktop.qt_main_window import QtMainWindow, app_icon
+
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app.setApplicationName("PhotoMend")
+    app.setOrganizationName("PhotoMend")
+    app.setApplicationVersion(__version__)
+    app.setWindowIcon(app_icon())
+    window = QtMainWindow()
+    window.show()
+    if args.files:
+        window.open_paths(args.files)
+    if args.quit_after is not None:
+        window.confirm_close = False
+        QTimer.singleShot(args.quit_after, window.close)
+    return app.exec()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,205 @@
+"""The main window: open by drop / command line, bad files, runs with the real engine, cancel, save, undo."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from engine.io import read_photo
+from tests.conftest import save_rgb, textured_image
+
+RUN_TIMEOUT_MS = 180_000  # first run loads the models; the machine is shared
+
+
+def drop(widget, paths: list[Path]) -> None:  # noqa: ANN001
+    """What a file manager does: drag enter (Qt delivers the drop only to the accepting target), drop."""
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # PySide marks the QPoint constructor deprecated
+        enter = QDragEnterEvent(
+            QPoint(50, 50),
+            Qt.DropAction.CopyAction,
+            mime,
+            Qt.MouseButton.LeftButton,
+            Qt.KeyboardModifier.NoModifier,
+        )
+    QApplication.sendEvent(widget, enter)
+    assert enter.isAccepted()
+    event = QDropEvent(
+        QPoint(50, 50).toPointF(),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(widget, event)
+
+
+def test_drop_event_loads_a_photo(qtbot, make_window, noisy_photo: Path) -> None:  # noqa: ANN001
+    window = make_window()
+    with qtbot.waitSignal(window.photoLoaded, timeout=10_000) as loaded:
+        drop(window, [noisy_photo])
+    assert loaded.args == [noisy_photo]
+    assert window.canvas.before is not None
+    assert (window.canvas.before.width(), window.canvas.before.height()) == (128, 96)
+    assert window.canvas.after is None
+    assert noisy_photo.name in window.windowTitle()
+    assert window.settings.recent_files[0] == str(noisy_photo.resolve())
+    assert window.recent_menu.actions()[0].text() == str(noisy_photo.resolve())
+
+
+def test_dropping_a_broken_file_shows_why_and_keeps_the_window(qtbot, make_window, tmp_path: Path) -> None:  # noqa: ANN001
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"\xff\xd8 this is not really a jpeg")
+    window = make_window()
+    drop(window, [bad])
+    qtbot.waitUntil(lambda: bool(window.error_text), timeout=10_000)
+    assert "broken.jpg" in window.error_text
+    assert window.photo is None and window.isVisible()
+
+
+def test_command_line_opens_the_first_and_queues_the_rest(make_window, photo_dir: Path) -> None:  # noqa: ANN001
+    window = make_window()
+    first, second = photo_dir / "a.png", photo_dir / "b.jpg"
+    window.open_paths([first, second, photo_dir / "sub"])
+    assert window.photo is not None and Path(window.photo.source) == first
+    queued = sorted(Path(item.path).name for item in window.batch.queue.items)
+    assert queued == ["b.jpg", "c.png"]
+
+
+def test_app_main_parses_files_and_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from desktop.app import main, parse_args
+
+    assert parse_args(["x.jpg", "y.png"]).files == [Path("x.jpg"), Path("y.png")]
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert "PhotoMend" in capsys.readouterr().out
+
+
+def test_missing_models_show_the_engine_message_not_a_crash(
+    qtbot,
+    make_window,
+    noisy_photo: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,  # noqa: ANN001
+) -> None:
+    # An empty resources folder: whichever model the run needs first is missing.
+    monkeypatch.setenv("PHOTOMEND_RESOURCES", str(tmp_path / "no-resources"))
+    window = make_window()
+    assert window.open_photo(noisy_photo)
+    with qtbot.waitSignal(window.restoreFailed, timeout=RUN_TIMEOUT_MS) as failed:
+        window.run_restore("remove the noise")
+    assert failed.args[0] and window.error_text == failed.args[0]
+    assert window.canvas.after is None
+    assert window.prompt.run_button.isEnabled()
+
+
+def run_and_wait(qtbot, window, text: str = "remove the noise"):  # noqa: ANN001, ANN201
+    with qtbot.waitSignal(window.restoreFinished, timeout=RUN_TIMEOUT_MS) as finished:
+        assert window.run_restore(text)
+    return finished.args[0]
+
+
+def test_run_with_the_real_engine_changes_the_after_side(qtbot, make_window, noisy_photo: Path) -> None:  # noqa: ANN001
+    window = make_window()
+    assert window.open_photo(noisy_photo)
+    result = run_and_wait(qtbot, window)
+    before = window.photo.pixels
+    after = window.after_pixels()
+    assert after is not None and after.shape == before.shape
+    assert float(np.abs(after - before).mean()) > 0.005
+    assert window.canvas.after is not None and window.save_action.isEnabled()
+
+    # The strength slider re-blends the kept network output: 0 gives the photo back, no re-run.
+    window.prompt.strength.setValue(0)
+    np.testing.assert_allclose(window.after_pixels(), result.original, atol=1e-6)
+    window.prompt.strength.setValue(100)
+    np.testing.assert_allclose(window.after_pixels(), result.blend(result.interpretation.strength), atol=1e-6)
+
+    # Undo goes back to "no result", redo brings the result back.
+    window.undo_stack.undo()
+    assert window.canvas.after is None and window.after_pixels() is None
+    window.undo_stack.redo()
+    assert window.after_pixels() is not None
+
+
+def test_large_photo_shows_a_fast_preview_before_full_resolution(qtbot, make_window, tmp_path: Path) -> None:  # noqa: ANN001
+    path = save_rgb(tmp_path / "wide.png", textured_image(300, 400, seed=7))
+    window = make_window()
+    assert window.open_photo(path)
+    window.preview_side = lambda: 96  # a "screen" much smaller than the photo
+    previews = []
+    window.previewShown.connect(previews.append)
+    result = run_and_wait(qtbot, window)
+    assert len(previews) == 1
+    assert max(previews[0].restored.shape[:2]) == 96
+    assert result.restored.shape[:2] == (300, 400)
+
+
+def test_cancel_stops_the_run_and_keeps_the_photo(qtbot, make_window, tmp_path: Path) -> None:  # noqa: ANN001
+    path = save_rgb(tmp_path / "big.png", textured_image(256, 256, seed=5))
+    window = make_window()
+    window.settings.tile_size = 32  # many tiles, so the cancel lands between two of them
+    assert window.open_photo(path)
+    finished = []
+    window.restoreFinished.connect(finished.append)
+    # Cancel as soon as the engine reports its first progress: the worker is then really running.
+    window._progress_seen = False
+    window.prompt.cancelRequested.disconnect()
+
+    def cancel_on_first_progress(fraction: float, stage: str) -> None:
+        window.cancel_restore()
+
+    worker_started = []
+    original_run = window.run_restore
+
+    def run_and_hook(text: str) -> bool:
+        ok = original_run(text)
+        worker_started.append(window._worker)
+        window._worker.signals.progress.connect(cancel_on_first_progress)
+        return ok
+
+    with qtbot.waitSignal(window.restoreCancelled, timeout=RUN_TIMEOUT_MS):
+        run_and_hook("remove the noise")
+    assert worker_started[0].cancel_token.cancelled
+    assert finished == []
+    assert window.canvas.after is None and window.after_pixels() is None
+    assert window.prompt.run_button.isEnabled() and not window.prompt.cancel_button.isEnabled()
+
+
+def test_save_keeps_format_depth_and_never_overwrites_the_original_silently(
+    qtbot,
+    make_window,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,  # noqa: ANN001
+) -> None:
+    source = tmp_path / "deep.png"
+    deep = (textured_image(64, 80, seed=9) * 65535).astype(np.uint16)
+    Image.fromarray(deep[..., 0]).save(source)  # 16-bit greyscale PNG
+    original_bytes = source.read_bytes()
+    window = make_window()
+    assert window.open_photo(source)
+    run_and_wait(qtbot, window)
+
+    target = window.default_save_path()
+    assert target == tmp_path / "deep-restored.png"
+    assert window.write_to(target)
+    saved = read_photo(target)
+    assert (saved.format, saved.bit_depth, saved.grayscale) == ("PNG", 16, True)
+
+    # Saving onto the original asks first; answering No leaves it untouched.
+    asked = []
+    monkeypatch.setattr(
+        QMessageBox, "question", lambda *args, **kw: asked.append(args) or QMessageBox.StandardButton.No
+    )
+    assert not window.write_to(source, confirmed=True)
+    assert asked and source.read_bytes() == original_bytes
