@@ -54,17 +54,21 @@ class ModelSession:
         return infer
 
 
-_sessions: dict[tuple[str, tuple[str, ...], int], ModelSession] = {}
-_key_locks: dict[tuple[str, tuple[str, ...], int], threading.Lock] = {}
+# (spec, resolved path, requested device, providers, threads): the spec is part of the key because its
+# input/output names are checked at creation, and the request because "auto" accepts ORT's fallback to
+# CPU where an explicit "cuda" must fail.
+_SessionKey = tuple[ModelSpec, str, str, tuple[str, ...], int]
+_sessions: dict[_SessionKey, ModelSession] = {}
+_key_locks: dict[_SessionKey, threading.Lock] = {}
 _cache_lock = threading.Lock()
 
 
 def get_session(spec: ModelSpec, device: str | None = None, *, threads: int | None = None) -> ModelSession:
-    """A session for `spec`, cached per (model path, providers, threads); None -> $PHOTOMEND_DEVICE/auto."""
+    """A session for `spec`, cached per (spec, path, device, threads); None -> $PHOTOMEND_DEVICE/auto."""
     path = model_path(spec)
     requested, providers = resolve_providers(device)
     thread_count = max(0, int(threads or 0))
-    key = (str(path.resolve()), tuple(providers), thread_count)
+    key: _SessionKey = (spec, str(path.resolve()), requested, tuple(providers), thread_count)
     with _cache_lock:
         cached = _sessions.get(key)
         if cached is not None:

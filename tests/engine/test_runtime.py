@@ -168,6 +168,7 @@ def test_model_whose_io_differs_from_its_spec_is_refused(restore_like: ModelSpec
         conditioning="text",
         output="restored",
     )
+    get_session(restore_like, "cpu")  # the same file, cached under its own spec, must not hide the mismatch
     with pytest.raises(ModelError, match=r"do not match the registry \(image, text -> restored\)"):
         get_session(wrong, "cpu")
 
