@@ -1,0 +1,89 @@
+"""Blur map -> translucent RGBA overlay (blurry = warm, sharp and featureless = clear) and its PNG file."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from engine.blur.analysis import BlurReport
+from engine.errors import PhotoWriteError
+
+#: Most opaque the overlay gets (0..255): the photo must stay visible underneath.
+MAX_ALPHA = 170
+#: Scores this far above the threshold are drawn fully clear; at the threshold the overlay is half on.
+_FADE = 25.0
+
+
+def _colour_table() -> np.ndarray:
+    """256-entry RGBA table indexed by blurriness 0..255: clear -> yellow -> orange -> red."""
+    t = np.linspace(0.0, 1.0, 256)
+    rgba = np.empty((256, 4), np.float64)
+    rgba[:, 0] = 255.0
+    rgba[:, 1] = 220.0 * (1.0 - t) ** 1.5  # yellow fades to red as blur grows
+    rgba[:, 2] = 40.0 * (1.0 - t)
+    rgba[:, 3] = MAX_ALPHA * np.clip(t * 1.25, 0.0, 1.0)
+    return np.round(rgba).astype(np.uint8)
+
+
+_TABLE = _colour_table()
+
+
+def blur_heatmap(report: BlurReport, width: int | None = None, height: int | None = None) -> np.ndarray:
+    """An H x W x 4 uint8 RGBA overlay of `report.blur_map` sized width x height (default: the photo's size).
+
+    Each patch gets a blurriness from how far its score falls below the report's threshold; cells are
+    interpolated smoothly, and featureless patches (NaN) stay transparent.
+    """
+    width = int(report.image_size[0] if width is None else width)
+    height = int(report.image_size[1] if height is None else height)
+    if width < 1 or height < 1:
+        raise ValueError(f"overlay size must be positive, got {width} x {height}")
+    scores = np.asarray(report.blur_map, np.float32)
+    valid = np.isfinite(scores)
+    # 0 when _FADE above the threshold, 0.5 at it, 1 at _FADE below.
+    badness = np.clip((report.threshold + _FADE - np.where(valid, scores, 0.0)) / (2.0 * _FADE), 0.0, 1.0)
+    # Interpolate (badness * valid, valid) and divide afterwards, so featureless cells neither bleed
+    # colour into their neighbours nor pull them towards "sharp". uint8 keeps a 48 MP overlay small.
+    cells = np.dstack([badness * valid * 255.0, valid * 255.0]).round().astype(np.uint8)
+    full_w = max(1, round(report.map_extent[0] * width / report.image_size[0]))
+    full_h = max(1, round(report.map_extent[1] * height / report.image_size[1]))
+    grid = cv2.resize(cells, (full_w, full_h), interpolation=cv2.INTER_LINEAR)[:height, :width]
+    if grid.shape[:2] != (height, width):  # rounding left the grid a pixel short: repeat the last edge
+        grid = cv2.copyMakeBorder(
+            grid, 0, height - grid.shape[0], 0, width - grid.shape[1], cv2.BORDER_REPLICATE
+        )
+    weight = grid[..., 1].astype(np.uint16)
+    index = np.where(weight > 0, (grid[..., 0].astype(np.uint16) * 255) // np.maximum(weight, 1), 0)
+    rgba = _TABLE[index.astype(np.uint8)]
+    # Fade towards featureless areas instead of a hard edge.
+    rgba[..., 3] = (rgba[..., 3].astype(np.uint16) * weight // 255).astype(np.uint8)
+    return rgba
+
+
+def save_blur_map_png(
+    report: BlurReport, path: Path | str, width: int | None = None, height: int | None = None
+) -> Path:
+    """Write blur_heatmap(report, width, height) as an RGBA PNG, atomically (temp file + os.replace)."""
+    target = Path(path)
+    rgba = blur_heatmap(report, width, height)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp_name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".tmp.png", dir=target.parent)
+    except OSError as exc:
+        raise PhotoWriteError(target, exc.strerror or "cannot create the file") from exc
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            Image.fromarray(rgba, "RGBA").save(handle, format="PNG")
+        os.replace(temp_name, target)
+    except OSError as exc:
+        Path(temp_name).unlink(missing_ok=True)
+        raise PhotoWriteError(target, exc.strerror or "cannot write the file") from exc
+    except BaseException:  # interrupted (Ctrl-C...): leave no temp file behind
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+    return target
