@@ -158,7 +158,6 @@ def _copy_exif_into(ifd: TiffImagePlugin.ImageFileDirectory_v2, exif_bytes: byte
         if tag in TIFF_STRUCTURE_TAGS or tag in (_EXIF_IFD, _GPS_IFD):
             continue
         ifd[tag] = value
-    ifd[274] = 1  # pixels are written upright
     for pointer in (_EXIF_IFD, _GPS_IFD):
         sub_ifd = exif.get_ifd(pointer)
         if sub_ifd:

@@ -101,17 +101,18 @@ def _read(path: Path, max_pixels: int) -> Photo:
                 path, f"image too large: {width}x{height} pixels exceeds the {_megapixels(max_pixels)} limit"
             )
         source_format = "JPEG" if image.format == "MPO" else str(image.format)
-        # Read the raw mode before anything loads the image: loading clears image.tile, and
-        # getexif() loads PNGs (their EXIF may follow the pixel data).
+        # Read the raw mode before loading: loading clears image.tile.
         rawmode = _sixteen_bit_colour_rawmode(image)
-        if rawmode is None:
-            image.load()  # raises here for truncated or corrupt data
+        # Pillow decodes every file, 16-bit colour included (to 8 bits): that validates the data
+        # (truncation raises here) and fixes the orientation state. Some plugins (TIFF in recent
+        # Pillow) apply EXIF orientation while loading and drop the tag, so the orientation read
+        # after load() is exactly what is left to do, whatever the Pillow version.
+        image.load()
         icc_profile = image.info.get("icc_profile") or None
         exif = _exif_of(image)
         orientation = _orientation(exif)
         if rawmode is not None:
-            colour, alpha, grayscale = _decode_16bit_colour(path, (width, height), rawmode)
-            bit_depth = 16
+            colour, alpha, grayscale, bit_depth = _decode_16bit_colour(path, image, rawmode)
         else:
             colour, alpha, grayscale, bit_depth, icc_profile = _decode_with_pillow(path, image, icc_profile)
 
@@ -199,23 +200,54 @@ def _sixteen_bit_colour_rawmode(image: ImageFile.ImageFile) -> str | None:
 
 
 def _decode_16bit_colour(
-    path: Path, size: tuple[int, int], rawmode: str
-) -> tuple[np.ndarray, np.ndarray | None, bool]:
-    """16-bit colour through OpenCV, which returns BGR(A) and, with IMREAD_UNCHANGED, ignores EXIF
-    orientation (applied by the caller like for every other file)."""
-    encoded = np.fromfile(path, dtype=np.uint8)
-    decoded = cv2.imdecode(encoded, cv2.IMREAD_UNCHANGED)
-    if decoded is None or decoded.dtype != np.uint16 or decoded.shape[1::-1] != size:
-        raise PhotoReadError(path, _CORRUPT)
+    path: Path, image: Image.Image, rawmode: str
+) -> tuple[np.ndarray, np.ndarray | None, bool, int]:
+    """16-bit colour (or grey+alpha) samples through OpenCV, lined up with Pillow's 8-bit decode.
+
+    OpenCV returns BGR(A). Whether it applies a TIFF's orientation itself differs between versions
+    (IMREAD_UNCHANGED skips only the generic EXIF step), so its result is matched against Pillow's
+    already-loaded 8-bit pixels, which are the 16-bit samples' high bytes: the matching orientation
+    puts both in the same state. If nothing matches, the 8-bit pixels are used rather than failing.
+    """
+    reference = np.asarray(image.convert("RGBA") if image.mode == "LA" else image)
     grey_source = rawmode.startswith("LA")
+    decoded = cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    if decoded is not None and decoded.dtype == np.uint16:
+        samples = _opencv_to_rgb(decoded)
+        for orientation in range(1, 9):
+            candidate = _apply_orientation(samples, orientation)
+            if _high_bytes_equal(candidate, reference):
+                return _split_channels(candidate, grey_source) + (16,)
+    return _split_channels(reference, grey_source) + (8,)
+
+
+def _opencv_to_rgb(decoded: np.ndarray) -> np.ndarray:
+    """OpenCV's H x W, H x W x 2, BGR or BGRA array as H x W x 3 (RGB) or H x W x 4 (RGBA)."""
     if decoded.ndim == 2:
-        return decoded, None, True
-    channels = decoded.shape[2]
-    alpha = decoded[..., -1] if channels in (2, 4) else None
-    if grey_source or channels == 2:
-        # OpenCV expands grey+alpha to BGRA with equal colour channels; one of them is the grey.
-        return decoded[..., 0], alpha, True
-    return decoded[..., 2::-1], alpha, False
+        return np.repeat(decoded[..., None], 3, axis=2)
+    if decoded.shape[2] == 2:
+        return decoded[..., [0, 0, 0, 1]]
+    if decoded.shape[2] == 4:
+        return decoded[..., [2, 1, 0, 3]]
+    return decoded[..., 2::-1]
+
+
+def _high_bytes_equal(samples: np.ndarray, reference: np.ndarray) -> bool:
+    """samples >> 8 == reference, compared in row blocks to keep the temporary arrays small."""
+    if samples.shape != reference.shape:
+        return False
+    rows = max(1, (1 << 20) // max(1, samples[0].size))
+    for top in range(0, samples.shape[0], rows):
+        if not np.array_equal(samples[top : top + rows] >> 8, reference[top : top + rows]):
+            return False
+    return True
+
+
+def _split_channels(samples: np.ndarray, grey_source: bool) -> tuple[np.ndarray, np.ndarray | None, bool]:
+    alpha = samples[..., 3] if samples.shape[2] == 4 else None
+    if grey_source:
+        return samples[..., 0], alpha, True
+    return samples[..., :3], alpha, False
 
 
 def _exif_of(image: Image.Image) -> Image.Exif | None:

@@ -29,6 +29,7 @@ from engine.io import (
     to_uint16,
     write_photo,
 )
+from engine.io.encoders import write_png, write_tiff
 from tests.conftest import textured_image
 
 MAKE = "PhotoMend Test Camera"
@@ -108,7 +109,8 @@ def test_write_then_read_round_trip(tmp_path: Path, suffix: str) -> None:
     photo = photo_from_array(rgb8())
     written = write_photo(photo, tmp_path / f"out{suffix}")
     assert written == tmp_path / f"out{suffix}"
-    assert Image.open(written).format == PILLOW_FORMAT[suffix]
+    with Image.open(written) as image:
+        assert image.format == PILLOW_FORMAT[suffix]
     back = read_photo(written)
     assert back.pixels.shape == photo.pixels.shape and back.bit_depth == 8
     if suffix in LOSSLESS:
@@ -167,6 +169,31 @@ def test_16bit_colour_read_and_written_exactly(tmp_path: Path, suffix: str, chan
     back = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)
     assert back.dtype == np.uint16 and back.shape == values.shape
     np.testing.assert_array_equal(back[..., order], values)
+
+
+@pytest.mark.parametrize("writer", [write_png, write_tiff])
+def test_16bit_colour_gets_exif_orientation_applied(tmp_path: Path, writer: object) -> None:
+    values = rgb16(12, 20)
+    source = tmp_path / "rotated16.img"
+    with source.open("wb") as handle:
+        writer(handle, values, exif=camera_exif(orientation=6).tobytes())  # type: ignore[operator]
+    photo = read_photo(source)
+    assert photo.bit_depth == 16
+    np.testing.assert_array_equal(np.rint(photo.pixels * 65535), np.rot90(values, k=-1))
+
+
+def test_16bit_grey_with_alpha_png(tmp_path: Path) -> None:
+    grey, alpha = rgb16(12, 20)[..., 0], rgb16(12, 20, seed=5)[..., 0]
+    source = tmp_path / "la16.png"
+    with source.open("wb") as handle:
+        write_png(handle, np.dstack([grey, alpha]))
+    photo = read_photo(source)
+    assert photo.grayscale and photo.bit_depth == 16 and photo.alpha is not None
+    np.testing.assert_array_equal(np.rint(photo.pixels[..., 2] * 65535), grey)
+    np.testing.assert_array_equal(np.rint(photo.alpha * 65535), alpha)
+    back = cv2.imread(str(write_photo(photo, tmp_path / "out.png")), cv2.IMREAD_UNCHANGED)
+    np.testing.assert_array_equal(back[..., 0], grey)
+    np.testing.assert_array_equal(back[..., 3], alpha)
 
 
 @pytest.mark.parametrize("suffix", [".jpg", ".webp"])
@@ -297,12 +324,24 @@ def test_exif_orientation_6_is_applied_and_reset(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("orientation", range(1, 9))
-def test_every_orientation_matches_pillow_exif_transpose(tmp_path: Path, orientation: int) -> None:
-    source = tmp_path / f"o{orientation}.png"
-    Image.fromarray(rgb8(12, 20)).save(source, exif=camera_exif(orientation).tobytes())
+@pytest.mark.parametrize("kind", ["png", "jpg", "webp", "tif", "png16", "tif16"])
+def test_every_orientation_matches_pillow_exif_transpose(tmp_path: Path, kind: str, orientation: int) -> None:
+    exif = camera_exif(orientation).tobytes()
+    source = tmp_path / f"o{orientation}.{kind.removesuffix('16')}"
+    if kind in ("png", "jpg", "webp"):
+        Image.fromarray(rgb8(12, 20)).save(source, exif=exif, quality=95)
+    else:
+        values = rgb16(12, 20) if kind.endswith("16") else rgb8(12, 20)
+        with source.open("wb") as handle:
+            (write_png if kind == "png16" else write_tiff)(handle, values, exif=exif)
     with Image.open(source) as image:
-        expected = np.asarray(ImageOps.exif_transpose(image).convert("RGB"))
-    np.testing.assert_array_equal(np.rint(read_pixels(source) * 255), expected)
+        expected = np.asarray(ImageOps.exif_transpose(image).convert("RGB"))  # 16-bit: the high bytes
+    photo = read_photo(source)
+    if kind.endswith("16"):
+        assert photo.bit_depth == 16
+        np.testing.assert_array_equal(to_uint16(photo.pixels) >> 8, expected)
+    else:
+        np.testing.assert_array_equal(np.rint(photo.pixels * 255), expected)
 
 
 def _photo_with_metadata(bit_depth: int) -> Photo:
