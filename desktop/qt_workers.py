@@ -220,8 +220,12 @@ class QtBatchWorker(QRunnable):
     def run(self) -> None:
         summary = ""
         try:
-            from engine.batch import run_batch
-
+            try:
+                from engine.batch import run_batch
+            except Exception as exc:  # noqa: BLE001 - a broken install is reported, not raised into Qt
+                traceback.print_exc()
+                summary = describe_error(exc)
+                return
             for job in self.jobs:
                 if self.cancel_token.cancelled:
                     summary = "cancelled"

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Build the one-folder bundle dist/PhotoMend/ (photomend-app + photomend) with one command:
+#
+#   packaging/build.sh
+#
+# Uses $PYTHON, else .venv/bin/python; on a fresh clone without .venv it makes one and installs
+# PhotoMend with the GUI extra plus PyInstaller (CPU onnxruntime; for CUDA or DirectML install that
+# flavour in the venv first, see the README). Then it runs the smoke test unless SMOKE=0.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+PYTHON="${PYTHON:-$ROOT/.venv/bin/python}"
+if [ ! -x "$PYTHON" ]; then
+    echo "== creating .venv (fresh clone)"
+    python3 -m venv "$ROOT/.venv"
+    PYTHON="$ROOT/.venv/bin/python"
+    "$PYTHON" -m pip install --upgrade pip
+    "$PYTHON" -m pip install "$ROOT[gui]" "pyinstaller>=6.0"
+fi
+if ! "$PYTHON" -c "import PyInstaller" 2>/dev/null; then
+    "$PYTHON" -m pip install "pyinstaller>=6.0"
+fi
+
+echo "== PyInstaller"
+"$PYTHON" -m PyInstaller --noconfirm --clean \
+    --distpath "$ROOT/dist" --workpath "$ROOT/build/pyinstaller" \
+    "$ROOT/packaging/photomend.spec"
+
+BUNDLE="$ROOT/dist/PhotoMend"
+echo "== bundle: $BUNDLE ($(du -sh "$BUNDLE" | cut -f1))"
+
+if [ "${SMOKE:-1}" != "0" ]; then
+    "$ROOT/packaging/smoke_test.sh" "$BUNDLE"
+fi

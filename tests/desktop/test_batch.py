@@ -1,0 +1,106 @@
+"""Batch queue: drops of files and folders, persistence across restarts, a bad file, cull mode."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import pytest
+
+from desktop import queue_state as qs
+from desktop.qt_batch import QtBatchPanel, status_text
+from engine.io import read_photo
+from tests.conftest import add_noise, save_rgb, textured_image
+
+RUN_TIMEOUT_MS = 300_000
+
+
+@pytest.fixture
+def panel(qtbot, tmp_path: Path):  # noqa: ANN001, ANN201
+    from desktop.qt_workers import wait_for_workers
+
+    widget = QtBatchPanel(queue_file=tmp_path / "queue.json")
+    qtbot.addWidget(widget)
+    widget.resize(900, 500)
+    widget.show()
+    yield widget
+    widget.cancel()
+    assert wait_for_workers(60_000)
+
+
+def test_dropped_folder_and_files_are_queued_once_with_thumbnails(qtbot, panel, photo_dir: Path) -> None:  # noqa: ANN001
+    added = panel.add_paths([photo_dir, photo_dir / "a.png"])
+    assert sorted(item.name for item in added) == ["a.png", "b.jpg", "c.png"]
+    assert panel.model.rowCount() == 3
+    assert panel.add_paths([photo_dir / "b.jpg"]) == []  # already queued
+    qtbot.waitUntil(lambda: all(panel.model.has_thumbnail(i.id) for i in panel.queue.items), timeout=10_000)
+
+
+def test_queue_survives_a_restart_and_resumes(qtbot, tmp_path: Path, photo_dir: Path) -> None:  # noqa: ANN001
+    queue_file = tmp_path / "queue.json"
+    first = QtBatchPanel(queue_file=queue_file)
+    qtbot.addWidget(first)
+    first.add_paths([photo_dir])
+    first.set_options(
+        instruction="remove the noise", output_dir=tmp_path / "out", pattern="{stem}_fixed.{ext}"
+    )
+    items = first.queue.items
+    # As if the app was killed while restoring the first photo, after finishing another.
+    first.model.update_item(items[0].id, status=qs.RUNNING, progress=0.4)
+    first.model.update_item(items[1].id, status=qs.DONE, output=str(tmp_path / "out" / "b_fixed.jpg"))
+    first.model.setData(first.model.index(2, 1), "brighten it")
+    saved = json.loads(queue_file.read_text())
+    assert saved["instruction"] == "remove the noise" and len(saved["items"]) == 3
+
+    second = QtBatchPanel(queue_file=queue_file)
+    qtbot.addWidget(second)
+    again = second.queue.items
+    assert [i.path for i in again] == [i.path for i in items]
+    assert (again[0].status, again[0].progress) == (qs.PENDING, 0.0)  # will run again
+    assert again[1].status == qs.DONE
+    assert again[2].instruction == "brighten it"
+    assert second.queue.instruction_for(again[0]) == "remove the noise"
+    assert second.queue.pattern == "{stem}_fixed.{ext}"
+    assert [i.id for i in second.queue.runnable()] == [again[0].id, again[2].id]
+    assert "last session" in second.message.text()
+
+
+def test_batch_with_a_bad_file_finishes_the_others_and_reports_it(
+    qtbot, panel, photo_dir: Path, tmp_path: Path  # noqa: ANN001
+) -> None:
+    bad = photo_dir / "bad.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0 truncated nonsense")
+    panel.add_paths([photo_dir])
+    out = tmp_path / "out"
+    panel.set_options(instruction="remove the noise", output_dir=out)
+    with qtbot.waitSignal(panel.queueFinished, timeout=RUN_TIMEOUT_MS) as finished:
+        assert panel.start()
+    by_name = {item.name: item for item in panel.queue.items}
+    assert by_name["bad.jpg"].status == qs.FAILED
+    assert by_name["bad.jpg"].reason and "bad.jpg" in by_name["bad.jpg"].reason
+    assert status_text(by_name["bad.jpg"]).startswith("failed: ")
+    for name in ("a.png", "b.jpg", "c.png"):
+        assert by_name[name].status == qs.DONE, (name, by_name[name].reason)
+        output = Path(by_name[name].output)
+        assert output.exists() and output.parent.is_relative_to(out)
+        assert read_photo(output).pixels.shape == read_photo(by_name[name].path).pixels.shape
+    assert "3 done, 1 failed" in finished.args[0]
+    assert not panel.running and panel.start_button.isEnabled()
+
+
+def test_cull_sorts_by_sharpness_and_marks_blurry_shots(qtbot, panel, tmp_path: Path) -> None:  # noqa: ANN001
+    folder = tmp_path / "shoot"
+    folder.mkdir()
+    sharp = add_noise(textured_image(240, 320, seed=11), 0.01)
+    save_rgb(folder / "1_blurry.png", cv2.GaussianBlur(sharp, (0, 0), 6))
+    save_rgb(folder / "2_sharp.png", sharp)
+    panel.cull_mode.setChecked(True)
+    panel.add_paths([folder])
+    qtbot.waitUntil(lambda: all(i.sharpness is not None for i in panel.queue.items), timeout=60_000)
+    qtbot.waitUntil(lambda: panel.cull_button.isEnabled(), timeout=10_000)
+    names = [item.name for item in panel.queue.items]
+    assert names == ["2_sharp.png", "1_blurry.png"]
+    blurry = panel.queue.items[1]
+    assert blurry.blurry is True and panel.queue.items[0].blurry is False
+    assert status_text(blurry).startswith("BLURRY")
