@@ -9,12 +9,15 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
+    QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
+from desktop.qt_workers import QtCallWorker, start
 from desktop.settings import DEVICES, OUTPUT_FORMATS, AppSettings
 
 _DEVICE_NAMES = {
@@ -65,11 +68,19 @@ class QtSettingsDialog(QDialog):
 
         self.in_use = QLabel()
         self.in_use.setWordWrap(True)
-        available_text = ", ".join(available) or "none"
+        self._available_text = ", ".join(available) or "none"
         if in_use:
-            self.in_use.setText(f"In use: {in_use}   (available: {available_text})")
+            self.in_use.setText(f"In use: {in_use}   (available: {self._available_text})")
         else:
-            self.in_use.setText(f"In use: shown after the first run   (available: {available_text})")
+            self.in_use.setText(f"In use: not measured yet   (available: {self._available_text})")
+        self.check_button = QPushButton("Check")
+        self.check_button.setToolTip(
+            "Load the restore model on the chosen device and show what ONNX Runtime uses"
+        )
+        self.check_button.clicked.connect(self.check_device)
+        device_row = QHBoxLayout()
+        device_row.addWidget(self.device, 1)
+        device_row.addWidget(self.check_button)
 
         self.tile_size = QSpinBox()
         self.tile_size.setRange(0, 4096)
@@ -92,7 +103,7 @@ class QtSettingsDialog(QDialog):
         self.quality.setToolTip("JPEG and WebP quality")
 
         form = QFormLayout()
-        form.addRow("Device:", self.device)
+        form.addRow("Device:", device_row)
         form.addRow("", self.in_use)
         form.addRow("Tile size:", self.tile_size)
         form.addRow("Output format:", self.output_format)
@@ -106,6 +117,20 @@ class QtSettingsDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(buttons)
 
+    def check_device(self) -> None:
+        """Ask the engine which device a session really gets (loads the model once, in the background)."""
+        device = str(self.device.currentData())
+        self.check_button.setEnabled(False)
+        self.in_use.setText("Checking…")
+        worker = QtCallWorker(lambda: _probe(device))
+        worker.signals.finished.connect(self._checked)
+        worker.signals.failed.connect(self._checked)
+        start(worker)
+
+    def _checked(self, text: str) -> None:
+        self.check_button.setEnabled(True)
+        self.in_use.setText(f"{text}   (available: {self._available_text})")
+
     def apply(self) -> None:
         self.settings.device = str(self.device.currentData())
         self.settings.tile_size = self.tile_size.value()
@@ -116,3 +141,16 @@ class QtSettingsDialog(QDialog):
     def accept(self) -> None:
         self.apply()
         super().accept()
+
+
+def _probe(device: str) -> str:
+    from engine.runtime import device_report
+
+    report = device_report(None if device == "auto" else device, probe=True)
+    for model in report.get("models", []):
+        if model.get("id") == "restore":
+            if model.get("device"):
+                return f"In use: {model['device']} ({', '.join(model.get('providers', []))})"
+            return f"Not usable: {model.get('message') or 'restore model missing'}"
+    warnings = "; ".join(report.get("warnings", []))
+    return f"Would use: {report.get('device')}" + (f" — {warnings}" if warnings else "")

@@ -67,7 +67,10 @@ def test_queue_survives_a_restart_and_resumes(qtbot, tmp_path: Path, photo_dir: 
 
 
 def test_batch_with_a_bad_file_finishes_the_others_and_reports_it(
-    qtbot, panel, photo_dir: Path, tmp_path: Path  # noqa: ANN001
+    qtbot,
+    panel,
+    photo_dir: Path,
+    tmp_path: Path,  # noqa: ANN001
 ) -> None:
     bad = photo_dir / "bad.jpg"
     bad.write_bytes(b"\xff\xd8\xff\xe0 truncated nonsense")
