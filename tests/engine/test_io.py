@@ -46,8 +46,12 @@ PILLOW_FORMAT = {
 }
 
 
+# Made once: LittleCMS stamps each new profile with the current time, so two calls can differ.
+_SRGB_PROFILE = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
 def srgb_profile() -> bytes:
-    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    return _SRGB_PROFILE
 
 
 def camera_exif(orientation: int = 1) -> Image.Exif:
