@@ -6,6 +6,7 @@ import contextlib
 import os
 import re
 import secrets
+import stat
 import zlib
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -53,9 +54,9 @@ def write_photo(
         raise PhotoWriteError(path, f"quality must be between 1 and 100, not {quality}")
     if not overwrite:
         if photo.source is not None and _same_file(photo.source, path):
-            raise PhotoWriteError(path, "refusing to overwrite the original photo (pass overwrite=True)")
+            raise PhotoWriteError(path, "refusing to overwrite the original photo")
         if path.exists():
-            raise PhotoWriteError(path, "file already exists (pass overwrite=True to replace it)")
+            raise PhotoWriteError(path, "file already exists")
     if path.is_dir():
         raise PhotoWriteError(path, "is a folder")
     if not path.parent.is_dir():
@@ -102,6 +103,7 @@ def _write_atomically(path: Path, encode: Any) -> None:
                 encode(handle)
                 handle.flush()
                 os.fsync(handle.fileno())
+            _keep_permissions(path, temp)
             os.replace(temp, path)
         except BaseException:
             with contextlib.suppress(OSError):
@@ -149,6 +151,16 @@ def _create_temp(path: Path) -> tuple[Path, BinaryIO]:
             raise PhotoWriteError(path, exc.strerror or "cannot create a file in this folder") from exc
         return temp, os.fdopen(fd, "wb")
     raise PhotoWriteError(path, "cannot create a temporary file in this folder")
+
+
+def _keep_permissions(path: Path, temp: Path) -> None:
+    """A replaced file keeps its permission bits (a shared, group-writable photo stays so)."""
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return  # a new file: the umask applied at creation is right
+    with contextlib.suppress(OSError):
+        os.chmod(temp, mode)
 
 
 def _fsync_folder(folder: Path) -> None:

@@ -615,6 +615,9 @@ def test_written_file_permissions_follow_the_umask(tmp_path: Path) -> None:
     finally:
         os.umask(mask)
     assert out.stat().st_mode & 0o777 == 0o644
+    out.chmod(0o664)
+    write_photo(photo_from_array(rgb8(8, 8)), out, overwrite=True)
+    assert out.stat().st_mode & 0o777 == 0o664  # a replaced file keeps its permissions
 
 
 def test_remove_stale_temp_files_only_touches_ours(tmp_path: Path) -> None:
