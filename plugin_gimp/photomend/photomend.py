@@ -1,0 +1,523 @@
+#!/usr/bin/env python3
+"""PhotoMend for GIMP 3: Filters > Enhance > PhotoMend Restore / Blur Map, run by PhotoMend's own Python.
+
+This file runs under GIMP's Python, which has PyGObject but not numpy or onnxruntime. It therefore never
+imports the engine: it dumps the layer as raw float32 into a private temp folder, starts PhotoMend's worker
+(plugin_gimp/worker.py) with the interpreter named in the sidecar photomend.json written by
+`photomend gimp install` (or $PHOTOMEND_PYTHON), forwards the worker's progress lines to GIMP's progress bar,
+and reads the float32 result back into a new layer inside one undo group.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import gi
+
+gi.require_version("Gimp", "3.0")
+gi.require_version("GimpUi", "3.0")
+gi.require_version("Gegl", "0.4")
+from gi.repository import Gegl, Gimp, GimpUi, GLib, GObject  # noqa: E402
+
+RESTORE_PROC = "plug-in-photomend-restore"
+BLUR_PROC = "plug-in-photomend-blur-map"
+SIDECAR_NAME = "photomend.json"
+PYTHON_ENV = "PHOTOMEND_PYTHON"
+TEMP_PREFIX = "photomend-gimp-"
+# Rows per Gegl read/write: bounds GIMP-side memory on big layers and gives the progress bar steps.
+BAND_ROWS = 256
+# Float formats keep 16/32-bit layers exact; the perceptual (') variants match what the engine was
+# trained on, and babl converts linear-light images on the way in and back out.
+FORMATS = {1: "Y' float", 2: "Y'A float", 3: "R'G'B' float", 4: "R'G'B'A float"}
+# Variables that would make PhotoMend's interpreter load GIMP's (bundled) Python instead of its own.
+FOREIGN_PYTHON_VARS = ("PYTHONHOME", "PYTHONPATH", "PYTHONEXECUTABLE", "PYTHONSTARTUP", "PYTHONUSERBASE")
+
+
+class BridgeError(Exception):
+    """A failure shown to the user as one clear message (str(exc))."""
+
+
+@dataclass
+class WorkerResult:
+    reply: dict
+    path: Path  # the worker's float32 output, inside the bridge's temp folder
+    channels: int
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Finding PhotoMend
+# ---------------------------------------------------------------------------------------------------------
+
+
+def read_sidecar() -> dict:
+    path = Path(__file__).resolve().with_name(SIDECAR_NAME)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise BridgeError(
+            f"PhotoMend's GIMP settings {path} cannot be read ({exc}); run `photomend gimp install` again."
+        ) from exc
+
+
+def worker_command() -> list[str]:
+    """[python, worker.py] of PhotoMend's own environment: $PHOTOMEND_PYTHON wins over the sidecar."""
+    sidecar = read_sidecar()
+    python = os.environ.get(PYTHON_ENV) or sidecar.get("python")
+    if not python:
+        raise BridgeError(
+            "PhotoMend is not set up for GIMP: run `photomend gimp install` "
+            f"(or set {PYTHON_ENV} to PhotoMend's Python)."
+        )
+    if not Path(python).is_file():
+        raise BridgeError(
+            f"PhotoMend's Python was not found at {python}. Reinstall the plug-in with "
+            f"`photomend gimp install`, or set {PYTHON_ENV}."
+        )
+    worker = sidecar.get("worker")
+    if worker and Path(worker).is_file():
+        return [python, worker]
+    # Without a worker path, PhotoMend must be installed as a package in that interpreter.
+    return [python, "-m", "plugin_gimp.worker"]
+
+
+def worker_environment() -> dict[str, str]:
+    """GIMP's environment minus what points Python at GIMP's own interpreter (PhotoMend's venv not added)."""
+    env = {k: v for k, v in os.environ.items() if k not in FOREIGN_PYTHON_VARS}
+    env["PYTHONUNBUFFERED"] = "1"
+    env["PYTHONIOENCODING"] = "utf-8"
+    return env
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Pixels: Gegl buffer <-> raw float32 file
+# ---------------------------------------------------------------------------------------------------------
+
+
+def layer_channels(drawable: Gimp.Drawable) -> int:
+    grey = drawable.is_gray()
+    alpha = drawable.has_alpha()
+    return (1 if grey else 3) + (1 if alpha else 0)
+
+
+def export_pixels(drawable: Gimp.Drawable, path: Path, channels: int, progress: ProgressBar) -> None:
+    buffer = drawable.get_buffer()
+    width, height = drawable.get_width(), drawable.get_height()
+    fmt = FORMATS[channels]
+    with open(path, "wb") as out:
+        for top in range(0, height, BAND_ROWS):
+            rows = min(BAND_ROWS, height - top)
+            band = buffer.get(Gegl.Rectangle.new(0, top, width, rows), 1.0, fmt, Gegl.AbyssPolicy.CLAMP)
+            out.write(band)
+            progress.update(0.05 * (top + rows) / height)
+
+
+def import_pixels(layer: Gimp.Layer, path: Path, channels: int, progress: ProgressBar) -> None:
+    buffer = layer.get_buffer()
+    width, height = layer.get_width(), layer.get_height()
+    fmt = FORMATS[channels]
+    row_bytes = width * channels * 4
+    with open(path, "rb") as src:
+        for top in range(0, height, BAND_ROWS):
+            rows = min(BAND_ROWS, height - top)
+            band = src.read(row_bytes * rows)
+            if len(band) != row_bytes * rows:
+                raise BridgeError("PhotoMend's result is truncated; the worker may have been stopped.")
+            buffer.set(Gegl.Rectangle.new(0, top, width, rows), fmt, band)
+            progress.update(0.95 + 0.05 * (top + rows) / height)
+    buffer.flush()
+    layer.update(0, 0, width, height)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Progress and the worker process
+# ---------------------------------------------------------------------------------------------------------
+
+
+class ProgressBar:
+    """GIMP's progress bar; the worker's fractions map onto the middle of it (export/import take the ends)."""
+
+    def __init__(self, title: str) -> None:
+        Gimp.progress_init(title)
+        self._stage = ""
+
+    def update(self, fraction: float) -> None:
+        Gimp.progress_update(min(max(fraction, 0.0), 1.0))
+
+    def worker(self, fraction: float, stage: str) -> None:
+        if stage and stage != self._stage:
+            self._stage = stage
+            Gimp.progress_set_text(stage)
+        self.update(0.05 + 0.9 * fraction)
+
+    def end(self) -> None:
+        Gimp.progress_end()
+
+
+def run_worker(request: dict, folder: Path, progress: ProgressBar) -> dict:
+    """Start the worker on request.json in folder, forward its progress, return its reply."""
+    request_path = folder / "request.json"
+    request_path.write_text(json.dumps(request), encoding="utf-8")
+    command = worker_command() + ["--watch-stdin", str(request_path)]
+    extra = {}
+    if sys.platform == "win32":
+        extra["creationflags"] = subprocess.CREATE_NO_WINDOW  # no console window flashing up
+    try:
+        proc = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=worker_environment(),
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            **extra,
+        )
+    except OSError as exc:
+        raise BridgeError(f"Could not start PhotoMend ({command[0]}): {exc.strerror or exc}") from exc
+    # stderr is drained on a thread so a chatty worker cannot block on a full pipe; only its tail is kept.
+    errors: list[str] = []
+    drain = threading.Thread(target=lambda: errors.extend(proc.stderr), daemon=True)
+    drain.start()
+    try:
+        for line in proc.stdout:
+            parts = line.strip().split(" ", 2)
+            # Anything else on stdout (a library printing) is ignored, as is a malformed fraction.
+            if len(parts) >= 2 and parts[0] == "progress":
+                with contextlib.suppress(ValueError):
+                    progress.worker(float(parts[1]), parts[2] if len(parts) > 2 else "")
+        code = proc.wait()
+    finally:
+        # Any exit from here (including an exception in GIMP calls) must not leave the worker running.
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if proc.stdin:
+            proc.stdin.close()
+    drain.join(timeout=5)
+    reply_path = folder / "reply.json"
+    try:
+        reply = json.loads(reply_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        tail = "".join(errors[-15:]).strip()
+        raise BridgeError(
+            f"PhotoMend's worker stopped unexpectedly (exit code {code})." + (f"\n\n{tail}" if tail else "")
+        ) from None
+    if not reply.get("ok"):
+        raise BridgeError(_failure_message(reply, "".join(errors[-15:]).strip()))
+    return reply
+
+
+def _failure_message(reply: dict, stderr_tail: str) -> str:
+    kind, message = reply.get("error_kind", ""), reply.get("message", "")
+    if kind == "instruction":
+        return f"PhotoMend did not understand this as a restoration request.\n\n{message}"
+    if kind == "model":
+        return f"PhotoMend's model could not run: {message}"
+    if kind == "engine-missing":
+        return (
+            f"PhotoMend's engine is not installed in the Python the plug-in uses: {message}\n"
+            "Run `photomend gimp install` from PhotoMend's own environment."
+        )
+    if kind == "cancelled":
+        return "PhotoMend was cancelled."
+    detail = f"\n\n{stderr_tail}" if kind == "internal" and stderr_tail else ""
+    return f"PhotoMend failed: {message}{detail}"
+
+
+class Bridge:
+    """One plug-in run: a private temp folder and GIMP's progress bar, both gone when `with` ends."""
+
+    def __init__(self, title: str) -> None:
+        self.title = title
+
+    def __enter__(self) -> Bridge:
+        self.progress = ProgressBar(self.title)
+        self.folder = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self.progress.end()
+
+    def run(self, operation: str, drawable: Gimp.Drawable, **params) -> WorkerResult:
+        """Export the drawable, run the worker on it, return its reply and where its result lies."""
+        timings: dict[str, float] = {}
+        channels = layer_channels(drawable)
+        started = time.perf_counter()
+        export_pixels(drawable, self.folder / "layer.f32", channels, self.progress)
+        timings["export_s"] = time.perf_counter() - started
+        request = {
+            "operation": operation,
+            "width": drawable.get_width(),
+            "height": drawable.get_height(),
+            "channels": channels,
+            "input": "layer.f32",
+            "output": "result.f32",
+            **params,
+        }
+        started = time.perf_counter()
+        reply = run_worker(request, self.folder, self.progress)
+        timings["worker_wall_s"] = time.perf_counter() - started
+        return WorkerResult(
+            reply=reply, path=self.folder / "result.f32", channels=int(reply["channels"]), timings=timings
+        )
+
+    def fill(self, layer: Gimp.Layer, result: WorkerResult) -> None:
+        started = time.perf_counter()
+        import_pixels(layer, result.path, result.channels, self.progress)
+        result.timings["import_s"] = time.perf_counter() - started
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Layers
+# ---------------------------------------------------------------------------------------------------------
+
+
+def layer_type(grey: bool, alpha: bool) -> Gimp.ImageType:
+    if grey:
+        return Gimp.ImageType.GRAYA_IMAGE if alpha else Gimp.ImageType.GRAY_IMAGE
+    return Gimp.ImageType.RGBA_IMAGE if alpha else Gimp.ImageType.RGB_IMAGE
+
+
+def add_layer_above(
+    bridge: Bridge,
+    image: Gimp.Image,
+    source: Gimp.Drawable,
+    name: str,
+    result: WorkerResult,
+    opacity: float = 100.0,
+) -> Gimp.Layer:
+    """A new layer with the result, same size/offsets/precision as the source, directly above it."""
+    layer = Gimp.Layer.new(
+        image,
+        name,
+        source.get_width(),
+        source.get_height(),
+        layer_type(source.is_gray(), result.channels in (2, 4)),
+        opacity,
+        Gimp.LayerMode.NORMAL,
+    )
+    image.insert_layer(layer, source.get_parent(), image.get_item_position(source))
+    _ok, x, y = source.get_offsets()
+    layer.set_offsets(x, y)
+    bridge.fill(layer, result)
+    return layer
+
+
+def new_image_with(
+    bridge: Bridge, source_image: Gimp.Image, source: Gimp.Drawable, name: str, result: WorkerResult
+) -> Gimp.Image:
+    image = Gimp.Image.new_with_precision(
+        source.get_width(), source.get_height(), source_image.get_base_type(), source_image.get_precision()
+    )
+    image.undo_disable()  # a fresh image has nothing to undo to
+    layer = Gimp.Layer.new(
+        image,
+        name,
+        source.get_width(),
+        source.get_height(),
+        layer_type(source.is_gray(), result.channels in (2, 4)),
+        100.0,
+        Gimp.LayerMode.NORMAL,
+    )
+    image.insert_layer(layer, None, 0)
+    bridge.fill(layer, result)
+    image.undo_enable()
+    return image
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Procedures
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _single_layer(drawables: list) -> Gimp.Layer:
+    layers = [d for d in drawables if isinstance(d, Gimp.Layer) and not isinstance(d, Gimp.GroupLayer)]
+    if len(drawables) != 1 or not layers:
+        raise BridgeError("Select exactly one (non-group) layer for PhotoMend.")
+    return layers[0]
+
+
+def _show_dialog(procedure: Gimp.Procedure, config: Gimp.ProcedureConfig, title: str) -> bool:
+    GimpUi.init("photomend")
+    dialog = GimpUi.ProcedureDialog(procedure=procedure, config=config, title=title)
+    dialog.fill(None)
+    accepted = dialog.run()
+    dialog.destroy()
+    return accepted
+
+
+def _error(procedure: Gimp.Procedure, message: str) -> Gimp.ValueArray:
+    # GIMP shows the GLib.Error of a failed interactive call in its message dialog / error console,
+    # and a script gets it with the EXECUTION_ERROR status.
+    return procedure.new_return_values(Gimp.PDBStatusType.EXECUTION_ERROR, GLib.Error(message))
+
+
+def _success(procedure: Gimp.Procedure, *values: GObject.Value) -> Gimp.ValueArray:
+    """SUCCESS plus the return values, in the order they were declared."""
+    returned = procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, GLib.Error())
+    for index, value in enumerate(values, start=1):
+        # Replace the defaults: reading them back with index() is unreliable in PyGObject.
+        returned.remove(index)
+        returned.insert(index, value)
+    return returned
+
+
+def restore_run(procedure, run_mode, image, drawables, config, _data):
+    if run_mode == Gimp.RunMode.INTERACTIVE and not _show_dialog(procedure, config, "PhotoMend Restore"):
+        return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
+    instruction = config.get_property("instruction") or ""
+    strength = float(config.get_property("strength"))
+    output = config.get_property("output")
+    try:
+        source = _single_layer(drawables)
+        with Bridge("PhotoMend: restoring") as bridge:
+            result = bridge.run("restore", source, instruction=instruction, strength=strength)
+            summary = result.reply.get("summary") or instruction
+            name = f"{source.get_name()} (PhotoMend: {summary})"
+            if output == "new-image":
+                new_image = new_image_with(bridge, image, source, name, result)
+                new_layer = new_image.get_layers()[0]
+                if run_mode == Gimp.RunMode.INTERACTIVE:
+                    Gimp.Display.new(new_image)
+            else:
+                # One undo group: a single Ctrl+Z removes the restored layer.
+                image.undo_group_start()
+                try:
+                    new_layer = add_layer_above(bridge, image, source, name, result)
+                finally:
+                    image.undo_group_end()
+        Gimp.displays_flush()
+    except BridgeError as exc:
+        return _error(procedure, str(exc))
+    report = {"summary": summary, "timings": {**result.reply.get("timings", {}), **result.timings}}
+    return _success(
+        procedure,
+        GObject.Value(Gimp.Layer, new_layer),
+        GObject.Value(GObject.TYPE_STRING, json.dumps(report)),
+    )
+
+
+def blur_run(procedure, run_mode, image, drawables, config, _data):
+    if run_mode == Gimp.RunMode.INTERACTIVE and not _show_dialog(procedure, config, "PhotoMend Blur Map"):
+        return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
+    opacity = float(config.get_property("opacity"))
+    try:
+        source = _single_layer(drawables)
+        with Bridge("PhotoMend: measuring sharpness") as bridge:
+            result = bridge.run("blur", source)
+            reply = result.reply
+            verdict = f"blurry ({reply['kind']} blur)" if reply["blurry"] else "sharp"
+            image.undo_group_start()
+            try:
+                layer = add_layer_above(
+                    bridge,
+                    image,
+                    source,
+                    f"Blur map: score {reply['score']:.3f}, {verdict}",
+                    result,
+                    opacity=opacity,
+                )
+            finally:
+                image.undo_group_end()
+        Gimp.displays_flush()
+    except BridgeError as exc:
+        return _error(procedure, str(exc))
+    Gimp.message(
+        f"PhotoMend sharpness of '{source.get_name()}': {reply['score']:.3f}, {verdict}.\n"
+        "Warm colours in the blur map mark the blurriest areas."
+    )
+    report = {
+        "score": reply["score"],
+        "blurry": reply["blurry"],
+        "kind": reply["kind"],
+        "timings": {**reply.get("timings", {}), **result.timings},
+    }
+    return _success(
+        procedure,
+        GObject.Value(Gimp.Layer, layer),
+        GObject.Value(GObject.TYPE_DOUBLE, float(reply["score"])),
+        GObject.Value(GObject.TYPE_STRING, json.dumps(report)),
+    )
+
+
+class PhotoMend(Gimp.PlugIn):
+    def do_set_i18n(self, _name):
+        return False
+
+    def do_query_procedures(self):
+        return [RESTORE_PROC, BLUR_PROC]
+
+    def do_create_procedure(self, name):
+        Gegl.init(None)
+        rw = GObject.ParamFlags.READWRITE
+        if name == RESTORE_PROC:
+            procedure = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, restore_run, None)
+            procedure.set_menu_label("PhotoMend _Restore...")
+            procedure.set_documentation(
+                "Restore a photo from a plain-language instruction",
+                "Runs PhotoMend (denoise, deblur, dehaze, derain, brighten, JPEG clean-up) on the layer, as "
+                "described by the instruction, and adds the result as a new layer above it (or a new image).",
+                name,
+            )
+            procedure.add_string_argument(
+                "instruction",
+                "_Instruction",
+                'What is wrong with the photo, e.g. "it\'s dark and grainy". '
+                "Empty: PhotoMend detects what the layer needs.",
+                "remove the noise",
+                rw,
+            )
+            procedure.add_double_argument(
+                "strength", "S_trength", "How strongly to apply the restoration", 0.0, 1.0, 1.0, rw
+            )
+            choice = Gimp.Choice.new()
+            choice.add("new-layer", 0, "New layer above", "")
+            choice.add("new-image", 1, "New image", "")
+            procedure.add_choice_argument(
+                "output", "Res_ult", "Where the restored result goes", choice, "new-layer", rw
+            )
+            procedure.add_layer_return_value("layer", "Layer", "The restored layer", False, rw)
+            procedure.add_string_return_value("report", "Report", "JSON: summary and timings", "", rw)
+        else:
+            procedure = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, blur_run, None)
+            procedure.set_menu_label("PhotoMend _Blur Map...")
+            procedure.set_documentation(
+                "Show where the photo is blurred",
+                "Scores the layer's sharpness, tells whether it is blurred by motion or defocus, and adds a "
+                "heat map of the blurriest areas as a new layer above it.",
+                name,
+            )
+            procedure.add_double_argument(
+                "opacity", "O_pacity", "Opacity of the blur map layer", 0.0, 100.0, 70.0, rw
+            )
+            procedure.add_layer_return_value("layer", "Layer", "The blur map layer", False, rw)
+            procedure.add_double_return_value(
+                "score", "Score", "Sharpness score (higher is sharper)", -1e9, 1e9, 0.0, rw
+            )
+            procedure.add_string_return_value(
+                "report", "Report", "JSON: score, blurry, kind, timings", "", rw
+            )
+        procedure.set_image_types("RGB*, GRAY*")
+        procedure.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.DRAWABLE)
+        procedure.set_attribution("PhotoMend", "PhotoMend contributors", "2026")
+        procedure.add_menu_path("<Image>/Filters/Enhance")
+        return procedure
+
+
+if __name__ == "__main__":
+    Gimp.main(PhotoMend.__gtype__, sys.argv)

@@ -1,0 +1,288 @@
+"""The GIMP bridge's worker: in PhotoMend's own Python, reads a layer dump, runs the engine, writes back.
+
+The GIMP plug-in runs under GIMP's Python (often a bundled one without numpy or onnxruntime), so it never
+imports the engine: it writes the layer as raw float32 plus a JSON request into a private temp folder and
+starts this script with PhotoMend's interpreter. Protocol (one request per process):
+
+    worker.py [--watch-stdin] REQUEST_JSON
+    request: {"operation": "restore" | "blur", "width", "height", "channels" (1-4: Y, YA, RGB, RGBA),
+              "input": "<file in the request folder>", "output": "<file to write>",
+              "instruction": str, "strength": float}
+    stdout:  "progress <fraction> <stage>" lines while working
+    reply:   reply.json next to the request: {"ok": bool, "error_kind", "message", "channels", "summary",
+             "score", "blurry", "kind", "timings"}
+    exit:    the CLI's codes: 0 ok, 1 failed, 3 instruction not understood, 4 model/device error,
+             130 cancelled
+
+With --watch-stdin the plug-in keeps this process's stdin open; when it closes (GIMP killed the plug-in,
+e.g. its progress was cancelled) the worker cancels the engine, removes the request folder the plug-in can
+no longer clean, and exits.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import threading
+import time
+import traceback
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_INSTRUCTION = 3
+EXIT_MODEL = 4
+EXIT_CANCELLED = 130
+
+REPLY_NAME = "reply.json"
+# GIMP layers with an alpha channel keep it aside: the engine restores RGB only.
+_ALPHA_CHANNELS = {2: True, 4: True}
+
+
+@dataclass
+class Request:
+    operation: str
+    width: int
+    height: int
+    channels: int
+    input: Path
+    output: Path
+    instruction: str = ""
+    strength: float = 1.0
+
+    @classmethod
+    def load(cls, path: Path) -> Request:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        folder = path.parent
+        if raw.get("operation") not in ("restore", "blur"):
+            raise ValueError(f"unknown operation {raw.get('operation')!r}")
+        channels = int(raw["channels"])
+        if channels not in (1, 2, 3, 4):
+            raise ValueError(f"unsupported channel count {channels}")
+        return cls(
+            operation=raw["operation"],
+            width=int(raw["width"]),
+            height=int(raw["height"]),
+            channels=channels,
+            # Names only: the worker never reads or writes outside the request folder.
+            input=folder / Path(raw["input"]).name,
+            output=folder / Path(raw["output"]).name,
+            instruction=str(raw.get("instruction", "")),
+            strength=float(raw.get("strength", 1.0)),
+        )
+
+
+@dataclass
+class Reply:
+    ok: bool
+    error_kind: str = ""
+    message: str = ""
+    channels: int = 0
+    summary: str = ""
+    score: float | None = None
+    blurry: bool | None = None
+    kind: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class Progress:
+    """Prints progress lines the plug-in forwards to GIMP's progress bar (rate-limited: each one redraws)."""
+
+    def __init__(self, out: Any = None) -> None:
+        self._out = out or sys.stdout
+        self._last = -1.0
+        self._stage = ""
+        self._lock = threading.Lock()
+
+    def __call__(self, fraction: float, stage: str) -> None:
+        fraction = min(max(float(fraction), 0.0), 1.0)
+        with self._lock:
+            if stage == self._stage and fraction - self._last < 0.01 and fraction < 1.0:
+                return
+            self._last, self._stage = fraction, stage
+            # One line per update; the stage text may not contain a newline.
+            self._out.write(f"progress {fraction:.4f} {' '.join(stage.split())}\n")
+            self._out.flush()
+
+
+def to_rgb(layer: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """(H, W, C) GIMP pixels -> (H, W, 3) RGB in [0, 1] and the alpha plane (or None)."""
+    channels = layer.shape[2]
+    alpha = layer[:, :, -1].copy() if _ALPHA_CHANNELS.get(channels) else None
+    colour = layer[:, :, :3] if channels >= 3 else np.repeat(layer[:, :, :1], 3, axis=2)
+    # High bit-depth GIMP layers may hold out-of-gamut values; the engine works on [0, 1].
+    return np.clip(colour, 0.0, 1.0).astype(np.float32, copy=False), alpha
+
+
+def from_rgb(rgb: np.ndarray, alpha: np.ndarray | None, channels: int) -> np.ndarray:
+    """(H, W, 3) RGB -> the layer's own layout (Y, YA, RGB or RGBA)."""
+    # The input was replicated grey, so the channel mean is the restored grey value.
+    colour = rgb.mean(axis=2, keepdims=True) if channels <= 2 else rgb
+    planes = [colour] if alpha is None else [colour, alpha[:, :, None]]
+    return np.ascontiguousarray(np.concatenate(planes, axis=2), dtype=np.float32)
+
+
+def read_pixels(request: Request) -> np.ndarray:
+    expected = request.width * request.height * request.channels
+    data = np.fromfile(request.input, dtype="<f4")
+    if data.size != expected:
+        raise ValueError(f"{request.input.name}: {data.size} values, expected {expected}")
+    return data.reshape(request.height, request.width, request.channels)
+
+
+def run_restore(
+    request: Request, layer: np.ndarray, progress: Progress, cancel: Any, reply: Reply
+) -> np.ndarray:
+    from engine.instructions import interpret
+    from engine.pipeline import restore, suggest_instruction
+
+    rgb, alpha = to_rgb(layer)
+    if request.instruction.strip():
+        interpretation = interpret(request.instruction)
+    else:
+        # An empty instruction means "find out what the photo needs", as in the app.
+        interpretation = suggest_instruction(rgb)
+        if interpretation is None:
+            raise _InstructionRefused(
+                "PhotoMend found nothing to restore in this layer; type an instruction."
+            )
+    if not interpretation.understood:
+        raise _InstructionRefused(interpretation.message)
+    reply.summary = interpretation.summary()
+    started = time.perf_counter()
+    result = restore(rgb, interpretation, strength=request.strength, progress=progress, cancel=cancel)
+    restored = result.blend(request.strength)
+    reply.timings["restore_s"] = time.perf_counter() - started
+    return from_rgb(restored, alpha, request.channels)
+
+
+def run_blur(request: Request, layer: np.ndarray, reply: Reply) -> np.ndarray:
+    from engine.blur import analyze_blur, blur_heatmap
+
+    rgb, _alpha = to_rgb(layer)
+    started = time.perf_counter()
+    report = analyze_blur(rgb)
+    heat = blur_heatmap(report, request.width, request.height).astype(np.float32) / 255.0
+    reply.timings["analyze_s"] = time.perf_counter() - started
+    reply.score, reply.blurry, reply.kind = float(report.score), bool(report.blurry), str(report.kind)
+    if request.channels <= 2:
+        # A greyscale image only takes greyscale layers: keep the heat map's brightness and its alpha.
+        grey = heat[:, :, :3] @ np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
+        return np.ascontiguousarray(np.stack([grey, heat[:, :, 3]], axis=2))
+    return np.ascontiguousarray(heat)
+
+
+class _InstructionRefused(Exception):
+    """The instruction is not a restoration request (the message says what PhotoMend can do)."""
+
+
+def _classify(exc: BaseException) -> tuple[str, int]:
+    """(error_kind, exit code) for an exception, by the engine's error classes."""
+    if isinstance(exc, _InstructionRefused):
+        return "instruction", EXIT_INSTRUCTION
+    try:
+        from engine import errors
+    except ImportError:
+        return "engine-missing", EXIT_MODEL
+    if isinstance(exc, errors.InstructionError):
+        return "instruction", EXIT_INSTRUCTION
+    if isinstance(exc, errors.Cancelled):
+        return "cancelled", EXIT_CANCELLED
+    if isinstance(exc, (errors.ModelError, errors.DeviceError, errors.OutOfMemoryError)):
+        return "model", EXIT_MODEL
+    if isinstance(exc, errors.PhotoMendError):
+        return "engine", EXIT_FAILED
+    if isinstance(exc, ImportError):
+        return "engine-missing", EXIT_MODEL
+    return "internal", EXIT_FAILED
+
+
+def _watch_parent(cancel: Any, request_dir: Path, done: threading.Event) -> None:
+    """Cancel and clean up when the plug-in goes away (its end of our stdin closes)."""
+    try:
+        while sys.stdin.read(4096):
+            pass
+    except (OSError, ValueError):
+        pass
+    if done.is_set():
+        return
+    cancel.cancel()
+    # The plug-in was killed before it could clean up: nobody else will remove the layer dump.
+    time.sleep(0.5)
+    shutil.rmtree(request_dir, ignore_errors=True)
+    sys.stderr.write("photomend worker: GIMP plug-in went away, cancelled\n")
+    sys.stderr.flush()
+    # os._exit: the engine may be inside a long native call that never checks the token.
+    os._exit(EXIT_CANCELLED)
+
+
+def _ensure_engine_importable() -> None:
+    """Run from a source checkout without `pip install -e`: the engine package sits next to plugin_gimp/."""
+    try:
+        import engine  # noqa: F401
+    except ImportError:
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    watch_stdin = "--watch-stdin" in args
+    args = [a for a in args if a != "--watch-stdin"]
+    if len(args) != 1:
+        sys.stderr.write("usage: worker.py [--watch-stdin] REQUEST_JSON\n")
+        return 2
+    request_path = Path(args[0])
+    reply = Reply(ok=False)
+    progress = Progress()
+    progress(0.0, "Starting PhotoMend")
+    started = time.perf_counter()
+    code = EXIT_OK
+    done = threading.Event()
+    try:
+        _ensure_engine_importable()
+        from engine.progress import CancelToken
+
+        cancel = CancelToken()
+        if watch_stdin:
+            watcher = threading.Thread(
+                target=_watch_parent, args=(cancel, request_path.parent, done), daemon=True
+            )
+            watcher.start()
+        reply.timings["engine_import_s"] = time.perf_counter() - started
+        request = Request.load(request_path)
+        mark = time.perf_counter()
+        layer = read_pixels(request)
+        reply.timings["read_s"] = time.perf_counter() - mark
+        if request.operation == "restore":
+            output = run_restore(request, layer, progress, cancel, reply)
+        else:
+            progress(0.1, "Measuring sharpness")
+            output = run_blur(request, layer, reply)
+        mark = time.perf_counter()
+        output.astype("<f4", copy=False).tofile(request.output)
+        reply.timings["write_s"] = time.perf_counter() - mark
+        reply.ok, reply.channels = True, int(output.shape[2])
+        progress(1.0, "Done")
+    except Exception as exc:  # every failure becomes a reply the plug-in can show
+        reply.error_kind, code = _classify(exc)
+        reply.message = str(exc) or exc.__class__.__name__
+        if reply.error_kind in ("internal", "engine-missing"):
+            traceback.print_exc(file=sys.stderr)
+    finally:
+        done.set()
+    reply.timings["worker_total_s"] = time.perf_counter() - started
+    reply_path = request_path.with_name(REPLY_NAME)
+    tmp = reply_path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(asdict(reply)), encoding="utf-8")
+    tmp.replace(reply_path)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

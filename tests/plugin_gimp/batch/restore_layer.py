@@ -1,0 +1,34 @@
+"""Batch: load a photo, run PhotoMend Restore through the PDB, dump the new layer, report its placement."""
+
+import sys
+
+sys.path.insert(0, __import__("os").environ["PHOTOMEND_BATCH_DIR"])
+from common import ARGS, Gimp, dump_layer, emit, layer_names, load, run_procedure  # noqa: E402
+
+image = load(ARGS["photo"])
+source = image.get_layers()[0]
+status, values = run_procedure(
+    "plug-in-photomend-restore",
+    image,
+    source,
+    Gimp.RunMode.NONINTERACTIVE,
+    instruction=ARGS["instruction"],
+    strength=ARGS.get("strength", 1.0),
+    output=ARGS.get("output", "new-layer"),
+)
+fields = {"status": status, "layers": layer_names(image), "precision": image.get_precision().value_nick}
+if status == "success":
+    new_layer, report = values[0], values[1]
+    fields.update(
+        report=report,
+        new_layer=new_layer.get_name(),
+        new_is_above=image.get_item_position(new_layer) < image.get_item_position(source),
+        new_offsets=list(new_layer.get_offsets()[1:]),
+        source_offsets=list(source.get_offsets()[1:]),
+        source=dump_layer(source, ARGS["dump"] + "-source.f32"),
+        restored=dump_layer(new_layer, ARGS["dump"] + "-restored.f32"),
+        new_image=new_layer.get_image() != image,
+    )
+else:
+    fields["error"] = values[0] if values else ""
+emit(**fields)

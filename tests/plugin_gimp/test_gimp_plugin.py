@@ -1,0 +1,167 @@
+"""The GIMP 3 plug-in in a real, headless GIMP: restore and blur map through the PDB, undo, failure paths."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from engine.paths import models_dir
+from tests.conftest import add_noise, textured_image
+
+pytestmark = pytest.mark.gimp
+
+SIZE = 64
+
+
+def _read_dump(info: dict) -> np.ndarray:
+    data = np.fromfile(info["path"], dtype="<f4")
+    return data.reshape(info["height"], info["width"], info["channels"])
+
+
+def _write_photo(path: Path, kind: str, clean: np.ndarray, noisy: np.ndarray) -> None:
+    if kind == "rgb-u8":
+        Image.fromarray((noisy * 255 + 0.5).astype(np.uint8), "RGB").save(path)
+    else:  # 16-bit greyscale: GIMP opens it at 16-bit precision, which the result layer must keep
+        grey = noisy.mean(axis=2)
+        Image.fromarray((grey * 65535 + 0.5).astype(np.uint16)).save(path)
+
+
+def _restore_model_present() -> bool:
+    return models_dir().is_dir() and any(models_dir().glob("*restore*.onnx"))
+
+
+@pytest.mark.parametrize("kind", ["rgb-u8", "gray-u16"])
+def test_restore_adds_a_denoised_layer_above_the_source(gimp, tmp_path: Path, kind: str) -> None:
+    if not _restore_model_present():
+        pytest.skip(f"no restoration model in {models_dir()} yet")
+    clean = textured_image(SIZE, SIZE, seed=7)
+    noisy = add_noise(clean, 0.08, seed=8)
+    photo = tmp_path / f"noisy-{kind}.png"
+    _write_photo(photo, kind, clean, noisy)
+
+    run = gimp.run(
+        "restore_layer.py",
+        {
+            "photo": str(photo),
+            "instruction": "it's grainy, remove the noise",
+            "dump": str(tmp_path / "layer"),
+        },
+    )
+    result = run.result
+    assert result["status"] == "success", result.get("error")
+    assert len(result["layers"]) == 2 and result["new_is_above"]
+    assert result["new_offsets"] == result["source_offsets"]
+    source, restored = _read_dump(result["source"]), _read_dump(result["restored"])
+    assert restored.shape == source.shape
+    reference = clean if kind == "rgb-u8" else clean.mean(axis=2, keepdims=True)
+    error_before = np.sqrt(np.mean((source - reference) ** 2))
+    error_after = np.sqrt(np.mean((restored - reference) ** 2))
+    # Noise of sigma 0.08 must be measurably reduced, not just passed through.
+    assert error_after < 0.75 * error_before, (error_before, error_after)
+    if kind == "gray-u16":
+        assert result["precision"].startswith("u16")
+        # More distinct levels than 8 bits can hold: the result was not squeezed through 8-bit anywhere.
+        assert len(np.unique(restored)) > 256
+    assert json.loads(result["report"])["timings"]["export_s"] >= 0
+
+
+def test_blur_map_adds_a_layer_and_reports_the_score(gimp, tmp_path: Path) -> None:
+    photo = tmp_path / "sharp.png"
+    Image.fromarray((textured_image(SIZE, SIZE, seed=3) * 255).astype(np.uint8), "RGB").save(photo)
+
+    run = gimp.run("blur_map.py", {"photo": str(photo), "dump": str(tmp_path / "blur")})
+    result = run.result
+    assert result["status"] == "success", result.get("error")
+    assert len(result["layers"]) == 2 and result["layers"][0].startswith("Blur map")
+    report = json.loads(result["report"])
+    assert report["score"] == pytest.approx(result["score"])
+    assert report["kind"] in ("sharp", "motion", "defocus")
+    heat = _read_dump(result["map"])
+    assert heat.shape == (SIZE, SIZE, 4)
+    assert result["opacity"] == pytest.approx(70.0)
+
+
+@pytest.mark.parametrize(
+    ("case", "instruction", "extra_env", "expected"),
+    [
+        (
+            "off-topic",
+            "add a lens flare and make it look like a watercolour painting",
+            {},
+            "did not understand",
+        ),
+        (
+            "python-missing",
+            "remove the noise",
+            {"PHOTOMEND_PYTHON": "/nonexistent/photomend/python"},
+            "Python was not found",
+        ),
+    ],
+)
+def test_failures_return_an_error_status_and_message(
+    gimp, tmp_path: Path, case: str, instruction: str, extra_env: dict[str, str], expected: str
+) -> None:
+    photo = tmp_path / "photo.png"
+    Image.fromarray((add_noise(textured_image(SIZE, SIZE), 0.05) * 255).astype(np.uint8), "RGB").save(photo)
+
+    run = gimp.run(
+        "restore_layer.py",
+        {"photo": str(photo), "instruction": instruction, "dump": str(tmp_path / "layer")},
+        extra_env=extra_env,
+    )
+    result = run.result
+    assert result["status"] == "execution-error", result
+    assert expected in result["error"]
+    assert len(result["layers"]) == 1  # nothing half-made was left in the image
+    leftovers = (
+        [p for p in Path("/tmp").glob("photomend-gimp-*")]
+        if gimp.root is None
+        else list((gimp.root / "tmp").glob("photomend-gimp-*"))
+    )
+    assert not leftovers
+
+
+def test_dialog_in_gimp_window_and_undo_removes_the_layer(gimp, tmp_path: Path) -> None:
+    """Real GIMP GUI under Xvfb: the dialog opens (screenshot), OK runs it, Ctrl+Z removes the new layer."""
+    photo = tmp_path / "undo-me.png"
+    Image.fromarray((add_noise(textured_image(SIZE, SIZE), 0.05) * 255).astype(np.uint8), "RGB").save(photo)
+    # Restore when the model is there; the blur map otherwise (same dialog, layer and undo-group code).
+    if _restore_model_present():
+        procedure, title = "plug-in-photomend-restore", "PhotoMend Restore"
+    else:
+        procedure, title = "plug-in-photomend-blur-map", "PhotoMend Blur Map"
+    screenshot = tmp_path / "dialog.png"
+
+    run = gimp.run(
+        "dialog_and_undo.py",
+        {
+            "photo": str(photo),
+            "procedure": procedure,
+            "dialog_title": title,
+            "window_title": "GIMP$",
+            "screenshot": str(screenshot),
+        },
+        gui=True,
+    )
+    result = run.result
+    assert result["helper"] == 0 and result["status"] == "success", (result, run.stderr[-2000:])
+    assert len(result["after_run"]) == 2
+    assert result["undo_helper"] == 0
+    # Top-first names: one Ctrl+Z leaves exactly the source layer.
+    assert result["after_undo"] == result["after_run"][1:], result
+    with Image.open(screenshot) as shot:
+        assert shot.size == (1280, 800)
+        # Not a blank screen: the dialog and the image window are drawn.
+        assert len(np.unique(np.asarray(shot.convert("L")))) > 20
+    keep = os.environ.get("PHOTOMEND_SCREENSHOT_DIR")
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(
+            screenshot, Path(keep) / f"gimp_{procedure.removeprefix('plug-in-photomend-')}_dialog.png"
+        )

@@ -1,0 +1,118 @@
+"""The bridge's worker process, driven as the plug-in drives it: request folder in, reply + float32 out."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from plugin_gimp import worker
+from tests.conftest import add_noise, textured_image
+
+WORKER = Path(worker.__file__)
+
+
+def _require(module: str, name: str) -> None:
+    """Skip while the engine part this test drives has not landed in the checkout."""
+    found = pytest.importorskip(module, reason=f"{module} not available")
+    if not hasattr(found, name):
+        pytest.skip(f"{module}.{name} not available yet")
+
+
+def _request(folder: Path, pixels: np.ndarray, **fields: object) -> Path:
+    height, width, channels = pixels.shape
+    pixels.astype("<f4").tofile(folder / "layer.f32")
+    request = {
+        "width": width,
+        "height": height,
+        "channels": channels,
+        "input": "layer.f32",
+        "output": "result.f32",
+        **fields,
+    }
+    path = folder / "request.json"
+    path.write_text(json.dumps(request))
+    return path
+
+
+def _run(request: Path, **kwargs: object) -> tuple[subprocess.CompletedProcess, dict]:
+    done = subprocess.run(
+        [sys.executable, str(WORKER), str(request)], capture_output=True, text=True, timeout=300, **kwargs
+    )
+    return done, json.loads((request.parent / "reply.json").read_text())
+
+
+@pytest.mark.parametrize("channels", [1, 2, 3, 4])
+def test_layouts_round_trip_through_rgb(channels: int) -> None:
+    rng = np.random.default_rng(0)
+    layer = rng.uniform(0, 1, (5, 7, channels)).astype(np.float32)
+    if channels <= 2:
+        layer[..., 0] = np.round(layer[..., 0], 3)
+    rgb, alpha = worker.to_rgb(layer)
+    assert rgb.shape == (5, 7, 3)
+    assert (alpha is not None) == (channels in (2, 4))
+    back = worker.from_rgb(rgb, alpha, channels)
+    np.testing.assert_allclose(back, layer, atol=1e-6)
+
+
+def test_blur_request_writes_heatmap_and_score(tmp_path: Path) -> None:
+    _require("engine.blur", "analyze_blur")
+    request = _request(tmp_path, textured_image(48, 64, seed=2), operation="blur")
+    done, reply = _run(request)
+    assert done.returncode == 0, done.stderr
+    assert reply["ok"] and reply["channels"] == 4
+    assert reply["kind"] in ("sharp", "motion", "defocus")
+    heat = np.fromfile(tmp_path / "result.f32", dtype="<f4")
+    assert heat.size == 48 * 64 * 4
+    assert heat.min() >= 0.0 and heat.max() <= 1.0
+    assert "progress 1.0000 Done" in done.stdout
+
+
+def test_off_topic_instruction_is_refused_with_exit_code_3(tmp_path: Path) -> None:
+    _require("engine.instructions", "interpret")
+    request = _request(
+        tmp_path,
+        add_noise(textured_image(32, 32), 0.05),
+        operation="restore",
+        instruction="add a lens flare and make it look like a watercolour painting",
+        strength=1.0,
+    )
+    done, reply = _run(request)
+    assert done.returncode == worker.EXIT_INSTRUCTION, done.stderr
+    assert not reply["ok"] and reply["error_kind"] == "instruction" and reply["message"]
+    assert not (tmp_path / "result.f32").exists()
+
+
+def test_truncated_input_is_a_clear_error(tmp_path: Path) -> None:
+    request = _request(tmp_path, np.zeros((4, 4, 3), np.float32), operation="blur")
+    (tmp_path / "layer.f32").write_bytes(b"\0" * 12)
+    done, reply = _run(request)
+    assert done.returncode == worker.EXIT_FAILED
+    assert not reply["ok"] and "layer.f32" in reply["message"]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs a FIFO to hold the worker mid-run")
+def test_worker_cancels_and_cleans_up_when_the_plugin_goes_away(tmp_path: Path) -> None:
+    folder = tmp_path / "photomend-gimp-request"
+    folder.mkdir()
+    request = _request(folder, np.zeros((4, 4, 3), np.float32), operation="blur")
+    (folder / "layer.f32").unlink()
+    os.mkfifo(folder / "layer.f32")  # reading it blocks: the worker is "busy" until its parent dies
+    proc = subprocess.Popen(
+        [sys.executable, str(WORKER), "--watch-stdin", str(request)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout.readline().startswith("progress 0.0000")
+    proc.stdin.close()  # what GIMP killing the plug-in looks like from here
+    assert proc.wait(timeout=60) == worker.EXIT_CANCELLED
+    assert not folder.exists()
+    proc.stdout.close()
+    proc.stderr.close()
