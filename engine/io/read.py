@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
 import stat
 import struct
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -40,22 +42,23 @@ _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, struct
 def read_photo(path: Path | str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Photo:
     """Decode a JPEG/PNG/TIFF/WebP/BMP(/AVIF) file into an upright float32 RGB Photo.
 
-    The image size is checked against ``max_pixels`` from the header, before any pixel is decoded.
-    Pillow's own decompression-bomb guard (2 x ``Image.MAX_IMAGE_PIXELS``, about 179 MP unless the
-    application changes it) still applies, so the effective limit is the smaller of the two.
+    The image size is checked against ``max_pixels`` from the header, before any pixel is decoded
+    (Pillow's own, stricter default guard is raised to ``max_pixels`` for the read, never lowered).
     Raises PhotoReadError (one line: file and reason) for every file that cannot be read.
     """
     path = Path(path)
     _check_file(path)
     # Pillow warns about odd-but-readable files (bad EXIF, large size below the bomb limit...);
     # these are not the user's business and must not escape as warnings or become errors.
-    with quiet_warnings():
+    with quiet_warnings(), _pillow_guard_at_least(max_pixels):
         try:
             return _read(path, max_pixels)
         except PhotoReadError:
             raise
         except MemoryError as exc:
             raise PhotoReadError(path, "not enough memory to decode this image") from exc
+        except Image.DecompressionBombError as exc:  # raised by plugins that check on their own
+            raise PhotoReadError(path, _too_large_reason(path, exc, max_pixels)) from exc
         except _DECODE_ERRORS as exc:
             raise PhotoReadError(path, _CORRUPT) from exc
 
@@ -298,22 +301,42 @@ def _exif_bytes(exif: Image.Exif | None, *, tiff_source: bool) -> bytes | None:
         return None
 
 
-def _too_large_reason(path: Path, exc: Image.DecompressionBombError, max_pixels: int) -> str:
-    pillow_limit = 2 * Image.MAX_IMAGE_PIXELS if Image.MAX_IMAGE_PIXELS else max_pixels
-    limit = _megapixels(min(max_pixels, pillow_limit))
+@contextlib.contextmanager
+def _pillow_guard_at_least(max_pixels: int) -> Iterator[None]:
+    """Let max_pixels, not Pillow's stricter default guard, decide how large a photo may be.
+
+    Pillow refuses images over 2 x Image.MAX_IMAGE_PIXELS (about 179 MP by default) in Image.open
+    and again inside some plugins (WebP's header parser, TIFF's load), before max_pixels (200 MP by
+    default) could rule. For the duration of one read the guard is raised so that it fires only
+    beyond 2 x max_pixels (never lowered or disabled): files between the two limits get the size
+    check's exact message, and nothing over max_pixels is decoded either way. Callers hold
+    quiet_warnings' lock, so engine.io's reads do not overlap here.
+    """
+    previous = Image.MAX_IMAGE_PIXELS
+    needed = max_pixels
+    if previous is None or previous >= needed:
+        yield
+        return
+    Image.MAX_IMAGE_PIXELS = needed
+    try:
+        yield
+    finally:
+        if needed == Image.MAX_IMAGE_PIXELS:  # leave it alone if someone else changed it meanwhile
+            Image.MAX_IMAGE_PIXELS = previous
+
+
+def _too_large_reason(path: Path, exc: Exception, max_pixels: int) -> str:
     size = _header_size(path)
     if size is not None:
-        return f"image too large: {size[0]}x{size[1]} pixels exceeds the {limit} limit"
-    match = re.search(r"\((\d+) pixels\)", str(exc))
-    count = f"{int(match.group(1)) / 1e6:.0f} MP" if match else "its size"
-    return f"image too large: {count} exceeds the {limit} limit"
+        return f"image too large: {size[0]}x{size[1]} pixels exceeds the {_megapixels(max_pixels)} limit"
+    return f"image too large: {_pixel_count(exc)} exceeds the {_megapixels(max_pixels)} limit"
 
 
 def _header_size(path: Path) -> tuple[int, int] | None:
-    """Width and height from the header alone, for the message when Pillow's bomb guard refused a file.
+    """Width and height from the header alone, to word the message when Pillow's guard refused a file.
 
     Image.open raises before handing the image out, so the matching plugin is run by hand; it
-    parses the header only and decodes no pixel.
+    parses the header only. Plugins that check the size themselves (WebP) fail here: None.
     """
     try:
         with path.open("rb") as handle:
@@ -326,10 +349,20 @@ def _header_size(path: Path) -> tuple[int, int] | None:
                 if accept is not None and not accept(prefix):
                     continue
                 handle.seek(0)
-                return tuple(factory(handle, str(path)).size)  # type: ignore[return-value]
-    except Exception:  # noqa: BLE001 - only used to word a message; the caller has a fallback
+                width, height = factory(handle, str(path)).size
+                return int(width), int(height)
+    except Exception:  # noqa: BLE001 - only words a message; the caller has a fallback
         return None
     return None
+
+
+def _pixel_count(exc: Exception) -> str:
+    """The pixel count in Pillow's DecompressionBombError message, for when the header is unreadable."""
+    match = re.search(r"\((\d+) pixels\)", str(exc))
+    if match is None:
+        return "the image"
+    count = int(match.group(1))
+    return f"{count / 1e6:.4g} MP" if count >= 1_000_000 else f"{count} pixels"
 
 
 def _unidentified_reason(path: Path) -> str:

@@ -464,8 +464,24 @@ def test_decompression_bomb_header_is_refused(tmp_path: Path) -> None:
     bomb.write_bytes(png_with_size(30000, 30000))
     with pytest.raises(PhotoReadError) as excinfo:
         read_photo(bomb)
-    reason = reason_of(excinfo)
-    assert reason.startswith("image too large: 30000x30000 pixels exceeds the ")
+    assert reason_of(excinfo) == "image too large: 30000x30000 pixels exceeds the 200 MP limit"
+
+
+@pytest.mark.parametrize("suffix", LOSSLESS + LOSSY)
+def test_max_pixels_rules_over_pillows_stricter_guard(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suffix: str
+) -> None:
+    # Scaled down: Pillow's guard at 2 x 1000 pixels plays its real ~179 MP, max_pixels its 200 MP.
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
+    source = tmp_path / f"big{suffix}"
+    Image.fromarray(rgb8(64, 64)).save(source, quality=95)
+    with pytest.raises(Image.DecompressionBombError):
+        Image.open(source)
+    assert read_photo(source, max_pixels=5000).pixels.shape == (64, 64, 3)
+    with pytest.raises(PhotoReadError) as excinfo:
+        read_photo(source, max_pixels=4000)
+    assert reason_of(excinfo) == "image too large: 64x64 pixels exceeds the 4000-pixel limit"
+    assert Image.MAX_IMAGE_PIXELS == 1000  # Pillow's setting is back as it was
 
 
 def test_max_pixels_is_checked_from_the_header_before_decoding(tmp_path: Path) -> None:
