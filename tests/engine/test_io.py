@@ -8,6 +8,7 @@ import os
 import struct
 import warnings
 import zlib
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -47,11 +48,7 @@ PILLOW_FORMAT = {
 
 
 # Made once: LittleCMS stamps each new profile with the current time, so two calls can differ.
-_SRGB_PROFILE = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
-
-
-def srgb_profile() -> bytes:
-    return _SRGB_PROFILE
+SRGB_PROFILE = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 
 def camera_exif(orientation: int = 1) -> Image.Exif:
@@ -176,11 +173,11 @@ def test_16bit_colour_read_and_written_exactly(tmp_path: Path, suffix: str, chan
 
 
 @pytest.mark.parametrize("writer", [write_png, write_tiff])
-def test_16bit_colour_gets_exif_orientation_applied(tmp_path: Path, writer: object) -> None:
+def test_16bit_colour_gets_exif_orientation_applied(tmp_path: Path, writer: Callable[..., None]) -> None:
     values = rgb16(12, 20)
     source = tmp_path / "rotated16.img"
     with source.open("wb") as handle:
-        writer(handle, values, exif=camera_exif(orientation=6).tobytes())  # type: ignore[operator]
+        writer(handle, values, exif=camera_exif(orientation=6).tobytes())
     photo = read_photo(source)
     assert photo.bit_depth == 16
     np.testing.assert_array_equal(np.rint(photo.pixels * 65535), np.rot90(values, k=-1))
@@ -351,7 +348,7 @@ def test_every_orientation_matches_pillow_exif_transpose(tmp_path: Path, kind: s
 def _photo_with_metadata(bit_depth: int) -> Photo:
     values = rgb16() if bit_depth == 16 else rgb8(24, 32)
     photo = photo_from_array(values)
-    photo.icc_profile = srgb_profile()
+    photo.icc_profile = SRGB_PROFILE
     photo.exif = camera_exif(orientation=8).tobytes()  # a stale orientation must not survive a write
     return photo
 
@@ -365,13 +362,13 @@ def test_exif_and_icc_profile_kept(tmp_path: Path, suffix: str, bit_depth: int) 
     photo = _photo_with_metadata(bit_depth)
     out = write_photo(photo, tmp_path / f"meta{suffix}")
     with Image.open(out) as written:
-        assert written.info.get("icc_profile") == srgb_profile()
+        assert written.info.get("icc_profile") == SRGB_PROFILE
         exif = written.getexif()
         # AVIF moves orientation out of EXIF into its own box; Pillow then leaves the tag out.
         assert exif.get(0x0112, 1) == 1 and exif[0x010F] == MAKE
         assert exif.get_ifd(0x8769)[0x9003] == TAKEN
     back = read_photo(out)
-    assert back.icc_profile == srgb_profile()
+    assert back.icc_profile == SRGB_PROFILE
     assert back.bit_depth == (bit_depth if suffix in (".png", ".tif") else 8)
     assert back.pixels.shape == photo.pixels.shape  # orientation 8 was not re-applied
 
@@ -399,13 +396,13 @@ def test_concurrent_reads_leave_warning_filters_alone(tmp_path: Path) -> None:
 
 def test_icc_profile_read_from_source(tmp_path: Path) -> None:
     source = tmp_path / "tagged.png"
-    Image.fromarray(rgb8()).save(source, icc_profile=srgb_profile())
-    assert read_photo(source).icc_profile == srgb_profile()
+    Image.fromarray(rgb8()).save(source, icc_profile=SRGB_PROFILE)
+    assert read_photo(source).icc_profile == SRGB_PROFILE
 
 
 def test_rgb_profile_not_attached_to_greyscale_output(tmp_path: Path) -> None:
     photo = photo_from_array(rgb8()[..., 0])
-    photo.icc_profile = srgb_profile()
+    photo.icc_profile = SRGB_PROFILE
     with Image.open(write_photo(photo, tmp_path / "grey.png")) as written:
         assert written.mode == "L" and "icc_profile" not in written.info
 
@@ -427,7 +424,7 @@ def test_cmyk_read_as_rgb_and_written_as_rgb(tmp_path: Path, suffix: str) -> Non
 def test_cmyk_with_unusable_profile_falls_back_to_plain_conversion(tmp_path: Path) -> None:
     source = tmp_path / "mislabelled.jpg"
     # An RGB profile on CMYK data: LittleCMS cannot build the transform; the photo must still open.
-    Image.new("CMYK", (16, 16), (0, 255, 0, 0)).save(source, quality=95, icc_profile=srgb_profile())
+    Image.new("CMYK", (16, 16), (0, 255, 0, 0)).save(source, quality=95, icc_profile=SRGB_PROFILE)
     photo = read_photo(source)
     np.testing.assert_allclose(photo.pixels.mean(axis=(0, 1)), [1, 0, 1], atol=0.03)
     assert photo.icc_profile is None
