@@ -114,6 +114,8 @@ def _read(path: Path, max_pixels: int) -> Photo:
         icc_profile = image.info.get("icc_profile") or None
         exif = _exif_of(image)
         orientation = _orientation(exif)
+        # Serialised while the file is open: sub-IFDs (Exif, GPS) of TIFF sources load lazily from it.
+        exif_bytes = _exif_bytes(exif, tiff_source=source_format == "TIFF")
         if rawmode is not None:
             colour, alpha, grayscale, bit_depth = _decode_16bit_colour(path, image, rawmode)
         else:
@@ -130,7 +132,7 @@ def _read(path: Path, max_pixels: int) -> Photo:
         bit_depth=bit_depth,
         grayscale=grayscale,
         format=source_format,
-        exif=_exif_bytes(exif, tiff_source=source_format == "TIFF"),
+        exif=exif_bytes,
         icc_profile=icc_profile,
         source=path.resolve(),
     )

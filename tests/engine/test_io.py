@@ -369,6 +369,11 @@ def test_exif_and_icc_profile_kept(tmp_path: Path, suffix: str, bit_depth: int) 
         assert exif.get_ifd(0x8769)[0x9003] == TAKEN
     back = read_photo(out)
     assert back.icc_profile == SRGB_PROFILE
+    assert back.exif is not None
+    kept = Image.Exif()
+    kept.load(back.exif)
+    assert kept[0x010F] == MAKE and kept.get_ifd(0x8769)[0x9003] == TAKEN
+    assert not set(kept) & {256, 257, 273, 279}  # a TIFF's layout tags are not carried along
     assert back.bit_depth == (bit_depth if suffix in (".png", ".tif") else 8)
     assert back.pixels.shape == photo.pixels.shape  # orientation 8 was not re-applied
 
@@ -392,6 +397,20 @@ def test_concurrent_reads_leave_warning_filters_alone(tmp_path: Path) -> None:
         shapes = list(pool.map(lambda _: read_photo(source).pixels.shape, range(40)))
     assert shapes == [(16, 16, 3)] * 40
     assert warnings.filters == before
+
+
+def test_pillow_written_tiff_metadata(tmp_path: Path) -> None:
+    # Pillow's own TIFF writer (uncompressed; its libtiff path cannot write an Exif sub-IFD).
+    source = tmp_path / "pillow.tif"
+    exif = camera_exif(orientation=6).tobytes()
+    Image.fromarray(rgb8(12, 20)).save(source, exif=exif, icc_profile=SRGB_PROFILE)
+    photo = read_photo(source)
+    assert photo.pixels.shape == (20, 12, 3) and photo.icc_profile == SRGB_PROFILE
+    assert photo.exif is not None
+    kept = Image.Exif()
+    kept.load(photo.exif)
+    assert kept[0x0112] == 1 and kept[0x010F] == MAKE and kept.get_ifd(0x8769)[0x9003] == TAKEN
+    assert not set(kept) & {256, 257, 258, 259, 273, 279, 34675}
 
 
 def test_icc_profile_read_from_source(tmp_path: Path) -> None:
