@@ -19,15 +19,19 @@ status, values = run_procedure(
 fields = {"status": status, "layers": layer_names(image), "precision": image.get_precision().value_nick}
 if status == "success":
     new_layer, report = values[0], values[1]
+    new_image = new_layer.get_image()
     fields.update(
         report=report,
         new_layer=new_layer.get_name(),
-        new_is_above=image.get_item_position(new_layer) < image.get_item_position(source),
+        new_image_layers=layer_names(new_image) if new_image != image else [],
+        new_is_above=new_image == image
+        and image.get_item_position(new_layer) < image.get_item_position(source),
         new_offsets=list(new_layer.get_offsets()[1:]),
         source_offsets=list(source.get_offsets()[1:]),
         source=dump_layer(source, ARGS["dump"] + "-source.f32"),
         restored=dump_layer(new_layer, ARGS["dump"] + "-restored.f32"),
-        new_image=new_layer.get_image() != image,
+        new_image=new_image != image,
+        new_image_precision=new_image.get_precision().value_nick,
     )
 else:
     fields["error"] = values[0] if values else ""
