@@ -6,11 +6,13 @@ from __future__ import annotations
 import io
 import os
 import struct
+import sys
 import warnings
 import zlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import FrameType
 
 import cv2
 import numpy as np
@@ -592,6 +594,26 @@ def test_failed_overwrite_keeps_the_old_file(tmp_path: Path) -> None:
         write_photo(Photo(pixels=np.zeros((1, 16384, 3), np.float32)), target, overwrite=True)
     assert target.read_bytes() == before
     assert os.listdir(tmp_path) == ["keep.webp"]
+
+
+def test_interrupt_during_encoding_leaves_no_file(tmp_path: Path) -> None:
+    """Ctrl+C arriving while the TIFF encoder runs (the temp file exists by then) removes the temp file."""
+    target = tmp_path / "interrupted.tif"
+
+    def interrupt_in_encoder(frame: FrameType, event: str, arg: object) -> None:
+        if event == "call" and frame.f_code.co_name == "write_tiff":
+            assert any(name.endswith(".photomend-tmp") for name in os.listdir(tmp_path))
+            raise KeyboardInterrupt
+        return None
+
+    previous = sys.gettrace()
+    sys.settrace(interrupt_in_encoder)  # type: ignore[arg-type]
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            write_photo(photo_from_array(rgb8(16, 16)), target)
+    finally:
+        sys.settrace(previous)
+    assert os.listdir(tmp_path) == []
 
 
 def test_refuses_to_overwrite_the_source(tmp_path: Path) -> None:
