@@ -39,7 +39,8 @@ _FORMAT_ALIASES: dict[str, str] = {"JPG": "JPEG", "TIF": "TIFF", "MPO": "JPEG"}
 # What each output format can hold: lossy ones take a quality, some lack greyscale or alpha.
 LOSSY_FORMATS: frozenset[str] = frozenset({"JPEG", "WEBP", "AVIF"})
 GREYSCALE_FORMATS: frozenset[str] = frozenset({"JPEG", "PNG", "TIFF", "BMP"})
-ALPHA_FORMATS: frozenset[str] = frozenset({"PNG", "TIFF", "WEBP", "BMP", "AVIF"})
+# Pillow writes 32-bit BMPs but reads them back without alpha, as do many viewers: BMP is flattened.
+ALPHA_FORMATS: frozenset[str] = frozenset({"PNG", "TIFF", "WEBP", "AVIF"})
 SIXTEEN_BIT_FORMATS: frozenset[str] = frozenset({"PNG", "TIFF"})
 
 

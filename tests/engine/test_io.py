@@ -287,13 +287,14 @@ def test_alpha_kept_aside_and_reattached(tmp_path: Path, suffix: str, mode: str)
         np.testing.assert_array_equal(np.asarray(written)[..., -1], alpha)
 
 
-def test_alpha_flattened_onto_white_for_jpeg(tmp_path: Path) -> None:
+@pytest.mark.parametrize("suffix", [".jpg", ".bmp"])
+def test_alpha_flattened_onto_white_without_alpha_support(tmp_path: Path, suffix: str) -> None:
     pixels = np.zeros((32, 32, 3), np.float32)
     pixels[..., 0] = 1.0  # red everywhere, but the left half is fully transparent
     alpha = np.ones((32, 32), np.float32)
     alpha[:, :16] = 0.0
     photo = Photo(pixels=pixels, alpha=alpha)
-    back = read_photo(write_photo(photo, tmp_path / "flat.jpg"))
+    back = read_photo(write_photo(photo, tmp_path / f"flat{suffix}"))
     assert back.alpha is None
     np.testing.assert_allclose(back.pixels[:, :8].mean(axis=(0, 1)), [1, 1, 1], atol=0.02)  # white
     np.testing.assert_allclose(back.pixels[:, 24:].mean(axis=(0, 1)), [1, 0, 0], atol=0.02)  # red
