@@ -56,6 +56,7 @@ _STATUS_COLOURS = {
     qs.CANCELLED: QColor(160, 110, 20),
 }
 UNITS = QModelIndex | QPersistentModelIndex
+_FORMAT_EXT = {"JPEG": "jpg", "PNG": "png", "TIFF": "tif", "WEBP": "webp"}
 
 
 class QtQueueModel(QAbstractTableModel):
@@ -404,10 +405,14 @@ class QtBatchPanel(QWidget):
         if not jobs:
             self._say("Nothing to run: add photos, or every item is finished.")
             return False
+        pattern = self.queue.pattern
+        if self.settings.engine_format:
+            # The output-format setting applies to batches too: the engine writes by suffix.
+            pattern = pattern.replace("{ext}", _FORMAT_EXT.get(self.settings.engine_format, "{ext}"))
         worker = QtBatchWorker(
             jobs,
             Path(self.queue.output_dir).expanduser(),
-            pattern=self.queue.pattern,
+            pattern=pattern,
             strength=self.queue.strength,
             device=self.settings.engine_device,
             tile_size=self.settings.engine_tile_size,
