@@ -151,9 +151,7 @@ def calibrate(seed: int) -> None:
     print(f"sharp score percentiles 2/5/50: {np.percentile(sharp, [2, 5, 50]).round(1)}")
     print(f"blurred score percentiles 50/95/98: {np.percentile(blurred, [50, 95, 98]).round(1)}")
     print(f"BLURRY_THRESHOLD = {threshold:.1f}   # balanced sharp-vs-blurry accuracy {acc_blur:.3f}")
-    print(
-        f"MOTION_ANISOTROPY = {anisotropy:.3f}   # balanced motion-vs-defocus accuracy on it {acc_kind:.3f}"
-    )
+    print(f"MOTION_ANISOTROPY = {anisotropy:.3f}   # balanced motion-vs-defocus accuracy {acc_kind:.3f}")
     print(
         f"(in use: BLURRY_THRESHOLD = {analysis.BLURRY_THRESHOLD}, "
         f"MOTION_ANISOTROPY = {analysis.MOTION_ANISOTROPY})"
