@@ -100,9 +100,10 @@ def write_tiff(
 ) -> None:
     """Write an H x W (x 1..4) uint8 or uint16 array as a deflate-compressed little-endian TIFF.
 
-    Strips use the horizontal predictor (what libtiff, Photoshop and GIMP write for photos). The last
-    channel of a 2- or 4-channel image is unassociated alpha. EXIF IFD0 tags, the Exif and GPS
-    sub-IFDs and the ICC profile go into the TIFF's own IFD, where TIFF readers look for them.
+    One strip (as Pillow's own writer does) with the horizontal predictor (what libtiff, Photoshop
+    and GIMP write for photos). The last channel of a 2- or 4-channel image is unassociated alpha.
+    EXIF IFD0 tags, the Exif and GPS sub-IFDs and the ICC profile go into the TIFF's own IFD, where
+    TIFF readers look for them.
     """
     image = _rows(pixels)
     height, width, channels = image.shape
@@ -110,15 +111,19 @@ def write_tiff(
         raise ValueError(f"cannot write {image.dtype} x {channels} channels as TIFF")
     depth = 16 if image.dtype == np.uint16 else 8
     samples = image.astype("<u2" if depth == 16 else np.uint8, copy=False)
-    row_bytes = width * channels * depth // 8
-    rows_per_strip = max(1, (1 << 18) // max(1, row_bytes))
-    strips: list[bytes] = []
-    for top in range(0, height, rows_per_strip):
-        block = samples[top : top + rows_per_strip]
+    # A single strip keeps the layout within what Pillow's IFD writer supports in every version
+    # (multi-strip offsets arrived only recently); it is compressed in row blocks to bound memory.
+    rows_per_block = max(1, _BLOCK_BYTES // max(1, width * channels * depth // 8))
+    compressor = zlib.compressobj(compress_level)
+    pieces: list[bytes] = []
+    for top in range(0, height, rows_per_block):
+        block = samples[top : top + rows_per_block]
         # Horizontal predictor: each sample minus its left neighbour (modular, like the decoder).
         delta = block.copy()
         np.subtract(block[:, 1:], block[:, :-1], out=delta[:, 1:])
-        strips.append(zlib.compress(delta.tobytes(), compress_level))
+        pieces.append(compressor.compress(delta.tobytes()))
+    pieces.append(compressor.flush())
+    strip = b"".join(pieces)
 
     ifd = TiffImagePlugin.ImageFileDirectory_v2(prefix=b"II")
     if exif:
@@ -129,7 +134,7 @@ def write_tiff(
     ifd[259] = 8  # Adobe deflate
     ifd[262] = 2 if channels >= 3 else 1  # RGB or min-is-black
     ifd[277] = channels
-    ifd[278] = rows_per_strip
+    ifd[278] = height
     ifd[284] = 1  # chunky (interleaved) samples
     ifd[317] = 2  # horizontal differencing
     ifd[339] = (1,) * channels  # unsigned integer samples
@@ -137,18 +142,13 @@ def write_tiff(
         ifd[338] = 2  # unassociated alpha
     if icc_profile:
         ifd[34675] = icc_profile
-    # Pillow's IFD writer places strip data right after the IFD and its out-of-line values, and
-    # turns these offsets (relative to that point) into absolute ones.
-    offsets, position = [], 0
-    for strip in strips:
-        offsets.append(position)
-        position += len(strip)
-    ifd[273] = tuple(offsets)
-    ifd[279] = tuple(len(strip) for strip in strips)
+    # Pillow's IFD writer places the strip right after the IFD and its out-of-line values and
+    # adds that position to this offset.
+    ifd[273] = 0
+    ifd[279] = len(strip)
     out.write(b"II*\x00" + struct.pack("<I", 8))
     out.write(ifd.tobytes(8))
-    for strip in strips:
-        out.write(strip)
+    out.write(strip)
 
 
 def _copy_exif_into(ifd: TiffImagePlugin.ImageFileDirectory_v2, exif_bytes: bytes) -> None:

@@ -9,7 +9,8 @@ from PIL import features
 # AVIF is built into Pillow >= 11.2 when the wheel ships libavif; older or slimmer builds lack it,
 # so it is offered only where this Pillow can really decode it. HEIC would need the pillow-heif
 # plugin, which PhotoMend does not depend on.
-AVIF_AVAILABLE: bool = bool(features.check("avif"))
+# (features.check warns about names an older Pillow does not know, hence the membership test.)
+AVIF_AVAILABLE: bool = "avif" in features.modules and bool(features.check_module("avif"))
 
 _SUFFIX_TO_FORMAT: dict[str, str] = {
     ".jpg": "JPEG",

@@ -199,7 +199,7 @@ def _sixteen_bit_colour_rawmode(image: ImageFile.ImageFile) -> str | None:
     image mode for and would silently truncate to 8 bits; None for everything Pillow decodes fully."""
     if image.mode not in ("RGB", "RGBA", "LA") or not image.tile:
         return None
-    args = image.tile[0].args
+    args = image.tile[0][3]  # (codec, extents, offset, args); a plain tuple before Pillow 11
     rawmode = args[0] if isinstance(args, tuple) and args else args
     return rawmode if isinstance(rawmode, str) and ";16" in rawmode else None
 
