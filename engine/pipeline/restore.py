@@ -116,11 +116,7 @@ def restore(
     spec = get_spec(RESTORE_MODEL_ID)
     session = get_session(spec, device)
     embedding = np.asarray(interpretation.embedding, dtype=np.float32).reshape(1, -1)
-    feeds_name = spec.conditioning or "embedding"
-
-    def infer(tile: np.ndarray) -> np.ndarray:
-        return session.run({spec.inputs[0]: tile, feeds_name: embedding})[0]
-
+    infer = session.tile_infer({spec.conditioning or "embedding": embedding})
     chosen_tile = tile_size or default_tile_size(session.device)
     restored = run_tiled(
         pixels,
@@ -128,6 +124,7 @@ def restore(
         tile_size=chosen_tile,
         overlap=spec.tile_overlap,
         multiple_of=spec.multiple_of,
+        minimum_size=spec.minimum_size,
         progress=scaled_progress(progress, 0.02, 1.0),
         cancel=cancel,
     )
