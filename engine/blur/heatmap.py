@@ -17,6 +17,8 @@ from engine.errors import PhotoWriteError
 MAX_ALPHA = 170
 #: Scores this far above the threshold are drawn fully clear; at the threshold the overlay is half on.
 _FADE = 25.0
+#: Longest side at which the overlay is coloured before being stretched to the requested size.
+_DETAIL_SIDE = 1024
 
 
 def _colour_table() -> np.ndarray:
@@ -43,13 +45,24 @@ def blur_heatmap(report: BlurReport, width: int | None = None, height: int | Non
     height = int(report.image_size[1] if height is None else height)
     if width < 1 or height < 1:
         raise ValueError(f"overlay size must be positive, got {width} x {height}")
+    # The overlay is smooth at the scale of a patch, so it is coloured at most _DETAIL_SIDE px wide and
+    # then stretched: a 48 MP overlay costs one resize instead of per-pixel colour lookups.
+    reduce = min(1.0, _DETAIL_SIDE / max(width, height))
+    small_w, small_h = max(1, round(width * reduce)), max(1, round(height * reduce))
+    rgba = _colourise(report, small_w, small_h)
+    if (small_w, small_h) != (width, height):
+        rgba = cv2.resize(rgba, (width, height), interpolation=cv2.INTER_LINEAR)
+    return rgba
+
+
+def _colourise(report: BlurReport, width: int, height: int) -> np.ndarray:
     scores = np.asarray(report.blur_map, np.float32)
     valid = np.isfinite(scores)
     # 0 when _FADE above the threshold, 0.5 at it, 1 at _FADE below.
     badness = np.clip((report.threshold + _FADE - np.where(valid, scores, 0.0)) / (2.0 * _FADE), 0.0, 1.0)
     # Interpolate (badness * valid, valid) and divide afterwards, so featureless cells neither bleed
-    # colour into their neighbours nor pull them towards "sharp". uint8 keeps a 48 MP overlay small.
-    cells = np.dstack([badness * valid * 255.0, valid * 255.0]).round().astype(np.uint8)
+    # colour into their neighbours nor pull them towards "sharp".
+    cells = np.dstack([badness * valid, valid.astype(np.float32)]).astype(np.float32)
     full_w = max(1, round(report.map_extent[0] * width / report.image_size[0]))
     full_h = max(1, round(report.map_extent[1] * height / report.image_size[1]))
     grid = cv2.resize(cells, (full_w, full_h), interpolation=cv2.INTER_LINEAR)[:height, :width]
@@ -57,11 +70,11 @@ def blur_heatmap(report: BlurReport, width: int | None = None, height: int | Non
         grid = cv2.copyMakeBorder(
             grid, 0, height - grid.shape[0], 0, width - grid.shape[1], cv2.BORDER_REPLICATE
         )
-    weight = grid[..., 1].astype(np.uint16)
-    index = np.where(weight > 0, (grid[..., 0].astype(np.uint16) * 255) // np.maximum(weight, 1), 0)
-    rgba = _TABLE[index.astype(np.uint8)]
+    weight = np.clip(grid[..., 1], 0.0, 1.0)
+    index = np.where(weight > 1e-3, grid[..., 0] / np.maximum(weight, 1e-3), 0.0)
+    rgba = _TABLE[np.clip(np.round(index * 255.0), 0, 255).astype(np.uint8)]
     # Fade towards featureless areas instead of a hard edge.
-    rgba[..., 3] = (rgba[..., 3].astype(np.uint16) * weight // 255).astype(np.uint8)
+    rgba[..., 3] = np.round(rgba[..., 3] * weight).astype(np.uint8)
     return rgba
 
 
