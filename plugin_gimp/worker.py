@@ -33,7 +33,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+try:
+    import numpy as np
+except ImportError:  # the wrong interpreter: main() reports it as "engine missing", not as a crash
+    np = None  # type: ignore[assignment]
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -230,6 +233,8 @@ def main(argv: list[str] | None = None) -> int:
     code = EXIT_OK
     done = threading.Event()
     try:
+        if np is None:
+            raise ImportError(f"numpy is not installed for {sys.executable}")
         _ensure_engine_importable()
         from engine.progress import CancelToken
 

@@ -45,7 +45,7 @@ def main(argv: list[str]) -> int:
         # centred on it) so the screenshot shows the dialog over the image.
         subprocess.run(["xdotool", "windowsize", find_window(argv[2]), "1280", "800"], check=True)
         subprocess.run(["xdotool", "windowmove", window, "440", "260"], check=True)
-        subprocess.run(["xdotool", "mousemove", "1270", "790"], check=True)  # no tooltip over the dialog
+        subprocess.run(["xdotool", "mousemove", "1150", "700"], check=True)  # empty dock: no tooltip
         time.sleep(3)
         screenshot(argv[3])
         press(window, "Return")
