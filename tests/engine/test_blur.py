@@ -253,3 +253,52 @@ def test_cull_threshold_override_and_cancel(shoot: Path) -> None:
 def test_cull_rejects_bad_arguments(shoot: Path, kwargs: dict[str, str], error: type[Exception]) -> None:
     with pytest.raises(error):
         cull_folder(shoot, **kwargs)  # type: ignore[arg-type]
+
+
+# The kernels come from training.degradations (numpy/OpenCV only); the calibration relies on their shape.
+
+
+@pytest.mark.parametrize(("size", "intensity"), [(9, 0.0), (14, 0.5), (25, 1.0)])
+def test_motion_kernel_is_normalised_odd_and_centred(size: int, intensity: float) -> None:
+    kernel = motion_kernel(np.random.default_rng(size), size, intensity)
+    side = size if size % 2 else size + 1
+    assert kernel.shape == (side, side) and kernel.dtype == np.float32
+    assert kernel.min() >= 0 and abs(float(kernel.sum()) - 1.0) < 1e-5
+    yy, xx = np.mgrid[0:side, 0:side]
+    centre = (side - 1) / 2
+    assert abs(float((kernel * xx).sum()) - centre) < 0.5 and abs(float((kernel * yy).sum()) - centre) < 0.5
+    assert (kernel > 1e-3).sum() >= side  # a streak, not a dot
+
+
+def test_straight_motion_kernel_is_a_line() -> None:
+    kernel = motion_kernel(np.random.default_rng(0), 15, 0.0)
+    ys, xs = np.nonzero(kernel > 1e-4)
+    weights = kernel[ys, xs]
+    cov = np.cov(np.stack([xs, ys]), aweights=weights)
+    eigen = np.linalg.eigvalsh(cov)
+    assert eigen[0] < 0.1 * eigen[1]
+
+
+@pytest.mark.parametrize("radius", [1.0, 2.3, 2.7, 6.0])
+def test_defocus_kernel_is_a_symmetric_disk(radius: float) -> None:
+    kernel = defocus_kernel(radius)
+    assert kernel.shape[0] == kernel.shape[1] and kernel.shape[0] % 2 == 1
+    assert abs(float(kernel.sum()) - 1.0) < 1e-5
+    np.testing.assert_allclose(kernel, kernel.T, atol=1e-7)
+    np.testing.assert_allclose(kernel, kernel[::-1, ::-1], atol=1e-7)
+    yy, xx = np.mgrid[0 : kernel.shape[0], 0 : kernel.shape[1]] - kernel.shape[0] // 2
+    assert kernel[np.hypot(xx, yy) > radius + 0.75].sum() == 0  # nothing outside the anti-aliased rim
+    assert (kernel > 0).sum() > np.pi * (radius - 0.5) ** 2
+
+
+def test_apply_kernel_keeps_shape_and_flat_images() -> None:
+    flat = np.full((20, 30, 3), 0.25, np.float32)
+    out = apply_kernel(flat, motion_kernel(np.random.default_rng(1), 9, 0.4))
+    assert out.shape == flat.shape and out.dtype == np.float32
+    np.testing.assert_allclose(out, flat, atol=1e-6)
+    impulse = np.zeros((21, 21), np.float32)
+    impulse[10, 10] = 1.0
+    kernel = line_kernel(7, 0.0)
+    kernel[3, 6] += 0.5  # make it asymmetric: apply_kernel must convolve, not correlate
+    kernel /= kernel.sum()
+    np.testing.assert_allclose(apply_kernel(impulse, kernel)[7:14, 7:14], kernel, atol=1e-6)
