@@ -19,6 +19,7 @@ from engine.io import SUPPORTED_SUFFIXES, read_photo
 from engine.progress import CancelToken, ProgressCallback
 
 CullAction = Literal["none", "copy", "move"]
+_ACTIONS: tuple[str, ...] = ("none", "copy", "move")
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class CullReport:
     """The outcome of cull_folder: photos sharpest first, failures with their reason."""
 
     folder: Path
-    action: CullAction
+    action: str  # one of CullAction
     threshold: float
     ranked: list[CullEntry] = field(default_factory=list)  # sharpest first
     failed: list[tuple[Path, str]] = field(default_factory=list)  # unreadable photo or failed copy/move
@@ -116,7 +117,7 @@ def list_photos(folder: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
 def cull_folder(
     folder: Path | str,
     *,
-    action: CullAction = "none",
+    action: CullAction | str = "none",
     subfolder: str = "blurry",
     threshold: float | None = None,
     progress: ProgressCallback | None = None,
@@ -130,7 +131,7 @@ def cull_folder(
     returns what was done so far (cancelled=True); every copy or move already made is complete.
     """
     root = Path(folder)
-    if action not in ("none", "copy", "move"):
+    if action not in _ACTIONS:
         raise ValueError(f"action must be 'none', 'copy' or 'move', not {action!r}")
     if not subfolder or Path(subfolder).name != subfolder or subfolder in (".", ".."):
         raise ValueError(f"subfolder must be a plain folder name, not {subfolder!r}")

@@ -252,7 +252,7 @@ def test_cull_threshold_override_and_cancel(shoot: Path) -> None:
 )
 def test_cull_rejects_bad_arguments(shoot: Path, kwargs: dict[str, str], error: type[Exception]) -> None:
     with pytest.raises(error):
-        cull_folder(shoot, **kwargs)  # type: ignore[arg-type]
+        cull_folder(shoot, **kwargs)
 
 
 # The kernels come from training.degradations (numpy/OpenCV only); the calibration relies on their shape.
