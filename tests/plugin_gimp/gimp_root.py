@@ -75,6 +75,15 @@ def is_built(root: Path) -> bool:
     )
 
 
+def _apt_install(package: str) -> None:
+    """Install a host package; a fresh machine's apt lists may be empty, so update once and retry."""
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    command = ["apt-get", "install", "-y", "-q", package]
+    if subprocess.run(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode:
+        subprocess.run(["apt-get", "update", "-q"], env=env, stdout=subprocess.DEVNULL, check=True)
+        subprocess.run(command, env=env, stdout=subprocess.DEVNULL, check=True)
+
+
 @contextmanager
 def _build_lock(root: Path) -> Iterator[None]:
     root.parent.mkdir(parents=True, exist_ok=True)
@@ -93,12 +102,7 @@ def build_root(root: Path | None = None, *, mirror: str | None = None, log: Path
         if os.geteuid() != 0:
             raise RuntimeError("building the GIMP 3 test root needs root (mmdebstrap --mode=root and chroot)")
         if not shutil.which("mmdebstrap"):
-            subprocess.run(
-                ["apt-get", "install", "-y", "mmdebstrap"],
-                check=True,
-                stdout=subprocess.DEVNULL,
-                env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
-            )
+            _apt_install("mmdebstrap")
         mirror = mirror or mirror_from_apt_sources()
         partial = root.with_name(root.name + ".partial")
         shutil.rmtree(partial, ignore_errors=True)

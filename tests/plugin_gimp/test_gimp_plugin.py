@@ -110,6 +110,8 @@ def test_blur_map_adds_a_layer_and_reports_the_score(gimp, tmp_path: Path) -> No
             "did not understand",
         ),
         ("worker-crash", "remove the noise", {"PHOTOMEND_PYTHON": "/bin/false"}, "stopped unexpectedly"),
+        # Resources moved away: the engine reports the missing model file, the plug-in says so.
+        ("model-missing", "remove the noise", {"PHOTOMEND_RESOURCES": "/nonexistent"}, "model could not run"),
         # The root's system Python has no numpy/engine: a wrong interpreter in the sidecar.
         (
             "engine-missing",
