@@ -395,10 +395,14 @@ def restore_run(procedure, run_mode, image, drawables, config, _data):
                 if run_mode == Gimp.RunMode.INTERACTIVE:
                     Gimp.Display.new(new_image)
             else:
-                # One undo group: a single Ctrl+Z removes the restored layer.
+                # One undo group: a single Ctrl+Z removes the restored layer (and its mask).
                 image.undo_group_start()
                 try:
                     new_layer = add_layer_above(bridge, image, source, name, result)
+                    if not Gimp.Selection.is_empty(image):
+                        # Like any GIMP filter, act only inside the selection: the whole layer is restored
+                        # (the network needs context), the selection becomes the new layer's mask.
+                        new_layer.add_mask(new_layer.create_mask(Gimp.AddMaskType.SELECTION))
                 finally:
                     image.undo_group_end()
         Gimp.displays_flush()

@@ -60,6 +60,8 @@ def test_restore_adds_a_denoised_layer(gimp, tmp_path: Path, kind: str, output: 
             "instruction": "it's grainy, remove the noise",
             "output": output,
             "dump": str(tmp_path / "layer"),
+            # With a selection, the new layer is masked to it (checked on the 8-bit new-layer case).
+            "select": [8, 8, 24, 24] if (kind, output) == ("rgb-u8", "new-layer") else None,
         },
     )
     result = run.result
@@ -67,6 +69,7 @@ def test_restore_adds_a_denoised_layer(gimp, tmp_path: Path, kind: str, output: 
     if output == "new-layer":
         assert len(result["layers"]) == 2 and result["new_is_above"]
         assert result["new_offsets"] == result["source_offsets"]
+        assert result["new_has_mask"] == (kind == "rgb-u8")
     else:
         assert result["new_image"] and len(result["layers"]) == 1 and len(result["new_image_layers"]) == 1
     assert result["new_image_precision"] == result["precision"]

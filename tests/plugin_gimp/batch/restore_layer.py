@@ -7,6 +7,8 @@ from common import ARGS, Gimp, dump_layer, emit, layer_names, load, run_procedur
 
 image = load(ARGS["photo"])
 source = image.get_layers()[0]
+if ARGS.get("select"):
+    image.select_rectangle(Gimp.ChannelOps.REPLACE, *ARGS["select"])
 status, values = run_procedure(
     "plug-in-photomend-restore",
     image,
@@ -23,6 +25,7 @@ if status == "success":
     fields.update(
         report=report,
         new_layer=new_layer.get_name(),
+        new_has_mask=new_layer.get_mask() is not None,
         new_image_layers=layer_names(new_image) if new_image != image else [],
         new_is_above=new_image == image
         and image.get_item_position(new_layer) < image.get_item_position(source),
