@@ -104,9 +104,15 @@ def test_missing_models_show_the_engine_message_not_a_crash(
 
 
 def run_and_wait(qtbot, window, text: str = "remove the noise"):  # noqa: ANN001, ANN201
-    with qtbot.waitSignal(window.restoreFinished, timeout=RUN_TIMEOUT_MS) as finished:
-        assert window.run_restore(text)
-    return finished.args[0]
+    """Run and wait; an engine failure (e.g. no restore model yet) fails the test at once with its message."""
+    outcome: list[tuple[str, object]] = []
+    window.restoreFinished.connect(lambda result: outcome.append(("finished", result)))
+    window.restoreFailed.connect(lambda message: outcome.append(("failed", message)))
+    assert window.run_restore(text)
+    qtbot.waitUntil(lambda: bool(outcome), timeout=RUN_TIMEOUT_MS)
+    kind, value = outcome[0]
+    assert kind == "finished", f"the engine failed: {value}"
+    return value
 
 
 def test_run_with_the_real_engine_changes_the_after_side(qtbot, make_window, noisy_photo: Path) -> None:  # noqa: ANN001
@@ -148,31 +154,21 @@ def test_large_photo_shows_a_fast_preview_before_full_resolution(qtbot, make_win
 def test_cancel_stops_the_run_and_keeps_the_photo(qtbot, make_window, tmp_path: Path) -> None:  # noqa: ANN001
     path = save_rgb(tmp_path / "big.png", textured_image(256, 256, seed=5))
     window = make_window()
-    window.settings.tile_size = 32  # many tiles, so the cancel lands between two of them
+    window.settings.tile_size = 64  # many tiles, so the cancel lands between two of them
     assert window.open_photo(path)
-    finished = []
-    window.restoreFinished.connect(finished.append)
-    # Cancel as soon as the engine reports its first progress: the worker is then really running.
-    window._progress_seen = False
-    window.prompt.cancelRequested.disconnect()
-
-    def cancel_on_first_progress(fraction: float, stage: str) -> None:
-        window.cancel_restore()
-
-    worker_started = []
-    original_run = window.run_restore
-
-    def run_and_hook(text: str) -> bool:
-        ok = original_run(text)
-        worker_started.append(window._worker)
-        window._worker.signals.progress.connect(cancel_on_first_progress)
-        return ok
-
-    with qtbot.waitSignal(window.restoreCancelled, timeout=RUN_TIMEOUT_MS):
-        run_and_hook("remove the noise")
-    assert worker_started[0].cancel_token.cancelled
-    assert finished == []
+    outcome: list[str] = []
+    window.restoreFinished.connect(lambda _result: outcome.append("finished"))
+    window.restoreFailed.connect(lambda message: outcome.append(f"failed: {message}"))
+    window.restoreCancelled.connect(lambda: outcome.append("cancelled"))
+    assert window.run_restore("remove the noise")
+    worker = window._worker
+    # Cancel once the engine reports progress from inside the run: the worker is really working.
+    worker.signals.progress.connect(lambda fraction, stage: window.cancel_restore())
+    qtbot.waitUntil(lambda: bool(outcome), timeout=RUN_TIMEOUT_MS)
+    assert outcome == ["cancelled"]
+    assert worker.cancel_token.cancelled
     assert window.canvas.after is None and window.after_pixels() is None
+    assert window.undo_stack.count() == 0
     assert window.prompt.run_button.isEnabled() and not window.prompt.cancel_button.isEnabled()
 
 
