@@ -176,6 +176,7 @@ def test_dialog_in_gimp_window_and_undo_removes_the_layer(gimp, tmp_path: Path) 
             "dialog_title": title,
             "window_title": "GIMP$",
             "screenshot": str(screenshot),
+            "result_screenshot": str(tmp_path / "result.png"),
         },
         gui=True,
     )
@@ -192,7 +193,6 @@ def test_dialog_in_gimp_window_and_undo_removes_the_layer(gimp, tmp_path: Path) 
     keep = os.environ.get("PHOTOMEND_SCREENSHOT_DIR")
     if keep:
         Path(keep).mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(
-            screenshot,
-            Path(keep) / f"gimp_{procedure.removeprefix('plug-in-photomend-').replace('-', '_')}_dialog.png",
-        )
+        name = procedure.removeprefix("plug-in-photomend-").replace("-", "_")
+        shutil.copyfile(screenshot, Path(keep) / f"gimp_{name}_dialog.png")
+        shutil.copyfile(tmp_path / "result.png", Path(keep) / f"gimp_{name}_result.png")

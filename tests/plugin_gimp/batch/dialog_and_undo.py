@@ -21,6 +21,8 @@ status, values = run_procedure(ARGS["procedure"], image, source, Gimp.RunMode.IN
 helper_code = helper.wait(timeout=60)
 after_run = layer_names(image)
 Gimp.displays_flush()
+if ARGS.get("result_screenshot"):
+    subprocess.run(["python3", HELPER, "shot", ARGS["result_screenshot"]], timeout=60)
 undo_code = subprocess.run(["python3", HELPER, "undo", ARGS["window_title"]], timeout=120).returncode
 deadline = time.monotonic() + 30
 while len(image.get_layers()) != 1 and time.monotonic() < deadline:

@@ -49,6 +49,9 @@ def main(argv: list[str]) -> int:
         time.sleep(3)
         screenshot(argv[3])
         press(window, "Return")
+    elif action == "shot":  # shot PNG: the screen as it is now
+        time.sleep(2)  # let GIMP finish redrawing the canvas and the layers dock
+        screenshot(argv[1])
     elif action == "undo":  # undo IMAGE-WINDOW: Ctrl+Z in the image window
         press(find_window(argv[1]), "ctrl+z")
     return 0
