@@ -106,7 +106,10 @@ class QtQueueModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.EditRole and column == COL_INSTRUCTION:
             return item.instruction
         if role == Qt.ItemDataRole.DecorationRole and column == COL_PHOTO:
-            return self._thumbs.get(item.id)
+            thumb = self._thumbs.get(item.id)
+            if thumb is None and item.status == qs.FAILED:
+                return QApplication.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
+            return thumb
         if role == Qt.ItemDataRole.ToolTipRole:
             return item.reason or item.output or item.path
         if role == Qt.ItemDataRole.ForegroundRole:

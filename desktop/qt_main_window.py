@@ -186,7 +186,8 @@ class QtMainWindow(QMainWindow):
         if shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))
         action.setCheckable(checkable)
-        action.triggered.connect(slot)
+        # Checkable actions pass their state; `triggered` would call Qt slots without it.
+        (action.toggled if checkable else action.triggered).connect(slot)
         self.addAction(action)  # shortcuts work even while the menu bar is hidden
         return action
 

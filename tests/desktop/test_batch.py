@@ -107,3 +107,27 @@ def test_cull_sorts_by_sharpness_and_marks_blurry_shots(qtbot, panel, tmp_path: 
     blurry = panel.queue.items[1]
     assert blurry.blurry is True and panel.queue.items[0].blurry is False
     assert status_text(blurry).startswith("BLURRY")
+
+
+def test_pause_finishes_the_current_photo_and_start_resumes(
+    qtbot, panel, photo_dir: Path, tmp_path: Path
+) -> None:  # noqa: ANN001
+    panel.add_paths([photo_dir])
+    panel.set_options(instruction="remove the noise", output_dir=tmp_path / "out")
+    panel.model.changed.connect(lambda: None)
+    started: list[str] = []
+
+    def pause_on_first(item_id: str) -> None:
+        started.append(item_id)
+        if len(started) == 1:
+            panel.pause()
+
+    with qtbot.waitSignal(panel.queueFinished, timeout=RUN_TIMEOUT_MS) as finished:
+        assert panel.start()
+        panel._worker.signals.itemStarted.connect(pause_on_first)
+    statuses = [item.status for item in panel.queue.items]
+    assert statuses.count(qs.DONE) >= 1 and statuses.count(qs.PENDING) >= 1, (statuses, finished.args)
+    assert finished.args[0].startswith("Paused")
+    with qtbot.waitSignal(panel.queueFinished, timeout=RUN_TIMEOUT_MS):
+        assert panel.start()
+    assert [item.status for item in panel.queue.items] == [qs.DONE] * 3

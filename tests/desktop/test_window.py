@@ -199,3 +199,53 @@ def test_save_keeps_format_depth_and_never_overwrites_the_original_silently(
     )
     assert not window.write_to(source, confirmed=True)
     assert asked and source.read_bytes() == original_bytes
+
+
+def test_blur_panel_reports_the_photo_and_toggles_the_heat_map(qtbot, make_window, tmp_path: Path) -> None:  # noqa: ANN001
+    import cv2
+
+    path = save_rgb(tmp_path / "soft.png", cv2.GaussianBlur(textured_image(240, 320, seed=2), (0, 0), 6))
+    window = make_window()
+    with qtbot.waitSignal(window.blur_panel.analysed, timeout=60_000) as analysed:
+        assert window.open_photo(path)
+    report = analysed.args[0]
+    assert report.blurry
+    assert window.blur_panel.score_label.text() == f"{report.score:.1f}"
+    assert window.blur_panel.verdict_label.text() == "blurry"
+    assert window.canvas.overlay is None
+    window.overlay_action.trigger()  # the View menu item / "B" key
+    assert window.blur_panel.overlay_box.isChecked()
+    assert window.canvas.overlay is not None
+    assert window.canvas.overlay.width() / window.canvas.overlay.height() == pytest.approx(
+        320 / 240, rel=0.02
+    )
+    window.blur_panel.overlay_box.setChecked(False)
+    assert window.canvas.overlay is None and not window.overlay_action.isChecked()
+
+
+def test_view_actions_flip_and_side_by_side_reach_the_canvas(make_window, noisy_photo: Path) -> None:  # noqa: ANN001
+    window = make_window()
+    assert window.open_photo(noisy_photo)
+    window.flip_action.trigger()
+    assert window.canvas.show_before
+    window.flip_action.trigger()
+    assert not window.canvas.show_before
+    window.side_action.trigger()
+    assert window.canvas.side_by_side and len(window.canvas.panes()) == 2
+    window.fit_action.trigger()
+    assert window.canvas.is_fit
+    window.actual_action.trigger()
+    assert window.canvas.scale == 1.0
+
+
+def test_backslash_key_flips_before_after(qtbot, make_window, noisy_photo: Path) -> None:  # noqa: ANN001
+    window = make_window()
+    assert window.open_photo(noisy_photo)
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5_000)  # shortcuts need it
+    window.canvas.setFocus()
+    # Through the QWindow, as the platform delivers keys, so that shortcuts are matched.
+    qtbot.keyClick(window.windowHandle(), Qt.Key.Key_Backslash)
+    assert window.canvas.show_before
+    qtbot.keyClick(window.windowHandle(), Qt.Key.Key_Backslash)
+    assert not window.canvas.show_before
