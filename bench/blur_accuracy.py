@@ -268,6 +268,7 @@ def benchmark(data: Path, seed: int, n_motion: int, n_defocus: int, verbose: boo
 
 
 def main(argv: list[str] | None = None) -> int:
+    global NOISE_SIGMA  # --noise changes the protocol for this run
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -275,9 +276,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--motion", type=int, default=2, help="motion-blurred versions per photo")
     parser.add_argument("--defocus", type=int, default=2, help="defocused versions per photo")
+    parser.add_argument(
+        "--noise", type=float, nargs=2, default=NOISE_SIGMA, metavar=("LOW", "HIGH"), help="noise sigma range"
+    )
     parser.add_argument("--calibrate", action="store_true", help="re-derive the thresholds (not on --data)")
     parser.add_argument("--verbose", action="store_true", help="list every misclassified version")
     args = parser.parse_args(argv)
+    NOISE_SIGMA = (float(args.noise[0]), float(args.noise[1]))
     if args.calibrate:
         calibrate(seed=7)
     else:
