@@ -21,6 +21,7 @@ no longer clean, and exits.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
@@ -98,7 +99,8 @@ class Reply:
 class Progress:
     """Prints progress lines the plug-in forwards to GIMP's progress bar (rate-limited: each one redraws)."""
 
-    def __init__(self, out: Any = None) -> None:
+    def __init__(self, link: ParentLink, out: Any = None) -> None:
+        self._link = link
         self._out = out or sys.stdout
         self._last = -1.0
         self._stage = ""
@@ -110,9 +112,13 @@ class Progress:
             if stage == self._stage and fraction - self._last < 0.01 and fraction < 1.0:
                 return
             self._last, self._stage = fraction, stage
-            # One line per update; the stage text may not contain a newline.
-            self._out.write(f"progress {fraction:.4f} {' '.join(stage.split())}\n")
-            self._out.flush()
+            try:
+                # One line per update; the stage text may not contain a newline.
+                self._out.write(f"progress {fraction:.4f} {' '.join(stage.split())}\n")
+                self._out.flush()
+            except (BrokenPipeError, OSError, ValueError):
+                # Nobody reads our progress any more: the plug-in is gone.
+                self._link.lost()
 
 
 def to_rgb(layer: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
@@ -191,23 +197,44 @@ def _classify(exc: BaseException) -> tuple[str, int]:
     return "internal", EXIT_FAILED
 
 
-def _watch_parent(cancel: Any, request_dir: Path, done: threading.Event) -> None:
-    """Cancel and clean up when the plug-in goes away (its end of our stdin closes)."""
-    try:
-        while sys.stdin.read(4096):
-            pass
-    except (OSError, ValueError):
-        pass
-    if done.is_set():
-        return
-    cancel.cancel()
-    # The plug-in was killed before it could clean up: nobody else will remove the layer dump.
-    time.sleep(0.5)
-    shutil.rmtree(request_dir, ignore_errors=True)
-    sys.stderr.write("photomend worker: GIMP plug-in went away, cancelled\n")
-    sys.stderr.flush()
-    # os._exit: the engine may be inside a long native call that never checks the token.
-    os._exit(EXIT_CANCELLED)
+class ParentLink:
+    """Notices when the plug-in goes away and makes sure its temp folder does not outlive it.
+
+    GIMP's progress Cancel kills the plug-in process outright (gimp_plug_in_close(plug_in, TRUE)), so
+    the plug-in can neither stop this worker nor remove the request folder itself. Signs that it is
+    gone: EOF on our stdin (with --watch-stdin) or a broken pipe when printing progress.
+    """
+
+    def __init__(self, request_dir: Path) -> None:
+        self.request_dir = request_dir
+        self.gone = threading.Event()
+        self.finished = threading.Event()
+        self.cancel: Any = None  # engine.progress.CancelToken once the engine is importable
+
+    def lost(self) -> None:
+        self.gone.set()
+        if self.cancel is not None:
+            self.cancel.cancel()
+
+    def watch_stdin(self) -> None:
+        """Thread body: block on stdin; at EOF, cancel, and leave if the engine does not stop soon."""
+        with contextlib.suppress(OSError, ValueError):
+            while sys.stdin.read(4096):
+                pass
+        if self.finished.is_set():
+            return
+        self.lost()
+        # The main thread cleans up as soon as the engine honours the cancel; an engine stuck in one long
+        # native call does not check the token, so after a grace period leave without it.
+        if not self.finished.wait(5.0):
+            self.abandon()
+
+    def abandon(self) -> None:
+        shutil.rmtree(self.request_dir, ignore_errors=True)
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.write("photomend worker: the GIMP plug-in went away; cancelled and cleaned up\n")
+            sys.stderr.flush()
+        os._exit(EXIT_CANCELLED)
 
 
 def _ensure_engine_importable() -> None:
@@ -226,36 +253,37 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write("usage: worker.py [--watch-stdin] REQUEST_JSON\n")
         return 2
     request_path = Path(args[0])
+    link = ParentLink(request_path.parent)
     reply = Reply(ok=False)
-    progress = Progress()
-    progress(0.0, "Starting PhotoMend")
+    progress = Progress(link)
     started = time.perf_counter()
     code = EXIT_OK
-    done = threading.Event()
     try:
+        progress(0.0, "Starting PhotoMend")
         if np is None:
             raise ImportError(f"numpy is not installed for {sys.executable}")
         _ensure_engine_importable()
         from engine.progress import CancelToken
 
-        cancel = CancelToken()
+        link.cancel = CancelToken()
+        if link.gone.is_set():
+            link.cancel.cancel()
         if watch_stdin:
-            watcher = threading.Thread(
-                target=_watch_parent, args=(cancel, request_path.parent, done), daemon=True
-            )
-            watcher.start()
+            threading.Thread(target=link.watch_stdin, daemon=True).start()
         request = Request.load(request_path)
         # Importing the engine (numpy, onnxruntime, OpenCV) is part of the bridge's start-up: timed apart.
         importlib.import_module("engine.pipeline" if request.operation == "restore" else "engine.blur")
         reply.timings["engine_import_s"] = time.perf_counter() - started
+        link.cancel.raise_if_cancelled()
         mark = time.perf_counter()
         layer = read_pixels(request)
         reply.timings["read_s"] = time.perf_counter() - mark
         if request.operation == "restore":
-            output = run_restore(request, layer, progress, cancel, reply)
+            output = run_restore(request, layer, progress, link.cancel, reply)
         else:
             progress(0.1, "Measuring sharpness")
             output = run_blur(request, layer, reply)
+        link.cancel.raise_if_cancelled()
         mark = time.perf_counter()
         output.astype("<f4", copy=False).tofile(request.output)
         reply.timings["write_s"] = time.perf_counter() - mark
@@ -264,10 +292,12 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # every failure becomes a reply the plug-in can show
         reply.error_kind, code = _classify(exc)
         reply.message = str(exc) or exc.__class__.__name__
-        if reply.error_kind in ("internal", "engine-missing"):
+        if reply.error_kind in ("internal", "engine-missing") and not link.gone.is_set():
             traceback.print_exc(file=sys.stderr)
     finally:
-        done.set()
+        link.finished.set()
+    if link.gone.is_set():
+        link.abandon()  # nobody will read a reply, and nobody else will remove the layer dump
     reply.timings["worker_total_s"] = time.perf_counter() - started
     reply_path = request_path.with_name(REPLY_NAME)
     tmp = reply_path.with_suffix(".tmp")

@@ -45,15 +45,10 @@ class Gimp:
     home: Path
     binds: list[Path]
 
-    def run(
-        self,
-        script: str,
-        args: dict,
-        *,
-        extra_env: dict[str, str] | None = None,
-        gui: bool = False,
-        timeout: float = 600,
-    ) -> GimpRun:
+    def start(
+        self, script: str, args: dict, *, extra_env: dict[str, str] | None = None, gui: bool = False
+    ) -> subprocess.Popen:
+        """Start GIMP on a batch script (fed on stdin); the caller waits for it (see finish)."""
         env = {
             "HOME": str(self.home),
             # GIMP's PATH must not contain PhotoMend's venv: the plug-in finds PhotoMend through its sidecar.
@@ -72,16 +67,49 @@ class Gimp:
             command, run_env = argv, env
         else:
             command, run_env = gimp_root.chroot_command(self.root, argv, binds=self.binds, env=env), None
-        source = (BATCH_DIR / script).read_text()
-        started = time.monotonic()
-        done = subprocess.run(
-            command, input=source, text=True, capture_output=True, env=run_env, timeout=timeout
+        proc = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=run_env,
         )
-        run = GimpRun(done.returncode, done.stdout, done.stderr, time.monotonic() - started)
+        proc.stdin.write((BATCH_DIR / script).read_text())
+        proc.stdin.close()
+        proc.stdin = None  # communicate() must not flush it again
+        return proc
+
+    @staticmethod
+    def finish(proc: subprocess.Popen, started: float, timeout: float = 600) -> GimpRun:
+        try:
+            stdout, stderr = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            stdout, stderr = proc.communicate()
+        run = GimpRun(proc.returncode, stdout, stderr, time.monotonic() - started)
         run.results = [
-            json.loads(line[len(MARKER) :]) for line in done.stdout.splitlines() if line.startswith(MARKER)
+            json.loads(line[len(MARKER) :]) for line in stdout.splitlines() if line.startswith(MARKER)
         ]
         return run
+
+    def run(
+        self,
+        script: str,
+        args: dict,
+        *,
+        extra_env: dict[str, str] | None = None,
+        gui: bool = False,
+        timeout: float = 600,
+    ) -> GimpRun:
+        started = time.monotonic()
+        proc = self.start(script, args, extra_env=extra_env, gui=gui)
+        return self.finish(proc, started, timeout)
+
+    def temp_folders(self) -> list[Path]:
+        """The bridge's temp folders as GIMP's side sees them (inside the root when there is one)."""
+        tmp = Path("/tmp") if self.root is None else self.root / "tmp"
+        return sorted(tmp.glob("photomend-gimp-*"))
 
 
 def _binds(*paths: Path) -> list[Path]:

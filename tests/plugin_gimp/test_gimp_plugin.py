@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
+import time
 from pathlib import Path
 
 import numpy as np
@@ -147,12 +149,7 @@ def test_failures_return_an_error_status_and_message(
     assert result["status"] == "execution-error", result
     assert expected in result["error"]
     assert len(result["layers"]) == 1  # nothing half-made was left in the image
-    leftovers = (
-        [p for p in Path("/tmp").glob("photomend-gimp-*")]
-        if gimp.root is None
-        else list((gimp.root / "tmp").glob("photomend-gimp-*"))
-    )
-    assert not leftovers
+    assert not gimp.temp_folders()
 
 
 def test_dialog_in_gimp_window_and_undo_removes_the_layer(gimp, tmp_path: Path) -> None:
@@ -196,3 +193,40 @@ def test_dialog_in_gimp_window_and_undo_removes_the_layer(gimp, tmp_path: Path) 
         name = procedure.removeprefix("plug-in-photomend-").replace("-", "_")
         shutil.copyfile(screenshot, Path(keep) / f"gimp_{name}_dialog.png")
         shutil.copyfile(tmp_path / "result.png", Path(keep) / f"gimp_{name}_result.png")
+
+
+def _processes() -> dict[int, tuple[int, str]]:
+    """pid -> (parent pid, command line) for every process (the root shares the host's PID space)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            found[int(entry.name)] = (parent, cmdline)
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc to find the plug-in process")
+def test_killed_plugin_stops_its_worker_and_leaves_no_temp_files(gimp) -> None:
+    """GIMP's progress Cancel kills the plug-in process; the worker must notice, stop and clean up."""
+    started = time.monotonic()
+    proc = gimp.start("blur_big_layer.py", {"width": 3000, "height": 2000})
+    worker = plugin = None
+    while worker is None and proc.poll() is None and time.monotonic() - started < 300:
+        for pid, (parent, cmdline) in _processes().items():
+            if "worker.py --watch-stdin" in cmdline and "photomend-gimp-" in cmdline:
+                worker, plugin = pid, parent
+        time.sleep(0.02)
+    assert worker is not None, "the worker never started"
+    os.kill(plugin, signal.SIGKILL)  # what gimp_plug_in_close(plug_in, TRUE) does on Cancel
+    deadline = time.monotonic() + 30
+    while worker in _processes() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert worker not in _processes(), "the worker outlived the plug-in"
+    run = gimp.finish(proc, started)
+    assert run.result["status"] != "success"
+    assert run.result["layers"] == ["photo"]
+    assert not gimp.temp_folders()
