@@ -328,8 +328,12 @@ def cmd_gimp(args: argparse.Namespace) -> int:
         where = gimp_install.install(target)
         print(f"installed the PhotoMend plug-in in {where}; restart GIMP and look under Filters › Enhance")
     else:
-        where = gimp_install.uninstall(target)
-        print(f"removed the PhotoMend plug-in from {where}")
+        removed = gimp_install.uninstall(target)
+        print(
+            f"removed the PhotoMend plug-in from {removed}"
+            if removed
+            else "the PhotoMend plug-in was not installed"
+        )
     return EXIT_OK
 
 
@@ -354,7 +358,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("restore", help="restore photos as an instruction asks")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="photos or folders (searched recursively)")
-    p.add_argument("--prompt", "-p", default="", help="what is wrong, e.g. \"it's dark and grainy\"")
+    p.add_argument("--prompt", "-p", default="", help='what is wrong, e.g. "it\'s dark and grainy"')
     p.add_argument("--output", "-o", required=True, help="output folder (originals are never modified)")
     p.add_argument("--strength", type=float, default=1.0, help="0..1 blend with the original (default 1)")
     p.add_argument("--pattern", default="{stem}.{ext}", help="output name pattern: {stem}, {ext}, {name}")

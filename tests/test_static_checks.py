@@ -28,7 +28,8 @@ def test_engine_import_does_not_load_forbidden_modules() -> None:
         "import sys, pkgutil, importlib, engine\n"
         "for m in pkgutil.walk_packages(engine.__path__, 'engine.'):\n"
         "    importlib.import_module(m.name)\n"
-        "bad = sorted(n for n in sys.modules if n.split('.')[0] in {'torch', 'PySide6', 'gi', 'desktop', 'training'})\n"
+        "forbidden = {'torch', 'PySide6', 'gi', 'desktop', 'training'}\n"
+        "bad = sorted(n for n in sys.modules if n.split('.')[0] in forbidden)\n"
         "print(bad)\n"
         "sys.exit(1 if bad else 0)\n"
     )
@@ -39,7 +40,9 @@ def test_engine_import_does_not_load_forbidden_modules() -> None:
 @pytest.mark.parametrize(
     "args",
     [
-        pytest.param(["ruff", "check", "engine", "desktop", "plugin_gimp", "training", "bench", "tests"], id="ruff"),
+        pytest.param(
+            ["ruff", "check", "engine", "desktop", "plugin_gimp", "training", "bench", "tests"], id="ruff"
+        ),
         pytest.param(["mypy"], id="mypy-engine"),
     ],
 )

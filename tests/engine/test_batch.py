@@ -49,7 +49,9 @@ def test_batch_restores_skips_and_reports_bad_files(photo_dir: Path, tmp_path: P
     events: list[ItemEvent] = []
     fractions: list[float] = []
 
-    report = run_batch([photo_dir], PROMPT, out, on_item=events.append, progress=lambda f, s: fractions.append(f))
+    report = run_batch(
+        [photo_dir], PROMPT, out, on_item=events.append, progress=lambda f, s: fractions.append(f)
+    )
 
     assert [i.output.name for i in report.done] == ["a.png", "b.jpg", "c.png"]
     assert len(report.failed) == 1

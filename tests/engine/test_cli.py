@@ -19,17 +19,33 @@ def _json_lines(text: str) -> list[dict]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
-def test_restore_writes_stem_ext_per_input(photo_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_restore_writes_stem_ext_per_input(
+    photo_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "out"
-    code = main(["restore", str(photo_dir / "a.png"), str(photo_dir / "b.jpg"), "--prompt", "it's grainy",
-                 "--output", str(out), "--strength", "0.8", "--device", "cpu"])
+    code = main(
+        [
+            "restore",
+            str(photo_dir / "a.png"),
+            str(photo_dir / "b.jpg"),
+            "--prompt",
+            "it's grainy",
+            "--output",
+            str(out),
+            "--strength",
+            "0.8",
+            "--device",
+            "cpu",
+        ]
+    )
     assert code == EXIT_OK
     assert (out / "a.png").is_file() and (out / "b.jpg").is_file()
     assert "Understood:" in capsys.readouterr().err
 
 
-def test_restore_off_topic_says_what_it_can_do(photo_dir: Path, tmp_path: Path,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_restore_off_topic_says_what_it_can_do(
+    photo_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code = main(["restore", str(photo_dir), "--prompt", "add film grain", "--output", str(tmp_path / "o")])
     assert code == EXIT_NOT_UNDERSTOOD
     err = capsys.readouterr().err
@@ -37,8 +53,9 @@ def test_restore_off_topic_says_what_it_can_do(photo_dir: Path, tmp_path: Path,
     assert not (tmp_path / "o").exists()
 
 
-def test_restore_reports_bad_file_and_goes_on(photo_dir: Path, tmp_path: Path,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_restore_reports_bad_file_and_goes_on(
+    photo_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad = photo_dir / "truncated.png"
     data = (photo_dir / "a.png").read_bytes()
     bad.write_bytes(data[: len(data) // 2])
@@ -56,8 +73,16 @@ def test_blur_json_one_object_per_image(tmp_path: Path, capsys: pytest.CaptureFi
     sharp = textured_image(256, 256, seed=5)
     save_rgb(tmp_path / "sharp.png", sharp)
     save_rgb(tmp_path / "soft.png", cv2.GaussianBlur(sharp, (0, 0), 4))
-    code = main(["blur", str(tmp_path / "sharp.png"), str(tmp_path / "soft.png"), "--json",
-                 "--map", str(tmp_path / "maps")])
+    code = main(
+        [
+            "blur",
+            str(tmp_path / "sharp.png"),
+            str(tmp_path / "soft.png"),
+            "--json",
+            "--map",
+            str(tmp_path / "maps"),
+        ]
+    )
     assert code == EXIT_OK
     rows = _json_lines(capsys.readouterr().out)
     assert [Path(r["path"]).name for r in rows] == ["sharp.png", "soft.png"]
@@ -87,7 +112,9 @@ def test_compare_psnr_ssim(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     ("text", "understood", "task"),
     [("it's dark and grainy", True, "lowlight"), ("blur the background", False, None)],
 )
-def test_interpret_json(text: str, understood: bool, task: str | None, capsys: pytest.CaptureFixture[str]) -> None:
+def test_interpret_json(
+    text: str, understood: bool, task: str | None, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["interpret", text, "--json"]) == EXIT_OK
     row = _json_lines(capsys.readouterr().out)[0]
     assert set(row) >= {"tasks", "strength", "understood", "message"}
