@@ -311,9 +311,13 @@ def cmd_info(args: argparse.Namespace) -> int:
     else:
         for key, value in report.items():
             if isinstance(value, list):
-                print(f"{key}:")
+                print(f"{key}:" + ("" if value else " none"))
                 for entry in value:
-                    print(f"  {entry}")
+                    if isinstance(entry, dict) and "id" in entry:
+                        state = "ok (sha256 verified)" if entry.get("verified") else entry.get("message", "")
+                        print(f"  {entry['id']}: {state}")
+                    else:
+                        print(f"  {entry}")
             else:
                 print(f"{key}: {value}")
     return EXIT_OK
