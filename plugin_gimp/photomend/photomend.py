@@ -441,10 +441,12 @@ def blur_run(procedure, run_mode, image, drawables, config, _data):
         Gimp.displays_flush()
     except BridgeError as exc:
         return _error(procedure, str(exc))
-    Gimp.message(
-        f"PhotoMend sharpness of '{source.get_name()}': {reply['score']:.3f}, {verdict}.\n"
-        "Warm colours in the blur map mark the blurriest areas."
-    )
+    if run_mode != Gimp.RunMode.NONINTERACTIVE:
+        # A person gets the verdict in words; a script gets it from the return values instead.
+        Gimp.message(
+            f"PhotoMend sharpness of '{source.get_name()}': {reply['score']:.3f}, {verdict}.\n"
+            "Warm colours in the blur map mark the blurriest areas."
+        )
     report = {
         "score": reply["score"],
         "blurry": reply["blurry"],
