@@ -249,3 +249,21 @@ def test_backslash_key_flips_before_after(qtbot, make_window, noisy_photo: Path)
     assert window.canvas.show_before
     qtbot.keyClick(window.windowHandle(), Qt.Key.Key_Backslash)
     assert not window.canvas.show_before
+
+
+def test_save_as_jpeg_keeps_exif_and_the_chosen_quality(qtbot, make_window, tmp_path: Path) -> None:  # noqa: ANN001
+    exif = Image.Exif()
+    exif[0x010F] = "PhotoMend Test Camera"  # Make
+    source = tmp_path / "camera.jpg"
+    pixels = (textured_image(64, 96, seed=3) * 255).astype(np.uint8)
+    Image.fromarray(pixels).save(source, quality=95, exif=exif.tobytes())
+    window = make_window()
+    window.settings.quality = 70
+    assert window.open_photo(source)
+    run_and_wait(qtbot, window)
+    target = tmp_path / "camera-restored.jpg"
+    assert window.write_to(target)
+    with Image.open(target) as saved:
+        assert saved.format == "JPEG"
+        assert saved.getexif().get(0x010F) == "PhotoMend Test Camera"
+    assert window.save_path == target and not window._dirty
