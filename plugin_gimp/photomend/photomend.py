@@ -312,9 +312,13 @@ def add_layer_above(
         Gimp.LayerMode.NORMAL,
     )
     image.insert_layer(layer, source.get_parent(), image.get_item_position(source))
-    _ok, x, y = source.get_offsets()
-    layer.set_offsets(x, y)
-    bridge.fill(layer, result)
+    try:
+        _ok, x, y = source.get_offsets()
+        layer.set_offsets(x, y)
+        bridge.fill(layer, result)
+    except BaseException:
+        image.remove_layer(layer)  # no half-filled layer left behind
+        raise
     return layer
 
 
@@ -408,6 +412,8 @@ def restore_run(procedure, run_mode, image, drawables, config, _data):
         Gimp.displays_flush()
     except BridgeError as exc:
         return _error(procedure, str(exc))
+    except GLib.Error as exc:  # a GIMP call refused (e.g. the image was closed meanwhile)
+        return _error(procedure, f"PhotoMend could not update the image: {exc.message}")
     report = {"summary": summary, "timings": {**result.reply.get("timings", {}), **result.timings}}
     return _success(
         procedure,
@@ -441,6 +447,8 @@ def blur_run(procedure, run_mode, image, drawables, config, _data):
         Gimp.displays_flush()
     except BridgeError as exc:
         return _error(procedure, str(exc))
+    except GLib.Error as exc:  # a GIMP call refused (e.g. the image was closed meanwhile)
+        return _error(procedure, f"PhotoMend could not update the image: {exc.message}")
     if run_mode != Gimp.RunMode.NONINTERACTIVE:
         # A person gets the verdict in words; a script gets it from the return values instead.
         Gimp.message(
