@@ -1,0 +1,174 @@
+"""Training pairs: preloaded photos -> random crops -> synthetic degradations + a matching prompt."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from training.conditioning import PromptBank
+from training.degradations.pipeline import degrade
+
+__all__ = ["ImageBank", "PairSampler", "SamplerConfig", "load_images", "validation_set"]
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
+# A crop is degraded with this margin and then trimmed, so blur kernels and rain streaks see real pixels
+# at the edges instead of reflections; a multiple of 8 keeps the JPEG block grid aligned with the crop.
+MARGIN = 16
+
+
+def _read_rgb(path: Path) -> np.ndarray:
+    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise OSError(f"{path}: cannot decode")
+    return np.ascontiguousarray(bgr[:, :, ::-1])
+
+
+def load_images(folder: Path, max_side: int | None = None) -> list[np.ndarray]:
+    """Decode every image in `folder` (sorted) to uint8 RGB; `max_side` downsizes larger ones (INTER_AREA)."""
+    images = []
+    for path in sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES):
+        img = _read_rgb(path)
+        if max_side and max(img.shape[:2]) > max_side:
+            s = max_side / max(img.shape[:2])
+            img = cv2.resize(
+                img, (round(img.shape[1] * s), round(img.shape[0] * s)), interpolation=cv2.INTER_AREA
+            )
+        images.append(img)
+    return images
+
+
+@dataclass
+class ImageBank:
+    """Decoded training photos kept in RAM as uint8 (decoding a JPEG per step would dominate a CPU step)."""
+
+    groups: dict[str, list[np.ndarray]]  # e.g. "bsd432", "photos", "photos_half"
+    weights: dict[str, float]  # probability of drawing a crop from each group
+
+    @classmethod
+    def from_folders(cls, bsd: Path, photos: Path, half_scale: bool = True) -> ImageBank:
+        groups = {"bsd432": load_images(bsd), "photos": load_images(photos)}
+        weights = {"bsd432": 0.5, "photos": 0.5}
+        if half_scale:
+            # 0.5x copies show the network coarser texture per pixel, like a photo from a smaller sensor.
+            groups["photos_half"] = [
+                cv2.resize(im, (im.shape[1] // 2, im.shape[0] // 2), interpolation=cv2.INTER_AREA)
+                for im in groups["photos"]
+            ]
+            weights = {"bsd432": 0.45, "photos": 0.35, "photos_half": 0.2}
+        return cls(groups=groups, weights=weights)
+
+    def nbytes(self) -> int:
+        return sum(im.nbytes for ims in self.groups.values() for im in ims)
+
+    def random_crop(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        names = list(self.weights)
+        p = np.asarray([self.weights[n] for n in names])
+        group = self.groups[names[int(rng.choice(len(names), p=p / p.sum()))]]
+        img = group[int(rng.integers(len(group)))]
+        h, w = img.shape[:2]
+        if h < size or w < size:
+            img = cv2.copyMakeBorder(img, 0, max(0, size - h), 0, max(0, size - w), cv2.BORDER_REFLECT)
+            h, w = img.shape[:2]
+        y = int(rng.integers(h - size + 1))
+        x = int(rng.integers(w - size + 1))
+        crop = img[y : y + size, x : x + size]
+        # Flips and 90-degree turns: free variety; rain angles and haze depth are drawn after this.
+        k = int(rng.integers(4))
+        crop = np.rot90(crop, k)
+        if rng.random() < 0.5:
+            crop = crop[:, ::-1]
+        return np.ascontiguousarray(crop)
+
+
+@dataclass(frozen=True)
+class SamplerConfig:
+    clean_fraction: float = 0.1  # clean photo + a random restoration prompt, target = input
+    single_fraction: float = 0.55  # of the degraded samples; the rest are pairs and triples
+    pair_fraction: float = 0.33
+
+
+class PairSampler:
+    """Draws (degraded, clean, embedding, tasks) training samples; one seeded generator drives everything."""
+
+    def __init__(
+        self, images: ImageBank, prompts: PromptBank, seed: int, config: SamplerConfig | None = None
+    ):
+        self.images = images
+        self.prompts = prompts
+        self.rng = np.random.default_rng(seed)
+        self.config = config or SamplerConfig()
+        sets = list(prompts.by_tasks)
+        self.task_sets = {n: [s for s in sets if len(s) == n] for n in (1, 2, 3)}
+
+    def _task_set(self) -> tuple[str, ...]:
+        c, r = self.config, self.rng.random()
+        n = 1 if r < c.single_fraction else 2 if r < c.single_fraction + c.pair_fraction else 3
+        choices = self.task_sets[n] or self.task_sets[1]
+        return choices[int(self.rng.integers(len(choices)))]
+
+    def sample(self, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[str, ...]]:
+        rng = self.rng
+        if rng.random() < self.config.clean_fraction:
+            clean = self.images.random_crop(rng, size).astype(np.float32) / 255.0
+            row = self.prompts.any_restoration(rng)
+            return clean, clean, self.prompts.embeddings[row], ()
+        tasks = self._task_set()
+        big = self.images.random_crop(rng, size + 2 * MARGIN).astype(np.float32) / 255.0
+        degraded = degrade(big, tasks, rng).image
+        inner = np.s_[MARGIN : MARGIN + size, MARGIN : MARGIN + size]
+        row = self.prompts.sample(tasks, rng)
+        return degraded[inner], big[inner], self.prompts.embeddings[row], tuple(sorted(tasks))
+
+    def batch(self, batch_size: int, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(B,3,S,S) degraded, (B,3,S,S) clean, (B,384) embeddings, all float32."""
+        samples = [self.sample(size) for _ in range(batch_size)]
+        lq = np.stack([s[0] for s in samples]).transpose(0, 3, 1, 2)
+        gt = np.stack([s[1] for s in samples]).transpose(0, 3, 1, 2)
+        emb = np.stack([s[2] for s in samples])
+        return np.ascontiguousarray(lq), np.ascontiguousarray(gt), emb.astype(np.float32)
+
+
+# Validation cases: a task set and the fixed level it is degraded at; "clean" is a clean photo with a
+# mismatched instruction (dehaze), which must come back unchanged.
+VALIDATION_CASES: tuple[tuple[str, tuple[str, ...], str | dict[str, str]], ...] = (
+    ("denoise_s25", ("denoise",), "sigma25"),
+    ("denoise_s50", ("denoise",), "sigma50"),
+    ("deblur_motion", ("deblur",), "motion"),
+    ("deblur_defocus", ("deblur",), "defocus"),
+    ("jpeg_q10", ("jpeg",), "q10"),
+    ("lowlight_ev-3", ("lowlight",), "ev-3"),
+    ("dehaze", ("dehaze",), "medium"),
+    ("derain", ("derain",), "medium"),
+    ("lowlight+noise", ("lowlight", "denoise"), {"lowlight": "ev-3", "denoise": "sigma15"}),
+    ("clean_mismatch", ("dehaze",), "clean"),
+)
+
+
+def validation_set(
+    val_dir: Path, prompt_banks: list[PromptBank], crop: int = 192, per_folder: int = 3, seed: int = 1234
+) -> list[dict]:
+    """Fixed validation samples: centre crops of the first images of each val folder, every case above."""
+    items = []
+    rng = np.random.default_rng(seed)
+    folders = sorted(p for p in val_dir.iterdir() if p.is_dir())
+    crops = []
+    for folder in folders:
+        for img in itertools.islice(load_images(folder), per_folder):
+            h, w = img.shape[:2]
+            s = min(crop, h, w) // 16 * 16
+            y, x = (h - s) // 2, (w - s) // 2
+            crops.append(img[y : y + s, x : x + s].astype(np.float32) / 255.0)
+    for name, tasks, level in VALIDATION_CASES:
+        key = tuple(sorted(tasks))
+        # A fixed prompt per case: the first prompt with exactly this task set in the first bank that has
+        # one (pass the held-out corpus first, so validation phrasing is unseen in training).
+        bank = next(b for b in prompt_banks if key in b.by_tasks)
+        emb = bank.embeddings[int(bank.by_tasks[key][0])]
+        for clean in crops:
+            lq = clean if level == "clean" else degrade(clean, tasks, rng, level=level).image
+            items.append({"case": name, "lq": lq, "gt": clean, "embedding": emb})
+    return items

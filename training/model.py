@@ -1,0 +1,199 @@
+"""InstructIR-style restoration network: a NAFNet U-Net steered by a sentence embedding (training only)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import nn
+from torch.nn import functional as F  # noqa: N812
+
+__all__ = [
+    "InstructionConditionBlock",
+    "LayerNorm2d",
+    "NAFBlock",
+    "RestoreNet",
+    "RestoreNetConfig",
+    "SimpleGate",
+]
+
+
+@dataclass(frozen=True)
+class RestoreNetConfig:
+    """Shape of the network; stored in every checkpoint so a checkpoint rebuilds its own model."""
+
+    width: int = 16
+    enc_blocks: tuple[int, ...] = (1, 1, 2, 2)
+    middle_blocks: int = 2
+    dec_blocks: tuple[int, ...] = (1, 1, 1, 1)
+    embed_dim: int = 384  # all-MiniLM-L6-v2 sentence embedding
+    instruction_dim: int = 128  # width of the learned projection shared by all condition blocks
+    ffn_expand: int = 2
+    dw_expand: int = 2
+    extra: dict[str, str] = field(default_factory=dict)  # free-form notes carried into the checkpoint
+
+    @property
+    def levels(self) -> int:
+        return len(self.enc_blocks)
+
+    @property
+    def multiple_of(self) -> int:
+        """Height and width must be multiples of this (the engine pads to it)."""
+        return 2**self.levels
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["enc_blocks"] = list(self.enc_blocks)
+        d["dec_blocks"] = list(self.dec_blocks)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> RestoreNetConfig:
+        d = dict(d)
+        d["enc_blocks"] = tuple(d["enc_blocks"])
+        d["dec_blocks"] = tuple(d["dec_blocks"])
+        return cls(**d)
+
+
+class LayerNorm2d(nn.Module):
+    """Per-pixel LayerNorm over channels, written with plain reductions so it exports to any opset."""
+
+    def __init__(self, channels: int, eps: float = 1e-6) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(1, channels, 1, 1))
+        self.bias = nn.Parameter(torch.zeros(1, channels, 1, 1))
+        self.eps = eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        mu = x.mean(dim=1, keepdim=True)
+        centred = x - mu
+        var = (centred * centred).mean(dim=1, keepdim=True)
+        return centred * torch.rsqrt(var + self.eps) * self.weight + self.bias
+
+
+class SimpleGate(nn.Module):
+    """NAFNet's activation: split channels in half and multiply the halves."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        a, b = x.chunk(2, dim=1)
+        return a * b
+
+
+class NAFBlock(nn.Module):
+    """NAFNet block: LN, 1x1, depthwise 3x3, SimpleGate, channel attention, 1x1; then a gated FFN."""
+
+    def __init__(self, c: int, dw_expand: int = 2, ffn_expand: int = 2) -> None:
+        super().__init__()
+        dw = c * dw_expand
+        self.norm1 = LayerNorm2d(c)
+        self.conv1 = nn.Conv2d(c, dw, 1)
+        self.conv2 = nn.Conv2d(dw, dw, 3, padding=1, groups=dw)
+        self.gate = SimpleGate()
+        # Simplified channel attention: global average pool + 1x1 (a per-image, per-channel scale).
+        self.sca = nn.Conv2d(dw // 2, dw // 2, 1)
+        self.conv3 = nn.Conv2d(dw // 2, c, 1)
+        self.norm2 = LayerNorm2d(c)
+        ffn = c * ffn_expand
+        self.conv4 = nn.Conv2d(c, ffn, 1)
+        self.conv5 = nn.Conv2d(ffn // 2, c, 1)
+        # Zero-initialised residual scales: every block starts as the identity, which keeps a deep
+        # network trainable from scratch and makes "return the input" the starting point.
+        self.beta = nn.Parameter(torch.zeros(1, c, 1, 1))
+        self.gamma = nn.Parameter(torch.zeros(1, c, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.gate(self.conv2(self.conv1(self.norm1(x))))
+        y = y * self.sca(y.mean(dim=(2, 3), keepdim=True))
+        x = x + self.conv3(y) * self.beta
+        y = self.conv5(self.gate(self.conv4(self.norm2(x))))
+        return x + y * self.gamma
+
+
+class InstructionConditionBlock(nn.Module):
+    """InstructIR's ICB: modulate features, gate channels by a sigmoid mask from the instruction, refine."""
+
+    def __init__(self, c: int, instruction_dim: int, dw_expand: int = 2, ffn_expand: int = 2) -> None:
+        super().__init__()
+        self.fc = nn.Linear(instruction_dim, c)
+        self.scale = nn.Parameter(torch.ones(1, c, 1, 1))
+        self.shift = nn.Parameter(torch.zeros(1, c, 1, 1))
+        self.block = NAFBlock(c, dw_expand, ffn_expand)
+
+    def forward(self, x: torch.Tensor, instruction: torch.Tensor) -> torch.Tensor:
+        mask = torch.sigmoid(self.fc(instruction))[:, :, None, None]
+        return x + self.block((x * self.scale + self.shift) * mask)
+
+
+class RestoreNet(nn.Module):
+    """NAFNet U-Net with an Instruction Condition Block at every encoder and decoder level.
+
+    forward(image (B,3,H,W) in [0,1], embedding (B,384)) -> image + residual. H and W must be multiples
+    of `config.multiple_of`; nothing in forward depends on the input size, so ONNX export keeps H/W dynamic.
+    """
+
+    def __init__(self, config: RestoreNetConfig | None = None) -> None:
+        super().__init__()
+        self.config = cfg = config or RestoreNetConfig()
+        if len(cfg.dec_blocks) != len(cfg.enc_blocks):
+            raise ValueError("enc_blocks and dec_blocks need one entry per level")
+        blk = {"dw_expand": cfg.dw_expand, "ffn_expand": cfg.ffn_expand}
+        # Frozen sentence encoder outside; this learned projection adapts its embedding to the image task.
+        self.project = nn.Sequential(
+            nn.Linear(cfg.embed_dim, cfg.instruction_dim * 2),
+            nn.GELU(),
+            nn.Linear(cfg.instruction_dim * 2, cfg.instruction_dim),
+        )
+        self.intro = nn.Conv2d(3, cfg.width, 3, padding=1)
+        self.ending = nn.Conv2d(cfg.width, 3, 3, padding=1)
+        self.encoders = nn.ModuleList()
+        self.enc_icbs = nn.ModuleList()
+        self.downs = nn.ModuleList()
+        c = cfg.width
+        for n in cfg.enc_blocks:
+            self.encoders.append(nn.Sequential(*[NAFBlock(c, **blk) for _ in range(n)]))
+            self.enc_icbs.append(InstructionConditionBlock(c, cfg.instruction_dim, **blk))
+            self.downs.append(nn.Conv2d(c, 2 * c, 2, stride=2))
+            c *= 2
+        self.middle = nn.Sequential(*[NAFBlock(c, **blk) for _ in range(cfg.middle_blocks)])
+        self.ups = nn.ModuleList()
+        self.decoders = nn.ModuleList()
+        self.dec_icbs = nn.ModuleList()
+        for n in reversed(cfg.dec_blocks):
+            # 1x1 to 2c then pixel shuffle: halves channels, doubles resolution, no checkerboard.
+            self.ups.append(nn.Sequential(nn.Conv2d(c, 2 * c, 1, bias=False), nn.PixelShuffle(2)))
+            c //= 2
+            self.decoders.append(nn.Sequential(*[NAFBlock(c, **blk) for _ in range(n)]))
+            self.dec_icbs.append(InstructionConditionBlock(c, cfg.instruction_dim, **blk))
+        # A zero last layer makes the untrained network the identity (out = image): with the few thousand
+        # steps CPU training affords, starting from "change nothing" beats starting from random output.
+        nn.init.zeros_(self.ending.weight)
+        nn.init.zeros_(self.ending.bias)
+
+    def forward(self, image: torch.Tensor, embedding: torch.Tensor) -> torch.Tensor:
+        instruction = self.project(embedding)
+        x = self.intro(image)
+        skips = []
+        for encoder, icb, down in zip(self.encoders, self.enc_icbs, self.downs, strict=True):
+            x = icb(encoder(x), instruction)
+            skips.append(x)
+            x = down(x)
+        x = self.middle(x)
+        for up, decoder, icb, skip in zip(
+            self.ups, self.decoders, self.dec_icbs, reversed(skips), strict=True
+        ):
+            x = icb(decoder(up(x) + skip), instruction)
+        return image + self.ending(x)
+
+
+def pad_to_multiple(image: torch.Tensor, multiple: int) -> tuple[torch.Tensor, int, int]:
+    """Reflect-pad (B,C,H,W) so H and W are multiples of `multiple`; returns the padded image and the pads."""
+    h, w = image.shape[-2:]
+    ph = (multiple - h % multiple) % multiple
+    pw = (multiple - w % multiple) % multiple
+    if ph or pw:
+        image = F.pad(image, (0, pw, 0, ph), mode="reflect")
+    return image, ph, pw
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

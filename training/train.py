@@ -1,0 +1,300 @@
+"""Train the restoration network: seeded, logged (JSONL), resumable, CPU or CUDA (bf16 autocast there).
+
+    python -m training.train --run runs/cpu1 --minutes 120            # fresh run, cosine over 120 minutes
+    python -m training.train --run runs/cpu1 --minutes 120 --resume   # continue runs/cpu1/full.pt
+    python -m training.train --run runs/gpu1 --init training/checkpoints/last_fp16.pt --steps 20000 \
+        --batch 32 --crop 192 --data .carry/train_data                # fine-tune on a lent GPU
+
+Every `--save-minutes`: `<run>/full.pt` (model + optimizer + sampler state, git-ignored) and
+`training/checkpoints/last_fp16.pt` (fp16 weights + config only: small enough to commit). Every
+`--val-minutes`: PSNR per task on fixed validation crops, appended to `<run>/log.jsonl`; the best mean
+PSNR gain is kept as `<run>/best_fp16.pt`, the checkpoint export.py ships.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import pickle
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch.nn import functional as F  # noqa: N812
+
+from training.conditioning import HELDOUT_CORPUS, load_prompt_bank
+from training.data import ImageBank, PairSampler, validation_set
+from training.model import RestoreNet, RestoreNetConfig, count_parameters
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO.parent / "shared" / "data"
+COMMITTED_CKPT = REPO / "training" / "checkpoints" / "last_fp16.pt"
+
+
+@dataclass
+class TrainArgs:
+    run: Path
+    steps: int
+    minutes: float
+    batch: int
+    crop: int
+    lr: float
+    min_lr: float
+    weight_decay: float
+    warmup: int
+    seed: int
+    save_minutes: float
+    val_minutes: float
+    data: Path | None
+    val_dir: Path
+    resume: bool
+    init: Path | None
+    width: int
+    threads: int
+
+
+def parse_args(argv: list[str] | None = None) -> TrainArgs:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--run", type=Path, required=True, help="output folder (log.jsonl, checkpoints)")
+    p.add_argument(
+        "--steps", type=int, default=0, help="step budget of the cosine schedule (0: use --minutes)"
+    )
+    p.add_argument("--minutes", type=float, default=0.0, help="wall-clock budget of the cosine schedule")
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--crop", type=int, default=128)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--min-lr", type=float, default=1e-5)
+    p.add_argument("--weight-decay", type=float, default=1e-4)
+    p.add_argument("--warmup", type=int, default=200)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--save-minutes", type=float, default=5.0)
+    p.add_argument("--val-minutes", type=float, default=15.0)
+    p.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="folder with bsd432/ and photos/ (default ../shared/data; .carry/train_data on a GPU box)",
+    )
+    p.add_argument("--val-dir", type=Path, default=DATA / "val")
+    p.add_argument("--resume", action="store_true", help="continue <run>/full.pt (model, optimizer, sampler)")
+    p.add_argument("--init", type=Path, default=None, help="start from these weights (e.g. last_fp16.pt)")
+    p.add_argument("--width", type=int, default=RestoreNetConfig.width)
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=2,
+        help="torch threads; on a shared CPU also export OMP_WAIT_POLICY=PASSIVE (see TRAINING_LOG.md)",
+    )
+    a = p.parse_args(argv)
+    if not a.steps and not a.minutes:
+        p.error("give --steps or --minutes")
+    return TrainArgs(**{k.replace("-", "_"): v for k, v in vars(a).items()})
+
+
+def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
+    mse = float(F.mse_loss(a.clamp(0, 1), b))
+    return 10.0 * math.log10(1.0 / max(mse, 1e-12))
+
+
+def lr_at(args: TrainArgs, step: int, elapsed_min: float) -> float:
+    """Linear warm-up, then cosine from lr to min_lr over whichever budget (steps, minutes) ends first."""
+    if step < args.warmup:
+        return args.lr * (step + 1) / args.warmup
+    fractions = []
+    if args.steps:
+        fractions.append(step / args.steps)
+    if args.minutes:
+        fractions.append(elapsed_min / args.minutes)
+    f = min(1.0, max(fractions))
+    return args.min_lr + 0.5 * (args.lr - args.min_lr) * (1.0 + math.cos(math.pi * f))
+
+
+def fp16_state(model: RestoreNet, step: int, extra: dict) -> dict:
+    return {
+        "config": model.config.to_dict(),
+        "state_dict": {k: v.detach().to("cpu", torch.float16) for k, v in model.state_dict().items()},
+        "step": step,
+        **extra,
+    }
+
+
+def atomic_save(obj: object, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(obj, tmp)
+    tmp.replace(path)
+
+
+def load_weights(path: Path) -> tuple[RestoreNetConfig, dict]:
+    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    state = {k: v.float() for k, v in ckpt["state_dict"].items()}
+    return RestoreNetConfig.from_dict(ckpt["config"]), state
+
+
+@torch.no_grad()
+def validate(model: RestoreNet, items: list[dict], device: torch.device) -> dict[str, dict[str, float]]:
+    model.eval()
+    sums: dict[str, list[float]] = {}
+    for it in items:
+        lq = torch.from_numpy(it["lq"].transpose(2, 0, 1)[None].copy()).to(device)
+        gt = torch.from_numpy(it["gt"].transpose(2, 0, 1)[None].copy()).to(device)
+        emb = torch.from_numpy(it["embedding"][None].copy()).to(device)
+        out = model(lq, emb).float()
+        s = sums.setdefault(it["case"], [0.0, 0.0, 0.0])
+        s[0] += psnr(lq, gt)
+        s[1] += psnr(out, gt)
+        s[2] += 1
+    model.train()
+    return {k: {"input": v[0] / v[2], "output": v[1] / v[2]} for k, v in sums.items()}
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    cv2.setNumThreads(1)  # degradations run between steps; extra OpenCV threads would fight torch's
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    use_bf16 = device.type == "cuda"
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    args.run.mkdir(parents=True, exist_ok=True)
+    log_path = args.run / "log.jsonl"
+
+    def log(entry: dict) -> None:
+        entry = {"time": time.strftime("%Y-%m-%dT%H:%M:%S"), **entry}
+        with log_path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(entry) + "\n")
+        print(json.dumps(entry), flush=True)
+
+    data_root = args.data or DATA
+    t0 = time.time()
+    images = ImageBank.from_folders(data_root / "bsd432", data_root / "photos")
+    prompts = load_prompt_bank()
+    heldout = load_prompt_bank(HELDOUT_CORPUS)
+    val_items = validation_set(args.val_dir, [heldout, prompts])
+    sampler = PairSampler(images, prompts, seed=args.seed)
+
+    config = RestoreNetConfig(width=args.width)
+    init_state = None
+    if args.init:
+        config, init_state = load_weights(args.init)
+    model = RestoreNet(config)
+    if init_state is not None:
+        model.load_state_dict(init_state)
+    model.to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay, betas=(0.9, 0.9))
+    step, elapsed_before, best = 0, 0.0, -math.inf
+    full_path = args.run / "full.pt"
+    if args.resume and full_path.exists():
+        ckpt = torch.load(full_path, map_location="cpu", weights_only=False)
+        model = RestoreNet(RestoreNetConfig.from_dict(ckpt["config"])).to(device)
+        model.load_state_dict(ckpt["model"])
+        opt = torch.optim.AdamW(
+            model.parameters(), lr=args.lr, weight_decay=args.weight_decay, betas=(0.9, 0.9)
+        )
+        opt.load_state_dict(ckpt["optimizer"])
+        step, elapsed_before, best = ckpt["step"], ckpt["elapsed_min"], ckpt["best"]
+        sampler.rng = pickle.loads(ckpt["sampler_rng"])
+        torch.set_rng_state(ckpt["torch_rng"])
+    log(
+        {
+            "event": "start",
+            "device": str(device),
+            "threads": args.threads,
+            "params": count_parameters(model),
+            "config": model.config.to_dict(),
+            "args": {k: str(v) for k, v in vars(args).items()},
+            "images_mb": images.nbytes() / 2**20,
+            "prompts": len(prompts.texts),
+            "val_items": len(val_items),
+            "setup_s": round(time.time() - t0, 1),
+            "resumed_step": step,
+        }
+    )
+
+    def save(tag: str) -> None:
+        elapsed = elapsed_before + (time.time() - t_start) / 60
+        atomic_save(
+            {
+                "config": model.config.to_dict(),
+                "model": model.state_dict(),
+                "optimizer": opt.state_dict(),
+                "step": step,
+                "elapsed_min": elapsed,
+                "best": best,
+                "sampler_rng": pickle.dumps(sampler.rng),
+                "torch_rng": torch.get_rng_state(),
+            },
+            full_path,
+        )
+        atomic_save(fp16_state(model, step, {"elapsed_min": elapsed, "run": str(args.run)}), COMMITTED_CKPT)
+        log({"event": "save", "tag": tag, "step": step})
+
+    t_start = last_save = time.time()
+    last_val = 0.0  # validate before the first step: the baseline row of the log
+    loss_acc, n_acc, t_acc = 0.0, 0, time.time()
+    model.train()
+    while True:
+        elapsed_min = elapsed_before + (time.time() - t_start) / 60
+        done = (args.steps and step >= args.steps) or (args.minutes and elapsed_min >= args.minutes)
+        now = time.time()
+        if done or now - last_val >= args.val_minutes * 60:
+            res = validate(model, val_items, device)
+            gain = float(np.mean([v["output"] - v["input"] for k, v in res.items() if k != "clean_mismatch"]))
+            log(
+                {
+                    "event": "val",
+                    "step": step,
+                    "elapsed_min": round(elapsed_min, 2),
+                    "mean_gain_db": gain,
+                    "psnr": {k: {kk: round(vv, 2) for kk, vv in v.items()} for k, v in res.items()},
+                }
+            )
+            if gain > best:
+                best = gain
+                atomic_save(
+                    fp16_state(model, step, {"val": res, "mean_gain_db": gain}), args.run / "best_fp16.pt"
+                )
+            last_val = time.time()
+        if done or now - last_save >= args.save_minutes * 60:
+            save("final" if done else "periodic")
+            last_save = time.time()
+        if done:
+            break
+        lq, gt, emb = (
+            torch.from_numpy(x).to(device, non_blocking=True) for x in sampler.batch(args.batch, args.crop)
+        )
+        lr = lr_at(args, step, elapsed_min)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=use_bf16):
+            out = model(lq, emb)
+        loss = F.l1_loss(out.float(), gt)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 0.5)
+        opt.step()
+        step += 1
+        loss_acc += float(loss)
+        n_acc += 1
+        if step % 50 == 0:
+            log(
+                {
+                    "event": "train",
+                    "step": step,
+                    "loss": loss_acc / n_acc,
+                    "lr": lr,
+                    "s_per_step": (time.time() - t_acc) / n_acc,
+                    "elapsed_min": round(elapsed_min, 2),
+                }
+            )
+            loss_acc, n_acc, t_acc = 0.0, 0, time.time()
+
+
+if __name__ == "__main__":
+    main()
