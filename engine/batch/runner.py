@@ -102,13 +102,15 @@ def plan_batch(
     instructions: Mapping[Path, str] | None = None,
 ) -> tuple[list[BatchItem], BatchReport]:
     """Decide every output path up front, so two inputs can never write the same file."""
+    inputs = [Path(p) for p in inputs]
+    explicit = {p.resolve() for p in inputs if p.is_file()}
     found, report = collect_inputs(inputs)
     output_dir = Path(output_dir)
     out_resolved = output_dir.resolve()
     items: list[BatchItem] = []
     taken: set[Path] = set()
     for source, rel_parent in found:
-        if out_resolved in source.resolve().parents:
+        if out_resolved in source.resolve().parents and source.resolve() not in explicit:
             continue  # results of an earlier run inside an input folder are not inputs
         target = output_dir / rel_parent / _output_name(source, pattern)
         n = 2
