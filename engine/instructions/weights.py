@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import struct
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -25,24 +26,54 @@ _DTYPES = {
 }
 
 
-def read_verified(path: Path, sha256: str) -> bytes:
-    """The file's bytes, after checking they hash to `sha256`; ModelError (one line) otherwise.
-
-    Reading once and hashing the same buffer avoids a second pass over a 90 MB file.
-    """
+def read_model_file(path: Path) -> bytes:
+    """A model file's bytes; ModelError (one line) when missing or unreadable."""
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except FileNotFoundError as exc:
         raise ModelError(f"{path}: model file missing; reinstall PhotoMend") from exc
     except OSError as exc:
         raise ModelError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+
+
+def check_sha256(data: bytes, sha256: str, path: Path) -> None:
+    """ModelError unless `data` hashes to `sha256`."""
     actual = hashlib.sha256(data).hexdigest()
     if actual != sha256:
         raise ModelError(
             f"{path}: sha256 mismatch (expected {sha256[:12]}…, got {actual[:12]}…) — "
             "the file is corrupt or a different version; reinstall it"
         )
+
+
+def read_verified(path: Path, sha256: str) -> bytes:
+    """The file's bytes, after checking they hash to `sha256` (one read serves both)."""
+    data = read_model_file(path)
+    check_sha256(data, sha256, path)
     return data
+
+
+class BackgroundSha256:
+    """Hash a buffer on a thread while the caller builds from it; `check()` joins and raises on mismatch.
+
+    hashlib releases the GIL on large buffers, so hashing the 90 MB encoder overlaps graph building.
+    """
+
+    def __init__(self, data: bytes, sha256: str, path: Path) -> None:
+        self._error: ModelError | None = None
+        self._thread = threading.Thread(target=self._run, args=(data, sha256, path), daemon=True)
+        self._thread.start()
+
+    def _run(self, data: bytes, sha256: str, path: Path) -> None:
+        try:
+            check_sha256(data, sha256, path)
+        except ModelError as exc:
+            self._error = exc
+
+    def check(self) -> None:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
 
 
 def parse_safetensors(data: bytes, source: Path | str = "safetensors") -> dict[str, np.ndarray]:

@@ -139,7 +139,7 @@ def single_symptom(rng: random.Random, task: str, level: str) -> tuple[str, str]
 
 
 def single_noun(rng: random.Random, task: str, level: str) -> tuple[str, str]:
-    noun = rng.choice(V.VOCAB[task].nouns)
+    noun = rng.choice(V.VOCAB[task].nouns).removeprefix("the ")
     ref = rng.choice(V.PHOTO_REF)
     amount = {
         "light": ("a little", "some", "a bit of", "slight"),
@@ -199,6 +199,25 @@ def single_technical(rng: random.Random, task: str, level: str) -> tuple[str, st
     return text, "technical"
 
 
+def single_described(rng: random.Random, task: str, level: str) -> tuple[str, str]:
+    """A photo described by problem and subject: "grainy photo of the beach", "our dog came out blurry"."""
+    symptom = with_severity(rng, rng.choice(V.VOCAB[task].symptoms), level)
+    subject, noun = rng.choice(V.SUBJECTS), rng.choice(V.PHOTO_NOUNS)
+    forms = (
+        f"{symptom} {noun} of {subject}",
+        f"{subject} came out {symptom}",
+        f"{subject} looks {symptom} in this {noun}",
+        f"{rng.choice(V.SCENES)} and it's {symptom}",
+        f"{rng.choice(V.SCENES)}, but the {noun} is {symptom}",
+        f"my {noun} of {subject} is {symptom}",
+    )
+    if " " not in symptom:  # "hazy beach photo" reads naturally only with one-word symptoms
+        forms += (
+            f"{symptom} {subject.removeprefix('the ').removeprefix('my ').removeprefix('our ')} {noun}",
+        )
+    return rng.choice(forms), "casual"
+
+
 SINGLE_FORMS: tuple[tuple[Callable[[random.Random, str, str], tuple[str, str]], float], ...] = (
     (single_terse, 0.12),
     (single_action, 0.28),
@@ -206,6 +225,7 @@ SINGLE_FORMS: tuple[tuple[Callable[[random.Random, str, str], tuple[str, str]], 
     (single_noun, 0.14),
     (single_story, 0.14),
     (single_technical, 0.10),
+    (single_described, 0.14),
 )
 
 
@@ -243,7 +263,7 @@ def make_composite(rng: random.Random) -> Prompt:
     level, value = pick_level(rng)
     vs = [V.VOCAB[t] for t in tasks]
     ref = rng.choice(V.PHOTO_REF)
-    form = rng.randrange(7)
+    form = rng.randrange(8)
     register = "casual"
     if form == 0:  # "it's dark and grainy"
         symptoms = [rng.choice(v.symptoms) for v in vs]
@@ -257,6 +277,10 @@ def make_composite(rng: random.Random) -> Prompt:
                 f"{body}",
                 f"{ref} came out {body}",
                 f"too {body}" if symptoms[0] in ("dark", "blurry", "noisy", "grainy") else body,
+                # "too dark and too grainy" (and the common "to dark and to grainy")
+                rng.choice(("too", "to")) + " " + f" and {rng.choice(('too', 'to'))} ".join(symptoms)
+                if level == "normal"
+                else body,
                 f"it's {body}, {rng.choice(V.FIX_TAIL)}",
             )
         )
@@ -297,7 +321,7 @@ def make_composite(rng: random.Random) -> Prompt:
         if level != "normal":
             text = with_action_strength(rng, text, level)
     elif form == 5:  # nouns
-        nouns = join_list(rng, [rng.choice(v.nouns) for v in vs])
+        nouns = join_list(rng, [rng.choice(v.nouns).removeprefix("the ") for v in vs])
         amount = {"light": "a bit of", "strong": "so much", "normal": rng.choice(("", "too much"))}[level]
         text = rng.choice(
             (
@@ -311,6 +335,22 @@ def make_composite(rng: random.Random) -> Prompt:
             text += ", " + rng.choice(V.LIGHT_SUFFIXES)
         if level == "strong" and text.startswith(("remove", "get")):
             text += ", " + rng.choice(V.STRONG_SUFFIXES)
+    elif (
+        form == 7
+    ):  # described: "dark and grainy photo of the church", "we were at the zoo, it's blurry and dark"
+        body = join_list(rng, [rng.choice(v.symptoms) for v in vs])
+        if level != "normal":
+            body = with_severity(rng, body, level)
+        subject, noun = rng.choice(V.SUBJECTS), rng.choice(V.PHOTO_NOUNS)
+        text = rng.choice(
+            (
+                f"{body} {noun} of {subject}",
+                f"{rng.choice(V.SCENES)} and everything is {body}",
+                f"{rng.choice(V.SCENES)}, but it came out {body}",
+                f"{subject} came out {body}",
+                f"my {noun} of {subject} is {body}, {rng.choice(V.FIX_TAIL)}",
+            )
+        )
     else:  # technical
         register = "technical"
         text = join_list(rng, [rng.choice(v.technical) for v in vs])
@@ -396,7 +436,7 @@ def make_offtopic(rng: random.Random) -> Prompt:
     r = rng.random()
     register = "casual"
     if r < 0.34:
-        base = rng.choice(V.OFFTOPIC_CONTRAST)
+        base = rng.choice(V.OFFTOPIC_CONTRAST + V.OFFTOPIC_OPPOSITE)
         if rng.random() < 0.25:
             level = rng.choice(("light", "strong"))
             base = with_action_strength(rng, base, level)
@@ -434,12 +474,27 @@ def make_vague(rng: random.Random) -> Prompt:
 NEIGHBOURS = {c: row for row in KEYBOARD_ROWS for c in row}
 
 
+KEY_WORDS = frozenset(
+    w
+    for v in V.VOCAB.values()
+    for phrase in v.terse + v.actions + v.symptoms + v.nouns
+    for w in phrase.lower().split()
+    if len(w) >= 4
+    and w.isalpha()
+    and w not in {"this", "that", "with", "from", "make", "more", "less", "photo"}
+)
+
+
 def typo(rng: random.Random, text: str) -> str:
     """One or two realistic slips: swap, drop, double or hit a neighbouring key, in words of 4+ letters."""
     words = text.split(" ")
     candidates = [i for i, w in enumerate(words) if len(w) >= 4 and w.isalpha()]
     if not candidates:
         return text
+    # Slips in the words that carry the request ("nosie", "blurr") matter most: favour them.
+    key = [i for i in candidates if words[i].lower() in KEY_WORDS]
+    if key and rng.random() < 0.6:
+        candidates = key
     for i in rng.sample(candidates, min(len(candidates), rng.choice((1, 1, 2)))):
         w = words[i]
         j = rng.randrange(1, len(w) - 1)
@@ -461,7 +516,7 @@ def typo(rng: random.Random, text: str) -> str:
 
 def surface(rng: random.Random, p: Prompt) -> Prompt:
     text, register = p.text, p.register
-    if p.register != "gibberish" and rng.random() < 0.14:
+    if p.register != "gibberish" and rng.random() < 0.2:
         text, register = typo(rng, text), "typo"
     r = rng.random()
     if r < 0.25:

@@ -1,0 +1,86 @@
+"""The task head: a small numpy MLP from an instruction embedding to tasks, request kind and strength."""
+
+from __future__ import annotations
+
+import io
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from engine.errors import ModelError
+from engine.instructions.weights import read_verified
+from engine.paths import models_dir
+
+HEAD_FILE = "task_head.npz"
+#: Written by training/train_task_head.py when it exports the head.
+HEAD_SHA256 = "616d5beaffbe7460aff8e0ad3629ec0488fc66f6965416313beed2048b9c2084"
+
+#: What a prompt is: a restoration request, something PhotoMend does not do, or too vague to act on.
+KINDS = ("restore", "offtopic", "vague")
+#: Strength classes the head predicts (gentle / plain / strong); the pipeline blends by this factor.
+STRENGTH_LEVELS = (0.5, 0.85, 1.0)
+
+
+@dataclass(frozen=True)
+class HeadOutput:
+    """Probabilities for one embedding."""
+
+    task_probs: np.ndarray  # (6,) independent sigmoids, order of `tasks`
+    kind_probs: np.ndarray  # (3,) softmax over KINDS
+    strength_probs: np.ndarray  # (3,) softmax over STRENGTH_LEVELS
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+class TaskHead:
+    """Loaded head weights; `predict` is pure numpy and thread-safe."""
+
+    def __init__(self, path: Path | None = None, sha256: str = HEAD_SHA256) -> None:
+        path = models_dir() / HEAD_FILE if path is None else path
+        data = read_verified(path, sha256)
+        try:
+            with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+                self.w1, self.b1 = npz["w1"], npz["b1"]
+                self.w2, self.b2 = npz["w2"], npz["b2"]
+                self.tasks = tuple(str(t) for t in npz["tasks"])
+                kinds = tuple(str(k) for k in npz["kinds"])
+                levels = tuple(round(float(v), 4) for v in npz["strength_levels"])
+        except (KeyError, ValueError, OSError) as exc:
+            raise ModelError(f"{path}: not a task head file ({exc})") from exc
+        if kinds != KINDS or levels != STRENGTH_LEVELS:
+            raise ModelError(f"{path}: made for other kinds/strength levels ({kinds}, {levels})")
+        expected_out = len(self.tasks) + len(KINDS) + len(STRENGTH_LEVELS)
+        if self.w1.shape[0] != 384 or self.w2.shape[1] != expected_out:
+            raise ModelError(f"{path}: unexpected weight shapes {self.w1.shape}, {self.w2.shape}")
+
+    def predict(self, embeddings: np.ndarray) -> list[HeadOutput]:
+        hidden = np.maximum(np.asarray(embeddings, dtype=np.float32) @ self.w1 + self.b1, 0.0)
+        logits = hidden @ self.w2 + self.b2
+        nt, nk = len(self.tasks), len(KINDS)
+        tasks = _sigmoid(logits[:, :nt])
+        kinds = _softmax(logits[:, nt : nt + nk])
+        strengths = _softmax(logits[:, nt + nk :])
+        return [HeadOutput(t, k, s) for t, k, s in zip(tasks, kinds, strengths, strict=True)]
+
+
+_head: TaskHead | None = None
+_head_lock = threading.Lock()
+
+
+def get_task_head() -> TaskHead:
+    """The process-wide head, loaded and verified on first use."""
+    global _head
+    if _head is None:
+        with _head_lock:
+            if _head is None:
+                _head = TaskHead()
+    return _head

@@ -1,0 +1,293 @@
+"""Instruction understanding: torch-free encoder, weight checks, task head decisions, messages, summaries."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import struct
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+from engine.errors import ModelError
+from engine.instructions import (
+    EMBEDDING_DIM,
+    TASKS,
+    Interpretation,
+    TaskHead,
+    TextEncoder,
+    encode,
+    get_text_encoder,
+    interpret,
+    interpret_many,
+)
+from engine.instructions.encoder import TOKENIZER_FILE, WEIGHTS_FILE, encoder_dir
+from engine.instructions.head import HEAD_FILE
+from engine.instructions.onnx_writer import FLOAT, GraphBuilder
+from engine.instructions.weights import parse_safetensors, read_verified
+from engine.paths import models_dir
+
+CAPABILITIES = "PhotoMend restores photos: it can reduce noise, fix blur"
+
+
+# ---------------------------------------------------------------- encoder
+
+
+def test_encode_returns_unit_float32_rows() -> None:
+    texts = ["denoise", "it's dark and grainy", "a much longer instruction " * 40, "ünïcödé 写真 ✨"]
+    emb = encode(texts)
+    assert emb.shape == (len(texts), EMBEDDING_DIM)
+    assert emb.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(emb, axis=1), 1.0, atol=1e-5)
+
+
+def test_encode_empty_list() -> None:
+    assert encode([]).shape == (0, EMBEDDING_DIM)
+
+
+def test_batching_and_padding_do_not_change_embeddings() -> None:
+    texts = ["blur", "remove the rain streaks from this photo of the harbour please", "it is too dark"]
+    together = encode(texts)
+    alone = np.stack([encode([t])[0] for t in texts])
+    np.testing.assert_allclose(together, alone, atol=1e-5)
+
+
+def test_embeddings_carry_meaning() -> None:
+    noise, denoise, hat = encode(["remove the noise", "reduce the grain", "add a party hat to my dog"])
+    assert float(noise @ denoise) > float(noise @ hat) + 0.2
+
+
+def test_encoder_is_loaded_once_across_threads() -> None:
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        encoders = list(pool.map(lambda _: get_text_encoder(), range(8)))
+    assert all(e is encoders[0] for e in encoders)
+
+
+def test_concurrent_encodes_match_serial() -> None:
+    texts = [f"remove the noise from photo number {i}" for i in range(6)]
+    expected = encode(texts)
+    results: dict[int, np.ndarray] = {}
+
+    def work(i: int) -> None:
+        results[i] = encode([texts[i]])[0]
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(texts))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    np.testing.assert_allclose(np.stack([results[i] for i in range(len(texts))]), expected, atol=1e-5)
+
+
+# ---------------------------------------------------------------- weight files
+
+
+def test_weights_sha_mismatch_raises_model_error(tmp_path: Path) -> None:
+    shutil.copy(encoder_dir() / TOKENIZER_FILE, tmp_path / TOKENIZER_FILE)
+    (tmp_path / WEIGHTS_FILE).write_bytes(b"\x08" + b"\x00" * 7 + b"{}" + b"not the real weights")
+    with pytest.raises(ModelError, match="sha256 mismatch"):
+        TextEncoder(tmp_path)
+
+
+def test_missing_encoder_files_raise_model_error(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="missing"):
+        TextEncoder(tmp_path)
+
+
+def test_tampered_task_head_raises_model_error(tmp_path: Path) -> None:
+    data = bytearray((models_dir() / HEAD_FILE).read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    tampered = tmp_path / HEAD_FILE
+    tampered.write_bytes(bytes(data))
+    with pytest.raises(ModelError, match="sha256 mismatch"):
+        TaskHead(tampered)
+
+
+def test_task_head_wrong_recorded_sha_raises(tmp_path: Path) -> None:
+    copy = tmp_path / HEAD_FILE
+    shutil.copy(models_dir() / HEAD_FILE, copy)
+    with pytest.raises(ModelError):
+        TaskHead(copy, sha256="0" * 64)
+
+
+def _write_safetensors(path: Path, tensors: dict[str, np.ndarray]) -> None:
+    header, blobs, offset = {}, [], 0
+    for name, array in tensors.items():
+        raw = np.ascontiguousarray(array).tobytes()
+        dtype = {np.dtype("float32"): "F32", np.dtype("int64"): "I64"}[array.dtype]
+        header[name] = {
+            "dtype": dtype,
+            "shape": list(array.shape),
+            "data_offsets": [offset, offset + len(raw)],
+        }
+        blobs.append(raw)
+        offset += len(raw)
+    head = json.dumps(header).encode()
+    path.write_bytes(struct.pack("<Q", len(head)) + head + b"".join(blobs))
+
+
+def test_safetensors_parser_reads_what_was_written(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    tensors = {
+        "a.weight": rng.standard_normal((3, 5)).astype(np.float32),
+        "ids": np.arange(7, dtype=np.int64),
+    }
+    path = tmp_path / "t.safetensors"
+    _write_safetensors(path, tensors)
+    parsed = parse_safetensors(path.read_bytes(), path)
+    assert set(parsed) == set(tensors)
+    for name, array in tensors.items():
+        np.testing.assert_array_equal(parsed[name], array)
+
+
+def test_safetensors_parser_rejects_garbage(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="not a safetensors file"):
+        parse_safetensors(b"\xff" * 8 + b"garbage", "garbage.safetensors")
+
+
+def test_read_verified_accepts_matching_sha(tmp_path: Path) -> None:
+    import hashlib
+
+    path = tmp_path / "blob.bin"
+    path.write_bytes(b"photomend")
+    assert read_verified(path, hashlib.sha256(b"photomend").hexdigest()) == b"photomend"
+
+
+def test_onnx_writer_builds_a_graph_onnxruntime_runs() -> None:
+    rng = np.random.default_rng(1)
+    weight = rng.standard_normal((4, 3)).astype(np.float32)
+    bias = rng.standard_normal(3).astype(np.float32)
+    g = GraphBuilder("tiny")
+    x = g.input("x", FLOAT, ("batch", 4))
+    y = g.node("Add", [g.node("MatMul", [x, g.const("w", weight)]), g.const("b", bias)])
+    g.node("Relu", [y], output="y")
+    g.output("y", FLOAT, ("batch", 3))
+    session = ort.InferenceSession(g.serialize(), providers=["CPUExecutionProvider"])
+    inputs = rng.standard_normal((5, 4)).astype(np.float32)
+    (out,) = session.run(["y"], {"x": inputs})
+    np.testing.assert_allclose(out, np.maximum(inputs @ weight + bias, 0), atol=1e-6)
+
+
+# ---------------------------------------------------------------- interpret
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "blur the background",
+        "add film grain",
+        "make it moodier",
+        "add fog",
+        "make me look younger",
+        "hello how are you",
+        "qwpoeiru zxmcnv",
+        "change the sky to a sunset",
+    ],
+)
+def test_offtopic_prompts_are_rejected_with_capabilities(text: str) -> None:
+    result = interpret(text)
+    assert result.understood is False
+    assert result.tasks == ()
+    assert CAPABILITIES in result.message
+    assert "Try:" in result.message
+    assert result.summary() == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "tasks"),
+    [
+        ("denoise", {"denoise"}),
+        ("my hands were shaking when I took this", {"deblur"}),
+        ("the jpg is all blocky", {"jpeg"}),
+        ("remove the haze over the mountains", {"dehaze"}),
+        ("get rid of the rain streaks", {"derain"}),
+        ("it's way too dark", {"lowlight"}),
+        ("it's dark and grainy", {"denoise", "lowlight"}),
+        ("blurry and full of compression artifacts", {"deblur", "jpeg"}),
+        ("foggy, rainy and blurry", {"dehaze", "derain", "deblur"}),
+    ],
+)
+def test_restoration_requests_map_to_tasks(text: str, tasks: set[str]) -> None:
+    result = interpret(text)
+    assert result.understood is True
+    assert set(result.tasks) == tasks
+    assert result.message.startswith("Understood: ")
+    assert set(result.tasks) <= set(TASKS)
+    # Tasks are reported in the canonical order, whatever order the user named them in.
+    assert list(result.tasks) == [t for t in TASKS if t in tasks]
+
+
+@pytest.mark.parametrize(
+    ("text", "strength", "summary"),
+    [
+        ("slightly reduce the noise", 0.5, "reduce noise — gentle"),
+        ("remove the noise a lot", 1.0, "reduce noise — strong"),
+        ("remove the noise", 0.85, "reduce noise"),
+        ("it's very dark and very grainy", 1.0, "reduce noise; brighten — strong"),
+    ],
+)
+def test_strength_words(text: str, strength: float, summary: str) -> None:
+    result = interpret(text)
+    assert result.strength == pytest.approx(strength)
+    assert result.summary() == summary
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\t"])
+def test_empty_instruction_asks_for_one(text: str) -> None:
+    result = interpret(text)
+    assert result.understood is False
+    assert result.tasks == ()
+    assert "Type what is wrong" in result.message
+    assert result.embedding.shape == (EMBEDDING_DIM,)
+    assert not result.embedding.any()
+
+
+def test_vague_request_is_not_acted_on() -> None:
+    result = interpret("make it better")
+    assert result.understood is False
+    assert result.tasks == ()
+    assert CAPABILITIES in result.message
+
+
+def test_interpretation_carries_embedding_and_scores() -> None:
+    result = interpret("remove the grain")
+    np.testing.assert_allclose(result.embedding, encode(["remove the grain"])[0], atol=1e-6)
+    assert set(TASKS) <= set(result.scores)
+    assert result.scores["denoise"] > 0.5
+    assert all(0.0 <= v <= 1.0 for v in result.scores.values())
+    assert result.text == "remove the grain"
+
+
+def test_interpret_many_matches_interpret() -> None:
+    texts = ["it's blurry", "", "add a hat", "brighten it slightly"]
+    many = interpret_many(texts)
+    for text, result in zip(texts, many, strict=True):
+        single = interpret(text)
+        assert (result.tasks, result.understood, result.strength) == (
+            single.tasks,
+            single.understood,
+            single.strength,
+        )
+
+
+@pytest.mark.parametrize(
+    ("tasks", "strength", "expected"),
+    [
+        (("denoise", "lowlight"), 1.0, "reduce noise; brighten — strong"),
+        (("denoise",), 0.85, "reduce noise"),
+        (("jpeg", "deblur"), 0.5, "clean up JPEG artefacts; remove blur — gentle"),
+        ((), 0.0, ""),
+    ],
+)
+def test_summary_text(tasks: tuple[str, ...], strength: float, expected: str) -> None:
+    interp = Interpretation("x", tasks, strength, bool(tasks), "", np.zeros(EMBEDDING_DIM, np.float32), {})
+    assert interp.summary() == expected
+
+
+def test_very_long_instruction_is_handled() -> None:
+    result = interpret("please remove the noise " + "and the noise " * 2000)
+    assert "denoise" in result.tasks

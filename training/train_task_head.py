@@ -1,0 +1,161 @@
+"""Train the task head (embedding -> tasks, request kind, strength) and export resources/models/task_head.npz.
+
+The head is a one-hidden-layer MLP on the frozen all-MiniLM-L6-v2 embedding. It is trained with torch here
+and shipped as plain numpy arrays, evaluated by engine.instructions.head with numpy alone.
+Run: python -m training.train_task_head [--epochs 60] [--seed 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from engine.instructions.head import HEAD_FILE, KINDS, STRENGTH_LEVELS
+from engine.instructions.head import __file__ as HEAD_SOURCE
+from training.embed_corpus import DEFAULT_OUT as CACHE
+from training.embed_corpus import embed_prompts, load_prompts
+
+REPO = Path(__file__).resolve().parents[1]
+TRAIN = REPO / "resources" / "prompts" / "train.jsonl"
+HELDOUT = REPO / "resources" / "prompts" / "heldout.jsonl"
+OUT = REPO / "resources" / "models" / HEAD_FILE
+TASKS = ("denoise", "deblur", "dehaze", "derain", "lowlight", "jpeg")
+
+
+class TaskHead(nn.Module):
+    def __init__(self, hidden: int = 256, dropout: float = 0.2) -> None:
+        super().__init__()
+        self.drop_in = nn.Dropout(0.1)
+        self.fc1 = nn.Linear(384, hidden)
+        self.drop = nn.Dropout(dropout)
+        self.fc2 = nn.Linear(hidden, len(TASKS) + len(KINDS) + len(STRENGTH_LEVELS))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc2(self.drop(torch.relu(self.fc1(self.drop_in(x)))))
+
+
+def cached_embeddings() -> dict[str, np.ndarray]:
+    """The corpus embeddings, recomputed when the cache is missing or was made from other texts."""
+    rows = load_prompts([TRAIN])
+    if CACHE.exists():
+        data = dict(np.load(CACHE))
+        if list(data["texts"]) == [r["text"] for r in rows]:
+            return data
+    embed_prompts([TRAIN], CACHE)
+    return dict(np.load(CACHE))
+
+
+def targets(rows: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    tasks = np.array([[t in r["tasks"] for t in TASKS] for r in rows], dtype=np.float32)
+    kinds = np.array(
+        [
+            KINDS.index("vague" if r["kind"] == "vague" else "restore" if r["tasks"] else "offtopic")
+            for r in rows
+        ]
+    )
+    levels = np.array(
+        [
+            int(np.argmin([abs(r["strength"] - v) for v in STRENGTH_LEVELS])) if r["tasks"] else -100
+            for r in rows
+        ]
+    )
+    return tasks, kinds, levels
+
+
+def train(epochs: int, seed: int) -> TaskHead:
+    torch.manual_seed(seed)
+    # The model is tiny; extra OpenMP threads only spin against other work on a shared CPU.
+    torch.set_num_threads(1)
+    data = cached_embeddings()
+    rows = load_prompts([TRAIN])
+    x = torch.from_numpy(data["embeddings"])
+    tasks, kinds, levels = (torch.from_numpy(a) for a in targets(rows))
+    model = TaskHead()
+    opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=1e-2)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs)
+    bce = nn.BCEWithLogitsLoss()
+    ce = nn.CrossEntropyLoss()
+    ce_strength = nn.CrossEntropyLoss(ignore_index=-100)
+    nt, nk = len(TASKS), len(KINDS)
+    for epoch in range(epochs):
+        model.train()
+        order = torch.randperm(len(x))
+        total = 0.0
+        for start in range(0, len(x), 128):
+            idx = order[start : start + 128]
+            # Small noise on the unit embedding: paraphrases land near, not on, the training points.
+            xb = x[idx] + 0.01 * torch.randn_like(x[idx])
+            out = model(xb)
+            loss = (
+                bce(out[:, :nt], tasks[idx])
+                + ce(out[:, nt : nt + nk], kinds[idx])
+                + 0.5 * ce_strength(out[:, nt + nk :], levels[idx])
+            )
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += float(loss.detach()) * len(idx)
+        sched.step()
+        if epoch % 10 == 0 or epoch == epochs - 1:
+            print(f"epoch {epoch:3d} loss {total / len(x):.4f}", flush=True)
+    return model.eval()
+
+
+def export(model: TaskHead) -> str:
+    arrays = {
+        "w1": model.fc1.weight.detach().numpy().T.astype(np.float32),
+        "b1": model.fc1.bias.detach().numpy().astype(np.float32),
+        "w2": model.fc2.weight.detach().numpy().T.astype(np.float32),
+        "b2": model.fc2.bias.detach().numpy().astype(np.float32),
+        "tasks": np.array(TASKS),
+        "kinds": np.array(KINDS),
+        "strength_levels": np.array(STRENGTH_LEVELS, dtype=np.float32),
+    }
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(OUT, **arrays)
+    digest = hashlib.sha256(OUT.read_bytes()).hexdigest()
+    # Record the sha256 the engine checks at load, in the one place it lives.
+    source = Path(HEAD_SOURCE)
+    text = source.read_text(encoding="utf-8")
+    text = re.sub(r'HEAD_SHA256 = "[0-9a-f]*"', f'HEAD_SHA256 = "{digest}"', text)
+    source.write_text(text, encoding="utf-8")
+    print(f"wrote {OUT} ({OUT.stat().st_size / 1024:.0f} KiB), sha256 {digest} (recorded in {source.name})")
+    return digest
+
+
+def evaluate_heldout(model: TaskHead) -> None:
+    from engine.instructions import encode
+
+    rows = [json.loads(line) for line in HELDOUT.read_text(encoding="utf-8").splitlines() if line.strip()]
+    with torch.no_grad():
+        out = model(torch.from_numpy(encode([r["text"] for r in rows]))).numpy()
+    nt, nk = len(TASKS), len(KINDS)
+    kind = out[:, nt : nt + nk].argmax(1)
+    exact = 0
+    for r, logits, k in zip(rows, out, kind, strict=True):
+        predicted = (
+            set() if KINDS[k] != "restore" else {t for t, v in zip(TASKS, logits, strict=False) if v > 0}
+        )
+        exact += predicted == set(r["tasks"])
+    print(f"raw head on heldout: exact task sets {exact}/{len(rows)}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=60)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    model = train(args.epochs, args.seed)
+    export(model)
+    evaluate_heldout(model)
+
+
+if __name__ == "__main__":
+    main()
