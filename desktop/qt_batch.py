@@ -108,7 +108,8 @@ class QtQueueModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DecorationRole and column == COL_PHOTO:
             thumb = self._thumbs.get(item.id)
             if thumb is None and item.status == qs.FAILED:
-                return QApplication.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
+                icon = QApplication.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
+                return icon.pixmap(THUMB_SIDE // 2, THUMB_SIDE // 2)
             return thumb
         if role == Qt.ItemDataRole.ToolTipRole:
             return item.reason or item.output or item.path
