@@ -107,6 +107,7 @@ class QtMainWindow(QMainWindow):
         self._dirty = False
         self._worker: QtRestoreWorker | None = None
         self._last_device: str | None = None
+        self._running_suggestion = False  # the current run uses the auto-detected instruction
 
         self.canvas = QtCompareCanvas()
         self.prompt = QtPromptBox()
@@ -372,6 +373,7 @@ class QtMainWindow(QMainWindow):
         if self._worker is not None:
             return False
         text = getattr(instruction, "text", str(instruction))
+        self._running_suggestion = instruction is self.prompt.suggestion
         self.prompt.remember(text)
         self.settings.add_prompt(text)
         self._save_settings()
@@ -426,7 +428,8 @@ class QtMainWindow(QMainWindow):
         self.undo_stack.push(_ResultCommand(self, before, after, summary))
         self._dirty = True
         self._last_device = f"{result.device} ({', '.join(result.providers)})"  # type: ignore[attr-defined]
-        auto = " (auto-detected)" if getattr(result, "auto_detected", False) else ""
+        auto_detected = self._running_suggestion or getattr(result, "auto_detected", False)
+        auto = " (auto-detected)" if auto_detected else ""
         self.run_info.setText(
             f"{summary}{auto}\n{result.seconds:.1f} s on {result.device}, tile {result.tile_size} px"  # type: ignore[attr-defined]
         )
