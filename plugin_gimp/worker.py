@@ -151,21 +151,29 @@ def run_restore(
 ) -> np.ndarray:
     from engine.pipeline import restore
 
+    mark = time.perf_counter()
     rgb, alpha = to_rgb(layer)
+    convert = time.perf_counter() - mark
     started = time.perf_counter()
     # The engine's one path: it interprets the instruction (an empty one means "detect what the photo
     # needs") and raises InstructionError for a request it cannot carry out.
     result = restore(rgb, request.instruction, strength=request.strength, progress=progress, cancel=cancel)
+    # .pixels: blended at the user's strength times the instruction's own, as the CLI and app do.
+    pixels = result.pixels
     reply.timings["restore_s"] = time.perf_counter() - started
     reply.summary = result.interpretation.summary()
-    # .pixels: blended at the user's strength times the instruction's own, as the CLI and app do.
-    return from_rgb(result.pixels, alpha, request.channels)
+    mark = time.perf_counter()
+    output = from_rgb(pixels, alpha, request.channels)
+    reply.timings["convert_s"] = convert + time.perf_counter() - mark
+    return output
 
 
 def run_blur(request: Request, layer: np.ndarray, reply: Reply) -> np.ndarray:
     from engine.blur import analyze_blur, blur_heatmap
 
+    mark = time.perf_counter()
     rgb, _alpha = to_rgb(layer)
+    reply.timings["convert_s"] = time.perf_counter() - mark
     started = time.perf_counter()
     report = analyze_blur(rgb)
     heat = blur_heatmap(report, request.width, request.height).astype(np.float32) / 255.0

@@ -25,14 +25,14 @@ def summarise(result: dict) -> str:
     compute = t.get("restore_s", t.get("analyze_s", 0.0))
     spawn = t["worker_wall_s"] - t["worker_total_s"]  # process start + interpreter start-up
     start = spawn + t["engine_import_s"]
-    files = t["read_s"] + t["write_s"]
+    files = t["read_s"] + t["write_s"] + t.get("convert_s", 0.0)
     overhead = t["export_s"] + start + files + t["import_s"]
     other = result["wall_s"] - compute - overhead
     return (
         f"{result['procedure']} on {result['megapixels']:.1f} MP: whole call {result['wall_s']:.2f} s = "
         f"engine {compute:.2f} s + bridge {overhead:.2f} s "
         f"(GIMP export {t['export_s']:.2f} s, worker start {start:.2f} s [spawn {spawn:.2f} + imports "
-        f"{t['engine_import_s']:.2f}], worker file read+write {files:.2f} s, GIMP import "
+        f"{t['engine_import_s']:.2f}], worker file read/write + layout {files:.2f} s, GIMP import "
         f"{t['import_s']:.2f} s) + {other:.2f} s GIMP starting the plug-in and making the layer"
     )
 
