@@ -267,3 +267,25 @@ def test_save_as_jpeg_keeps_exif_and_the_chosen_quality(qtbot, make_window, tmp_
         assert saved.format == "JPEG"
         assert saved.getexif().get(0x010F) == "PhotoMend Test Camera"
     assert window.save_path == target and not window._dirty
+
+
+def test_empty_prompt_runs_the_detected_suggestion(qtbot, make_window, tmp_path: Path) -> None:  # noqa: ANN001
+    from tests.conftest import add_noise
+
+    path = save_rgb(tmp_path / "grainy.png", add_noise(textured_image(160, 224, seed=6), 0.15))
+    window = make_window()
+    assert window.open_photo(path)
+    qtbot.waitUntil(lambda: window.prompt.suggestion is not None, timeout=60_000)
+    suggestion = window.prompt.suggestion
+    assert "denoise" in suggestion.tasks
+    assert suggestion.text in window.prompt.line.placeholderText()
+    assert window.prompt.text() == ""
+    outcome = []
+    window.restoreFinished.connect(outcome.append)
+    window.restoreFailed.connect(outcome.append)
+    window.prompt.request_run()
+    qtbot.waitUntil(lambda: bool(outcome), timeout=RUN_TIMEOUT_MS)
+    result = outcome[0]
+    assert not isinstance(result, str), result
+    assert result.interpretation is suggestion
+    assert "(auto-detected)" in window.run_info.text()
