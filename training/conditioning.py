@@ -57,11 +57,15 @@ def _read(path: Path) -> list[dict]:
     return [d for d in lines if d.get("tasks")]
 
 
+def cache_name(corpus: Path) -> str:
+    """Cache file stem for a corpus: its name and content hash, so an edited corpus is re-encoded."""
+    return f"{corpus.stem}_{hashlib.sha256(corpus.read_bytes()).hexdigest()[:16]}"
+
+
 def load_prompt_bank(path: Path = TRAIN_CORPUS, cache_dir: Path = CACHE_DIR) -> PromptBank:
     """Load the corpus and its embeddings, computing them once into `cache_dir` (keyed by file content)."""
     records = _read(path)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-    cache = cache_dir / f"{path.stem}_{digest}.npy"
+    cache = cache_dir / f"{cache_name(path)}.npy"
     if cache.exists():
         embeddings = np.load(cache)
     else:
@@ -73,6 +77,6 @@ def load_prompt_bank(path: Path = TRAIN_CORPUS, cache_dir: Path = CACHE_DIR) -> 
         groups.setdefault(tuple(sorted(d["tasks"])), []).append(i)
     return PromptBank(
         texts=[d["text"] for d in records],
-        embeddings=embeddings.astype(np.float32),
+        embeddings=embeddings.astype(np.float32),  # carried caches are float16
         by_tasks={k: np.asarray(v) for k, v in groups.items()},
     )

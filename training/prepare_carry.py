@@ -5,7 +5,8 @@
 Layout mirrors ../shared/data so `training.train --data .carry/train_data --val-dir .carry/train_data/val`
 works unchanged: bsd432/ at full resolution (never downscaled), photos/ downscaled only as far as needed
 to keep the whole folder under `--budget-mb`, val/<folder>/ with the first images of each validation
-folder as lossless PNG (validation uses only those). Carry `training/cache` too (prompt embeddings).
+folder as lossless PNG (validation uses only those), and prompt_cache/ with the corpus embeddings in
+float16 (pass `--prompt-cache .carry/train_data/prompt_cache`; the GPU box needs no sentence encoder).
 """
 
 from __future__ import annotations
@@ -15,13 +16,17 @@ import shutil
 from pathlib import Path
 
 import cv2
+import numpy as np
 
+from training.conditioning import CACHE_DIR, HELDOUT_CORPUS, TRAIN_CORPUS, cache_name, load_prompt_bank
 from training.data import IMAGE_SUFFIXES, _read_rgb
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
 OUT = REPO / ".carry" / "train_data"
 QUALITY = 92
+# float16 embeddings of ~6,700 prompts x 384 (5 MB), kept out of the photos' share of the budget.
+PROMPT_CACHE_RESERVE = 6 * 2**20
 
 
 def _images(folder: Path) -> list[Path]:
@@ -54,19 +59,29 @@ def prepare(data: Path, out: Path, budget_mb: float, val_per_folder: int) -> dic
             )
             val_bytes += dst.stat().st_size
     photos = [(p, _read_rgb(p)) for p in _images(data / "photos")]
-    left = budget_mb * 2**20 - bsd_bytes - val_bytes
+    left = budget_mb * 2**20 - bsd_bytes - val_bytes - PROMPT_CACHE_RESERVE
     # Largest max side whose photos fit in what is left; full resolution first.
     for max_side in (None, 2304, 2048, 1792, 1600, 1408, 1280, 1024):
         shutil.rmtree(out / "photos", ignore_errors=True)
         photo_bytes = sum(_write_jpeg(img, out / "photos" / (p.stem + ".jpg"), max_side) for p, img in photos)
         if photo_bytes <= left:
             break
+    cache_bytes = 0
+    for corpus in (TRAIN_CORPUS, HELDOUT_CORPUS):
+        load_prompt_bank(corpus)  # computes the cache entry if this corpus version has none yet
+        for src in CACHE_DIR.glob(f"{corpus.stem}_*.npy"):
+            if src.stem == cache_name(corpus):
+                dst = out / "prompt_cache" / src.name
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                np.save(dst, np.load(src).astype(np.float16))
+                cache_bytes += dst.stat().st_size
     return {
+        "prompt_cache_mb": cache_bytes / 2**20,
         "bsd432_mb": bsd_bytes / 2**20,
         "photos_mb": photo_bytes / 2**20,
         "photos_max_side": float(max_side or 0),
         "val_mb": val_bytes / 2**20,
-        "total_mb": (bsd_bytes + photo_bytes + val_bytes) / 2**20,
+        "total_mb": (bsd_bytes + photo_bytes + val_bytes + cache_bytes) / 2**20,
     }
 
 

@@ -3,7 +3,8 @@
     python -m training.train --run runs/cpu1 --minutes 120            # fresh run, cosine over 120 minutes
     python -m training.train --run runs/cpu1 --minutes 120 --resume   # continue runs/cpu1/full.pt
     python -m training.train --run runs/gpu1 --init training/checkpoints/last_fp16.pt --steps 20000 \
-        --batch 32 --crop 192 --data .carry/train_data                # fine-tune on a lent GPU
+        --batch 32 --crop 192 --data .carry/train_data --val-dir .carry/train_data/val \
+        --prompt-cache .carry/train_data/prompt_cache                 # fine-tune on a lent GPU
 
 Every `--save-minutes`: `<run>/full.pt` (model + optimizer + sampler state, git-ignored) and
 `training/checkpoints/last_fp16.pt` (fp16 weights + config only: small enough to commit). Every
@@ -27,7 +28,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F  # noqa: N812
 
-from training.conditioning import HELDOUT_CORPUS, load_prompt_bank
+from training.conditioning import CACHE_DIR, HELDOUT_CORPUS, load_prompt_bank
 from training.data import ImageBank, PairSampler, validation_set
 from training.model import RestoreNet, RestoreNetConfig, count_parameters
 
@@ -52,6 +53,7 @@ class TrainArgs:
     val_minutes: float
     data: Path | None
     val_dir: Path
+    prompt_cache: Path
     resume: bool
     init: Path | None
     width: int
@@ -81,6 +83,7 @@ def parse_args(argv: list[str] | None = None) -> TrainArgs:
         help="folder with bsd432/ and photos/ (default ../shared/data; .carry/train_data on a GPU box)",
     )
     p.add_argument("--val-dir", type=Path, default=DATA / "val")
+    p.add_argument("--prompt-cache", type=Path, default=CACHE_DIR, help="folder of the corpus embeddings")
     p.add_argument("--resume", action="store_true", help="continue <run>/full.pt (model, optimizer, sampler)")
     p.add_argument("--init", type=Path, default=None, help="start from these weights (e.g. last_fp16.pt)")
     p.add_argument("--width", type=int, default=RestoreNetConfig.width)
@@ -174,8 +177,8 @@ def main(argv: list[str] | None = None) -> None:
     data_root = args.data or DATA
     t0 = time.time()
     images = ImageBank.from_folders(data_root / "bsd432", data_root / "photos")
-    prompts = load_prompt_bank()
-    heldout = load_prompt_bank(HELDOUT_CORPUS)
+    prompts = load_prompt_bank(cache_dir=args.prompt_cache)
+    heldout = load_prompt_bank(HELDOUT_CORPUS, cache_dir=args.prompt_cache)
     val_items = validation_set(args.val_dir, [heldout, prompts])
     sampler = PairSampler(images, prompts, seed=args.seed)
 
