@@ -23,6 +23,12 @@ if ! "$PYTHON" -c "import PyInstaller" 2>/dev/null; then
     "$PYTHON" -m pip install "pyinstaller>=6.0"
 fi
 
+for model in restore.onnx detector.onnx; do
+    if [ ! -f "$ROOT/resources/models/$model" ]; then
+        echo "!! resources/models/$model is missing: the bundle will start but cannot use that model" >&2
+    fi
+done
+
 echo "== PyInstaller"
 "$PYTHON" -m PyInstaller --noconfirm --clean \
     --distpath "$ROOT/dist" --workpath "$ROOT/build/pyinstaller" \
