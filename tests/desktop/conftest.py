@@ -7,11 +7,15 @@ import os
 # Must be set before the QApplication exists (pytest-qt creates it on first use of qtbot).
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
+import warnings  # noqa: E402
 from collections.abc import Callable, Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl  # noqa: E402
+from PySide6.QtGui import QDragEnterEvent, QDropEvent  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from tests.conftest import add_noise, save_rgb, textured_image  # noqa: E402
 
@@ -56,6 +60,31 @@ def make_window(qtbot, tmp_path: Path) -> Iterator[Callable[..., object]]:  # no
         window.batch.cancel()
         window.close()
     assert wait_for_workers(60000)
+
+
+def drop(widget, paths: list[Path]) -> None:  # noqa: ANN001
+    """What a file manager does: drag enter (Qt delivers the drop only to the accepting target), drop."""
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # PySide marks the QPoint constructor deprecated
+        enter = QDragEnterEvent(
+            QPoint(50, 50),
+            Qt.DropAction.CopyAction,
+            mime,
+            Qt.MouseButton.LeftButton,
+            Qt.KeyboardModifier.NoModifier,
+        )
+    QApplication.sendEvent(widget, enter)
+    assert enter.isAccepted()
+    event = QDropEvent(
+        QPoint(50, 50).toPointF(),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(widget, event)
 
 
 def colour_image(height: int, width: int, rgb: tuple[float, float, float]) -> np.ndarray:

@@ -12,6 +12,7 @@ from desktop import queue_state as qs
 from desktop.qt_batch import QtBatchPanel, status_text
 from engine.io import read_photo
 from tests.conftest import add_noise, save_rgb, textured_image
+from tests.desktop.conftest import drop
 
 RUN_TIMEOUT_MS = 300_000
 
@@ -131,3 +132,8 @@ def test_pause_finishes_the_current_photo_and_start_resumes(
     with qtbot.waitSignal(panel.queueFinished, timeout=RUN_TIMEOUT_MS):
         assert panel.start()
     assert [item.status for item in panel.queue.items] == [qs.DONE] * 3
+
+
+def test_dropping_a_folder_on_the_batch_tab_queues_its_photos(qtbot, panel, photo_dir: Path) -> None:  # noqa: ANN001
+    drop(panel, [photo_dir])
+    assert sorted(item.name for item in panel.queue.items) == ["a.png", "b.jpg", "c.png"]

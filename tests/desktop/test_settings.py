@@ -58,3 +58,17 @@ def test_damaged_settings_fall_back_to_defaults(tmp_path: Path, content: str) ->
     settings = AppSettings.load(path)
     assert settings.device == "auto"
     assert 1 <= settings.quality <= 100
+
+
+def test_check_shows_the_device_onnx_runtime_really_uses(qtbot, tmp_path: Path) -> None:  # noqa: ANN001
+    from desktop.qt_workers import wait_for_workers
+    from engine.runtime import available_devices
+
+    dialog = QtSettingsDialog(AppSettings(), path=tmp_path / "settings.json")
+    qtbot.addWidget(dialog)
+    dialog.check_button.click()
+    qtbot.waitUntil(dialog.check_button.isEnabled, timeout=120_000)
+    assert wait_for_workers(10_000)
+    text = dialog.in_use.text()
+    assert text.startswith("In use: "), text
+    assert text.split()[2] in available_devices()  # "In use: cpu (CPUExecutionProvider) ..."

@@ -2,45 +2,19 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from engine.io import read_photo
 from tests.conftest import save_rgb, textured_image
+from tests.desktop.conftest import drop
 
 RUN_TIMEOUT_MS = 180_000  # first run loads the models; the machine is shared
-
-
-def drop(widget, paths: list[Path]) -> None:  # noqa: ANN001
-    """What a file manager does: drag enter (Qt delivers the drop only to the accepting target), drop."""
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # PySide marks the QPoint constructor deprecated
-        enter = QDragEnterEvent(
-            QPoint(50, 50),
-            Qt.DropAction.CopyAction,
-            mime,
-            Qt.MouseButton.LeftButton,
-            Qt.KeyboardModifier.NoModifier,
-        )
-    QApplication.sendEvent(widget, enter)
-    assert enter.isAccepted()
-    event = QDropEvent(
-        QPoint(50, 50).toPointF(),
-        Qt.DropAction.CopyAction,
-        mime,
-        Qt.MouseButton.LeftButton,
-        Qt.KeyboardModifier.NoModifier,
-    )
-    QApplication.sendEvent(widget, event)
 
 
 def test_drop_event_loads_a_photo(qtbot, make_window, noisy_photo: Path) -> None:  # noqa: ANN001
