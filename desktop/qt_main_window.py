@@ -45,6 +45,9 @@ from engine.io import format_for_suffix
 from engine.paths import resources_dir
 
 PREVIEW_MIN_SIDE = 512
+# While the strength slider is dragged, big photos are re-mixed at this size so it keeps up;
+# the full-resolution mix follows when the slider is released.
+DRAG_BLEND_MAX_SIDE = 1600
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,8 @@ class QtMainWindow(QMainWindow):
         self._worker: QtRestoreWorker | None = None
         self._last_device: str | None = None
         self._running_suggestion = False  # the current run uses the auto-detected instruction
+        self._drag_pair_of: object | None = None
+        self._drag_pair_cache: tuple[np.ndarray, np.ndarray] | None = None
 
         self.canvas = QtCompareCanvas()
         self.prompt = QtPromptBox()
@@ -169,6 +174,7 @@ class QtMainWindow(QMainWindow):
         self.prompt.runRequested.connect(self.run_restore)
         self.prompt.cancelRequested.connect(self.cancel_restore)
         self.prompt.strengthChanged.connect(self._strength_changed)
+        self.prompt.strength.sliderReleased.connect(self._strength_released)
         self.blur_panel.overlayChanged.connect(self.canvas.set_overlay)
         self.canvas.zoomChanged.connect(self._show_zoom)
         self.batch.messageChanged.connect(lambda text: self.statusBar().showMessage(text, 8000))
@@ -478,8 +484,40 @@ class QtMainWindow(QMainWindow):
             return
         # Instant: RestoreResult.blend mixes the kept network output, no re-run.
         self.state = EditState(self.state.result, strength)
-        self.canvas.set_after(qimage_from_pixels(self._blended(self.state)))
         self._dirty = True
+        if self.prompt.strength.isSliderDown():
+            pair = self._drag_pair()
+            if pair is not None:
+                from engine.pipeline import blend
+
+                original, restored = pair
+                amount = strength * self.state.result.interpretation.strength  # type: ignore[union-attr]
+                self.canvas.set_after(qimage_from_pixels(blend(original, restored, amount)))
+                return
+        self.canvas.set_after(qimage_from_pixels(self._blended(self.state)))
+
+    def _strength_released(self) -> None:
+        if self.state.result is not None:
+            self.canvas.set_after(qimage_from_pixels(self._blended(self.state)))
+
+    def _drag_pair(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """Display-sized (original, restored) of the current result, made once per result; None if small."""
+        result = self.state.result
+        if self._drag_pair_of is result:
+            return self._drag_pair_cache
+        pair = None
+        height, width = result.restored.shape[:2]  # type: ignore[union-attr]
+        if max(height, width) > DRAG_BLEND_MAX_SIDE:
+            import cv2
+
+            scale = DRAG_BLEND_MAX_SIDE / max(height, width)
+            size = (max(1, round(width * scale)), max(1, round(height * scale)))
+            pair = (
+                cv2.resize(result.original, size, interpolation=cv2.INTER_AREA),  # type: ignore[union-attr]
+                cv2.resize(result.restored, size, interpolation=cv2.INTER_AREA),  # type: ignore[union-attr]
+            )
+        self._drag_pair_of, self._drag_pair_cache = result, pair
+        return pair
 
     # --- saving --------------------------------------------------------------------------------
     def default_save_path(self) -> Path:

@@ -263,3 +263,25 @@ def test_empty_prompt_runs_the_detected_suggestion(qtbot, make_window, tmp_path:
     assert not isinstance(result, str), result
     assert result.interpretation is suggestion
     assert "(auto-detected)" in window.run_info.text()
+
+
+def test_dragging_strength_remixes_big_photos_at_screen_size_then_full(
+    qtbot, make_window, tmp_path: Path
+) -> None:  # noqa: ANN001
+    from desktop.qt_images import qimage_from_pixels
+    from desktop.qt_main_window import DRAG_BLEND_MAX_SIDE
+
+    width = DRAG_BLEND_MAX_SIDE + 160
+    path = save_rgb(tmp_path / "panorama.png", textured_image(48, width, seed=8))
+    window = make_window()
+    assert window.open_photo(path)
+    window.preview_side = lambda: width  # no preview pass: this test is about the slider
+    run_and_wait(qtbot, window)
+    slider = window.prompt.strength
+    slider.setSliderDown(True)
+    slider.setValue(40)
+    assert window.canvas.after.width() == DRAG_BLEND_MAX_SIDE
+    slider.setSliderDown(False)  # emits sliderReleased
+    assert window.canvas.after.width() == width
+    assert window.state.strength == pytest.approx(0.4)
+    assert window.canvas.after == qimage_from_pixels(window.after_pixels())
