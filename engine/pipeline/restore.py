@@ -10,6 +10,7 @@ import numpy as np
 
 from engine.errors import InstructionError
 from engine.instructions import Interpretation, interpret
+from engine.instructions.head import STRENGTH_LEVELS
 from engine.io import Photo
 from engine.models import get_spec
 from engine.progress import CancelToken, ProgressCallback, no_progress, scaled_progress
@@ -17,6 +18,7 @@ from engine.runtime import get_session
 from engine.tiling import default_tile_size, run_tiled
 
 RESTORE_MODEL_ID = "restore"
+NORMAL_STRENGTH = STRENGTH_LEVELS[1]
 
 
 def blend(original: np.ndarray, restored: np.ndarray, strength: float) -> np.ndarray:
@@ -27,6 +29,16 @@ def blend(original: np.ndarray, restored: np.ndarray, strength: float) -> np.nda
     if s <= 0.0:
         return original
     return (original + s * (restored - original)).astype(np.float32, copy=False)
+
+
+def instruction_blend(interpretation: Interpretation) -> float:
+    """How much of the restoration an instruction asks for.
+
+    A plain request ("remove the noise") and a strong one both get the full network output: the network
+    itself is conditioned on the wording. Only gentle requests ("slightly") are mixed back towards the
+    original, in proportion to the head's strength relative to a plain request.
+    """
+    return float(min(1.0, interpretation.strength / NORMAL_STRENGTH))
 
 
 @dataclass
@@ -134,7 +146,7 @@ def restore(
         original=pixels,
         restored=restored,
         interpretation=interpretation,
-        strength=float(min(max(strength, 0.0), 1.0)) * interpretation.strength,
+        strength=float(min(max(strength, 0.0), 1.0)) * instruction_blend(interpretation),
         device=session.device,
         providers=list(session.providers),
         tile_size=chosen_tile,
