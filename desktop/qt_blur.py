@@ -31,7 +31,7 @@ class QtBlurPanel(QGroupBox):
         self.verdict_label = QLabel("—")
         self.kind_label = QLabel("—")
         self.overlay_box = QCheckBox("Show blur map")
-        self.overlay_box.setToolTip("Red: blurry patches, clear: sharp (B)")
+        self.overlay_box.setToolTip("Warm colours: blurry patches; clear: sharp or featureless (B)")
         self.overlay_box.setEnabled(False)
         layout = QFormLayout(self)
         layout.addRow("Score:", self.score_label)
