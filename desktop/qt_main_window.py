@@ -286,14 +286,15 @@ class QtMainWindow(QMainWindow):
         paths = [Path(p) for p in paths]
         files = [p for p in paths if not p.is_dir()]
         folders = [p for p in paths if p.is_dir()]
-        if files and not (self.tabs.currentWidget() is self.batch and len(paths) > 0):
+        on_batch_tab = self.tabs.currentWidget() is self.batch
+        if files and not on_batch_tab:
             self.open_photo(files[0])
             rest = files[1:] + folders
         else:
             rest = paths
         if rest:
             self.batch.add_paths(rest)
-            if not files or self.tabs.currentWidget() is self.batch:
+            if not files or on_batch_tab:
                 self.tabs.setCurrentWidget(self.batch)
 
     def open_photo(self, path: Path) -> bool:
