@@ -458,8 +458,9 @@ class QtMainWindow(QMainWindow):
     # --- results, strength, undo ---------------------------------------------------------------
     @staticmethod
     def _blend(result: object, strength: float) -> np.ndarray:
-        # The slider scales what the instruction asked for ("gently" means less than full).
-        return result.blend(strength * result.interpretation.strength)  # type: ignore[attr-defined]
+        # Runs use strength 1, so result.strength is the engine's own mix for the instruction
+        # ("gently" mixes less); the slider scales that mix.
+        return result.blend(strength * result.strength)  # type: ignore[attr-defined]
 
     def _blended(self, state: EditState) -> np.ndarray:
         return self._blend(state.result, state.strength)
@@ -492,7 +493,7 @@ class QtMainWindow(QMainWindow):
                 from engine.pipeline import blend
 
                 original, restored = pair
-                amount = strength * self.state.result.interpretation.strength  # type: ignore[union-attr]
+                amount = strength * self.state.result.strength  # type: ignore[union-attr]
                 self.canvas.set_after(qimage_from_pixels(blend(original, restored, amount)))
                 return
         self.canvas.set_after(qimage_from_pixels(self._blended(self.state)))
