@@ -15,6 +15,7 @@ import argparse
 import time
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from bench.quality import SETS, centre_crop, read_rgb, val_images
@@ -42,11 +43,17 @@ def task_sets(rng: np.random.Generator) -> list[tuple[str, ...]]:
     return sets
 
 
-def collect(levels: str, limit: int | None, max_side: int | None, seed: int) -> list[Sample]:
+def collect(
+    levels: str, limit: int | None, max_side: int | None, seed: int, scale: float = 1.0
+) -> list[Sample]:
     samples = []
     for set_index, set_name in enumerate(SETS):
         for image_index, path in enumerate(val_images(set_name, limit)):
             clean = centre_crop(read_rgb(path), max_side)
+            if scale != 1.0:
+                # Stands in for a bigger photo: same scene, smoother per pixel, degraded at its new size.
+                size = (round(clean.shape[1] * scale), round(clean.shape[0] * scale))
+                clean = np.clip(cv2.resize(clean, size, interpolation=cv2.INTER_CUBIC), 0.0, 1.0)
             rng = np.random.default_rng([seed, set_index, image_index])
             for tasks in task_sets(rng):
                 level = None if levels == "random" else "default"
@@ -91,15 +98,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--limit", type=int, default=None, help="photos per validation set (default: all)")
     parser.add_argument("--max-side", type=int, default=None)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--scale", type=float, default=1.0, help="resize each clean photo first (e.g. 3)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    samples = collect(args.levels, args.limit, args.max_side, args.seed)
+    samples = collect(args.levels, args.limit, args.max_side, args.seed, args.scale)
     print(report(samples))
     for set_name in SETS:
         subset = [s for s in samples if s.set_name == set_name]
         exact = np.mean([set(s.truth) == set(s.predicted) for s in subset])
         print(f"{set_name}: exact-set accuracy {exact:.3f} over {len(subset)} samples")
-    print(f"levels {args.levels}, seed {args.seed}, {time.perf_counter() - started:.0f} s")
+    print(
+        f"levels {args.levels}, seed {args.seed}, scale {args.scale}, {time.perf_counter() - started:.0f} s"
+    )
 
 
 if __name__ == "__main__":

@@ -7,12 +7,13 @@ builder. Trained on the same synthetic degradations as the restoration network (
     python -m training.detector data  --out training/cache/detector --samples 6000
     python -m training.detector train --data training/cache/detector --out runs/detector
     python -m training.detector export --checkpoint runs/detector/detector.pt \
-        --onnx resources/models/detector.onnx
+        --onnx resources/models/detector.onnx --threshold 0.6
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import math
 import time
@@ -389,9 +390,18 @@ def load_checkpoint(path: Path) -> DegradationDetector:
     return model.eval()
 
 
-def export_onnx(model: DegradationDetector, path: Path) -> None:
-    """ONNX with input `image` (B,3,256,256) and output `logits` (B,6), as engine.models.registry expects."""
-    model = model.eval()
+def export_onnx(model: DegradationDetector, path: Path, threshold: float = 0.5) -> None:
+    """ONNX with input `image` (B,3,256,256) and output `logits` (B,6), as engine.models.registry expects.
+
+    `threshold` is folded into the last bias so that the engine's fixed 0.5 on the sigmoid means
+    `threshold` on this model's probabilities (the operating point chosen on the training holdout).
+    """
+    model = copy.deepcopy(model).eval()
+    if threshold != 0.5:
+        last = model.head[-1]
+        assert isinstance(last, nn.Linear) and last.bias is not None
+        with torch.no_grad():
+            last.bias -= math.log(threshold / (1.0 - threshold))
     dummy = torch.rand(1, 3, model.config.side, model.config.side)
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.onnx.export(
@@ -427,6 +437,7 @@ def main(argv: list[str] | None = None) -> None:
     p_export = sub.add_parser("export", help="export a checkpoint to ONNX")
     p_export.add_argument("--checkpoint", type=Path, required=True)
     p_export.add_argument("--onnx", type=Path, required=True)
+    p_export.add_argument("--threshold", type=float, default=0.5, help="probability that becomes 0.5")
     args = parser.parse_args(argv)
 
     if args.command == "data":
@@ -454,7 +465,7 @@ def main(argv: list[str] | None = None) -> None:
         )
         print(f"saved {args.out / 'detector.pt'}")
     else:
-        export_onnx(load_checkpoint(args.checkpoint), args.onnx)
+        export_onnx(load_checkpoint(args.checkpoint), args.onnx, threshold=args.threshold)
         print(f"wrote {args.onnx} ({args.onnx.stat().st_size / 1024:.0f} KiB)")
 
 
