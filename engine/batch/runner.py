@@ -169,6 +169,7 @@ def run_batch(
     device: str | None = None,
     tile_size: int | None = None,
     overwrite: bool = False,
+    quality: int | None = None,
     instructions: Mapping[Path, str] | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
@@ -237,7 +238,7 @@ def run_batch(
                 cancel=cancel,
             )
             item.output.parent.mkdir(parents=True, exist_ok=True)
-            write_photo(photo.with_pixels(result.pixels), item.output, overwrite=overwrite)
+            write_photo(photo.with_pixels(result.pixels), item.output, overwrite=overwrite, quality=quality)
         except (ModelError, DeviceError):
             raise  # not about this file: every other file would fail the same way
         except Cancelled:
