@@ -1,4 +1,4 @@
-"""The task head: a small numpy MLP from an instruction embedding to tasks, request kind and strength."""
+"""The task head: small numpy MLPs (an ensemble) from an instruction embedding to tasks, kind, strength."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from engine.paths import models_dir
 
 HEAD_FILE = "task_head.npz"
 #: Written by training/train_task_head.py when it exports the head.
-HEAD_SHA256 = "616d5beaffbe7460aff8e0ad3629ec0488fc66f6965416313beed2048b9c2084"
+HEAD_SHA256 = "aa995a4186706945d04ea2f606716f753504d4b363b3498c8f0d7e02ad2018e5"
 
 #: What a prompt is: a restoration request, something PhotoMend does not do, or too vague to act on.
 KINDS = ("restore", "offtopic", "vague")
@@ -49,8 +49,9 @@ class TaskHead:
         data = read_verified(path, sha256)
         try:
             with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-                self.w1, self.b1 = npz["w1"], npz["b1"]
-                self.w2, self.b2 = npz["w2"], npz["b2"]
+                # (members, ...) arrays of an ensemble; stored as float16, computed in float32.
+                self.w1, self.b1 = npz["w1"].astype(np.float32), npz["b1"].astype(np.float32)[:, None, :]
+                self.w2, self.b2 = npz["w2"].astype(np.float32), npz["b2"].astype(np.float32)[:, None, :]
                 self.tasks = tuple(str(t) for t in npz["tasks"])
                 kinds = tuple(str(k) for k in npz["kinds"])
                 levels = tuple(round(float(v), 4) for v in npz["strength_levels"])
@@ -59,12 +60,13 @@ class TaskHead:
         if kinds != KINDS or levels != STRENGTH_LEVELS:
             raise ModelError(f"{path}: made for other kinds/strength levels ({kinds}, {levels})")
         expected_out = len(self.tasks) + len(KINDS) + len(STRENGTH_LEVELS)
-        if self.w1.shape[0] != 384 or self.w2.shape[1] != expected_out:
+        if self.w1.ndim != 3 or self.w1.shape[1] != 384 or self.w2.shape[2] != expected_out:
             raise ModelError(f"{path}: unexpected weight shapes {self.w1.shape}, {self.w2.shape}")
 
     def predict(self, embeddings: np.ndarray) -> list[HeadOutput]:
-        hidden = np.maximum(np.asarray(embeddings, dtype=np.float32) @ self.w1 + self.b1, 0.0)
-        logits = hidden @ self.w2 + self.b2
+        x = np.asarray(embeddings, dtype=np.float32).reshape(-1, self.w1.shape[1])
+        hidden = np.maximum(x[None] @ self.w1 + self.b1, 0.0)
+        logits = (hidden @ self.w2 + self.b2).mean(axis=0)  # ensemble: average the members' logits
         nt, nk = len(self.tasks), len(KINDS)
         tasks = _sigmoid(logits[:, :nt])
         kinds = _softmax(logits[:, nt : nt + nk])

@@ -291,3 +291,18 @@ def test_summary_text(tasks: tuple[str, ...], strength: float, expected: str) ->
 def test_very_long_instruction_is_handled() -> None:
     result = interpret("please remove the noise " + "and the noise " * 2000)
     assert "denoise" in result.tasks
+
+
+def test_runtime_path_imports_no_torch() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from engine.instructions import interpret; r = interpret('it is dark and grainy'); "
+        "assert r.understood; "
+        "bad = {'torch', 'sentence_transformers', 'transformers', 'onnx'} & set(sys.modules); "
+        "assert not bad, bad"
+    )
+    repo = Path(__file__).resolve().parents[2]
+    result = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
