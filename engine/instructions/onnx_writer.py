@@ -66,7 +66,7 @@ def tensor_proto(name: str, array: np.ndarray) -> Message:
         message += _int_field(1, d)
     message += _int_field(2, _ELEM_TYPES[array.dtype])
     message += _str_field(8, name)
-    message += _len_field(9, [memoryview(array).cast("B")])
+    message += _len_field(9, [array.data.cast("B")])
     return message
 
 
