@@ -102,9 +102,9 @@ def plan_batch(
     instructions: Mapping[Path, str] | None = None,
 ) -> tuple[list[BatchItem], BatchReport]:
     """Decide every output path up front, so two inputs can never write the same file."""
-    inputs = [Path(p) for p in inputs]
-    explicit = {p.resolve() for p in inputs if p.is_file()}
-    found, report = collect_inputs(inputs)
+    paths = [Path(p) for p in inputs]
+    explicit = {p.resolve() for p in paths if p.is_file()}
+    found, report = collect_inputs(paths)
     output_dir = Path(output_dir)
     out_resolved = output_dir.resolve()
     items: list[BatchItem] = []
