@@ -53,6 +53,7 @@ class TrainArgs:
     val_minutes: float
     data: Path | None
     val_dir: Path
+    committed_ckpt: Path
     prompt_cache: Path
     resume: bool
     init: Path | None
@@ -83,6 +84,12 @@ def parse_args(argv: list[str] | None = None) -> TrainArgs:
         help="folder with bsd432/ and photos/ (default ../shared/data; .carry/train_data on a GPU box)",
     )
     p.add_argument("--val-dir", type=Path, default=DATA / "val")
+    p.add_argument(
+        "--committed-ckpt",
+        type=Path,
+        default=COMMITTED_CKPT,
+        help="where the small fp16 checkpoint goes (default: the one committed to git); 'none' to skip",
+    )
     p.add_argument("--prompt-cache", type=Path, default=CACHE_DIR, help="folder of the corpus embeddings")
     p.add_argument("--resume", action="store_true", help="continue <run>/full.pt (model, optimizer, sampler)")
     p.add_argument("--init", type=Path, default=None, help="start from these weights (e.g. last_fp16.pt)")
@@ -235,7 +242,10 @@ def main(argv: list[str] | None = None) -> None:
             },
             full_path,
         )
-        atomic_save(fp16_state(model, step, {"elapsed_min": elapsed, "run": str(args.run)}), COMMITTED_CKPT)
+        if str(args.committed_ckpt) != "none":
+            atomic_save(
+                fp16_state(model, step, {"elapsed_min": elapsed, "run": str(args.run)}), args.committed_ckpt
+            )
         log({"event": "save", "tag": tag, "step": step})
 
     t_start = last_save = time.time()
@@ -283,7 +293,7 @@ def main(argv: list[str] | None = None) -> None:
         torch.nn.utils.clip_grad_norm_(model.parameters(), 0.5)
         opt.step()
         step += 1
-        loss_acc += float(loss)
+        loss_acc += loss.detach().item()
         n_acc += 1
         if step % 50 == 0:
             log(
