@@ -61,18 +61,20 @@ def load_time() -> None:
     """Encoder load in fresh processes (what a CLI call pays), median of 3."""
     code = (
         "import time; t=time.perf_counter(); from engine.instructions.encoder import TextEncoder; "
-        "t1=time.perf_counter(); TextEncoder(); t2=time.perf_counter(); print(t1-t, t2-t1)"
+        "t1=time.perf_counter(); c=time.process_time(); TextEncoder(); "
+        "print(t1-t, time.perf_counter()-t1, time.process_time()-c)"
     )
-    imports, loads = [], []
+    imports, loads, cpu = [], [], []
     for _ in range(3):
         out = subprocess.run(
             [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
         ).stdout.split()
         imports.append(float(out[0]))
         loads.append(float(out[1]))
+        cpu.append(float(out[2]))
     print(
-        f"encoder load: {statistics.median(loads):.2f} s (median of 3 fresh processes; "
-        f"imports before it {statistics.median(imports):.2f} s)"
+        f"encoder load: {statistics.median(loads):.2f} s wall, {statistics.median(cpu):.2f} s CPU "
+        f"(median of 3 fresh processes; imports before it {statistics.median(imports):.2f} s)"
     )
 
 
@@ -83,10 +85,12 @@ def speed() -> None:
     encoder = get_text_encoder()
     encoder.encode(["warm up"])
     times = []
+    cpu_start = time.process_time()
     for r in rows:
         start = time.perf_counter()
         encoder.encode([r["text"]])
         times.append((time.perf_counter() - start) * 1000)
+    cpu_ms = (time.process_time() - cpu_start) * 1000 / len(rows)
     interpret("warm up the head")
     start = time.perf_counter()
     for r in rows:
@@ -95,7 +99,7 @@ def speed() -> None:
     times.sort()
     print(
         f"encode one prompt: median {statistics.median(times):.1f} ms, "
-        f"p95 {times[int(0.95 * len(times))]:.1f} ms; "
+        f"p95 {times[int(0.95 * len(times))]:.1f} ms, CPU {cpu_ms:.1f} ms; "
         f"interpret(): {per_interpret:.1f} ms per prompt ({len(rows)} prompts, one at a time)"
     )
 
@@ -128,6 +132,7 @@ def main() -> None:
     parser.add_argument("--parity", action="store_true", help="also compare with sentence-transformers")
     parser.add_argument("--show-errors", action="store_true")
     args = parser.parse_args()
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (timings below are wall clock)")
     for name in SETS:
         accuracy(name, args.show_errors)
     load_time()
