@@ -9,7 +9,7 @@ RESTORE = ModelSpec(
     id="restore",
     file="restore.onnx",
     # Filled in by the model engineers when restore.onnx is released (see training/ export).
-    sha256=PLACEHOLDER_SHA256,
+    sha256="3e412ddc257692ca2a09eeb4650553b2a4a48976834af4e4ecf23ec9aee19b40",
     purpose="InstructIR-style restoration conditioned on an instruction embedding",
     # training/model.py's RestoreNet has 4 levels (2**4 = 16; its RestoreNetConfig.multiple_of). 16 also
     # serves a 3-level network, so it stays safe until the released model's depth is confirmed.
