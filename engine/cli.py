@@ -299,7 +299,7 @@ def cmd_interpret(args: argparse.Namespace) -> int:
         print(f"{interp.summary()}")
     else:
         print(interp.message)
-    return EXIT_OK
+    return EXIT_OK if interp.understood else EXIT_NOT_UNDERSTOOD
 
 
 def cmd_info(args: argparse.Namespace) -> int:

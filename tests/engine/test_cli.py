@@ -115,7 +115,7 @@ def test_compare_psnr_ssim(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
 def test_interpret_json(
     text: str, understood: bool, task: str | None, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["interpret", text, "--json"]) == EXIT_OK
+    assert main(["interpret", text, "--json"]) == (EXIT_OK if understood else EXIT_NOT_UNDERSTOOD)
     row = _json_lines(capsys.readouterr().out)[0]
     assert set(row) >= {"tasks", "strength", "understood", "message"}
     assert row["understood"] is understood
