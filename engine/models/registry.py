@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from engine.errors import ModelError
-from engine.models.spec import PLACEHOLDER_SHA256, ModelSpec
+from engine.models.spec import ModelSpec
 
 RESTORE = ModelSpec(
     id="restore",
@@ -29,9 +29,9 @@ DETECTOR = ModelSpec(
     purpose="automatic degradation classifier (suggests an instruction)",
     multiple_of=1,
     minimum_size=256,
-    tiling_safe=False,  # looks at the whole (resized) photo at once
+    tiling_safe=False,  # sees one canvas of the whole photo: a shrunk view plus native-resolution windows
     tile_overlap=0,
-    inputs=("image",),  # (1,3,256,256) float32 [0,1]
+    inputs=("image",),  # (1,3,256,256) float32 [0,1]: engine.pipeline.detect.detector_canvas
     conditioning=None,
     output="logits",  # (1,6), one per engine.instructions.TASKS
     input_size=(256, 256),
