@@ -609,16 +609,6 @@ VOCAB: dict[str, TaskVocab] = {
     ),
 }
 
-# Short, user-facing labels (also used by the engine's summary).
-LABELS = {
-    "denoise": "reduce noise",
-    "deblur": "remove blur",
-    "dehaze": "remove haze",
-    "derain": "remove rain",
-    "lowlight": "brighten",
-    "jpeg": "clean up JPEG artefacts",
-}
-
 # Strength levels: (value, adverbs placed before/after the action, severity words placed before a symptom).
 # The engine blends network output with the original by this strength, so a plain request is
 # nearly full strength and "a lot" is the full network output.
