@@ -41,7 +41,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop import queue_state as qs
-from desktop.qt_images import thumbnail_image
+from desktop.qt_images import dropped_paths, thumbnail_image
 from desktop.qt_workers import BatchJob, QtBatchWorker, QtCallWorker, start
 from desktop.settings import AppSettings
 
@@ -550,7 +550,7 @@ class QtBatchPanel(QWidget):
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
-        paths = [Path(url.toLocalFile()) for url in event.mimeData().urls() if url.isLocalFile()]
+        paths = dropped_paths(event.mimeData())
         if paths:
             self.add_paths(paths)
             event.acceptProposedAction()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QMimeData, Qt
 from PySide6.QtGui import QImage, QImageReader
 
 
@@ -43,3 +45,8 @@ def thumbnail_image(path: str, side: int = 64) -> QImage | None:
     if image.isNull():
         return None
     return image
+
+
+def dropped_paths(mime: QMimeData) -> list[Path]:
+    """The local files and folders in a drag-and-drop payload (remote URLs are ignored)."""
+    return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]

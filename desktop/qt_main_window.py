@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 from desktop.qt_batch import QtBatchPanel, photo_filter
 from desktop.qt_blur import QtBlurPanel
 from desktop.qt_canvas import QtCompareCanvas
-from desktop.qt_images import qimage_from_pixels
+from desktop.qt_images import dropped_paths, qimage_from_pixels
 from desktop.qt_prompt import QtPromptBox
 from desktop.qt_settings import QtSettingsDialog
 from desktop.qt_workers import QtCallWorker, QtRestoreWorker, RestoreJob, start, wait_for_workers
@@ -608,7 +608,7 @@ class QtMainWindow(QMainWindow):
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
-        paths = [Path(url.toLocalFile()) for url in event.mimeData().urls() if url.isLocalFile()]
+        paths = dropped_paths(event.mimeData())
         if paths:
             event.acceptProposedAction()
             # Let the drag finish before reading a possibly large file.
