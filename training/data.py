@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from training.conditioning import PromptBank
-from training.degradations.pipeline import degrade
+from training.degradations.pipeline import TASKS, degrade
 
 __all__ = ["ImageBank", "PairSampler", "SamplerConfig", "load_images", "validation_set"]
 
@@ -89,6 +89,9 @@ class SamplerConfig:
     clean_fraction: float = 0.1  # clean photo + a random restoration prompt, target = input
     single_fraction: float = 0.55  # of the degraded samples; the rest are pairs and triples
     pair_fraction: float = 0.33
+    # Relative draw weight per task (missing: 1); a task set's weight is the mean of its tasks'. Slow
+    # learners (deblur, JPEG) can be drawn more often than the easy global corrections.
+    task_weights: tuple[tuple[str, float], ...] = ()
 
 
 class PairSampler:
@@ -103,33 +106,52 @@ class PairSampler:
         self.config = config or SamplerConfig()
         sets = list(prompts.by_tasks)
         self.task_sets = {n: [s for s in sets if len(s) == n] for n in (1, 2, 3)}
+        weights = dict(self.config.task_weights)
+        self.set_weights = {
+            n: np.asarray([np.mean([weights.get(t, 1.0) for t in s]) for s in group], np.float64)
+            for n, group in self.task_sets.items()
+        }
+        # Prompt row -> the tasks it asks for, for the intent loss (also on clean samples).
+        self.row_tasks: dict[int, tuple[str, ...]] = {
+            int(r): tasks for tasks, rows in prompts.by_tasks.items() for r in rows
+        }
 
     def _task_set(self) -> tuple[str, ...]:
         c, r = self.config, self.rng.random()
         n = 1 if r < c.single_fraction else 2 if r < c.single_fraction + c.pair_fraction else 3
-        choices = self.task_sets[n] or self.task_sets[1]
-        return choices[int(self.rng.integers(len(choices)))]
+        if not self.task_sets[n]:
+            n = 1
+        w = self.set_weights[n]
+        return self.task_sets[n][int(self.rng.choice(len(w), p=w / w.sum()))]
 
-    def sample(self, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[str, ...]]:
+    def sample(self, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[str, ...], int]:
+        """(degraded, clean, prompt embedding, tasks applied, prompt row)."""
         rng = self.rng
         if rng.random() < self.config.clean_fraction:
             clean = self.images.random_crop(rng, size).astype(np.float32) / 255.0
             row = self.prompts.any_restoration(rng)
-            return clean, clean, self.prompts.embeddings[row], ()
+            return clean, clean, self.prompts.embeddings[row], (), row
         tasks = self._task_set()
         big = self.images.random_crop(rng, size + 2 * MARGIN).astype(np.float32) / 255.0
         degraded = degrade(big, tasks, rng).image
         inner = np.s_[MARGIN : MARGIN + size, MARGIN : MARGIN + size]
         row = self.prompts.sample(tasks, rng)
-        return degraded[inner], big[inner], self.prompts.embeddings[row], tuple(sorted(tasks))
+        return degraded[inner], big[inner], self.prompts.embeddings[row], tuple(sorted(tasks)), row
 
-    def batch(self, batch_size: int, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(B,3,S,S) degraded, (B,3,S,S) clean, (B,384) embeddings, all float32."""
+    def batch(self, batch_size: int, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(B,3,S,S) degraded, (B,3,S,S) clean, (B,384) embeddings, (B,6) tasks the prompt asks for (0/1).
+
+        All float32; the last is in `TASKS` order (the intent loss's target).
+        """
         samples = [self.sample(size) for _ in range(batch_size)]
         lq = np.stack([s[0] for s in samples]).transpose(0, 3, 1, 2)
         gt = np.stack([s[1] for s in samples]).transpose(0, 3, 1, 2)
         emb = np.stack([s[2] for s in samples])
-        return np.ascontiguousarray(lq), np.ascontiguousarray(gt), emb.astype(np.float32)
+        intent = np.zeros((batch_size, len(TASKS)), np.float32)
+        for i, s in enumerate(samples):
+            for task in self.row_tasks[s[4]]:
+                intent[i, TASKS.index(task)] = 1.0
+        return np.ascontiguousarray(lq), np.ascontiguousarray(gt), emb.astype(np.float32), intent
 
 
 # Validation cases: a task set and the fixed level it is degraded at; "clean" is a clean photo with a

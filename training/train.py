@@ -26,10 +26,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
+from torch import nn
 from torch.nn import functional as F  # noqa: N812
 
 from training.conditioning import CACHE_DIR, HELDOUT_CORPUS, load_prompt_bank
-from training.data import ImageBank, PairSampler, validation_set
+from training.data import ImageBank, PairSampler, SamplerConfig, validation_set
+from training.degradations.pipeline import TASKS
 from training.model import RestoreNet, RestoreNetConfig, count_parameters
 
 REPO = Path(__file__).resolve().parents[1]
@@ -61,6 +63,8 @@ class TrainArgs:
     threads: int
     workers: int
     loss: str
+    task_weights: str
+    intent_weight: float
 
 
 def parse_args(argv: list[str] | None = None) -> TrainArgs:
@@ -114,6 +118,18 @@ def parse_args(argv: list[str] | None = None) -> TrainArgs:
         default="l1",
         help="l1, or psnr: the mean over the batch of each sample's log MSE, so a 1 dB gain counts the same "
         "on a dark photo (10 dB input) as on a JPEG (25 dB input)",
+    )
+    p.add_argument(
+        "--task-weights",
+        default="",
+        help="draw weights per task, e.g. 'deblur=2.5,jpeg=2' (others 1): more samples for slow learners",
+    )
+    p.add_argument(
+        "--intent-weight",
+        type=float,
+        default=0.0,
+        help="weight of InstructIR's intent loss: a linear head on the projected instruction must name the "
+        "prompt's tasks (training only, not exported), so the projection keeps the tasks apart",
     )
     a = p.parse_args(argv)
     if not a.steps and not a.minutes:
@@ -191,6 +207,17 @@ def batches(args: TrainArgs, sampler: PairSampler, first_step: int):  # type: ig
     yield from loader
 
 
+def parse_task_weights(text: str) -> tuple[tuple[str, float], ...]:
+    """'deblur=2.5,jpeg=2' -> (('deblur', 2.5), ('jpeg', 2.0)); unknown task names are an error."""
+    out = []
+    for part in filter(None, (s.strip() for s in text.split(","))):
+        name, _, value = part.partition("=")
+        if name not in TASKS or not value:
+            raise ValueError(f"bad task weight {part!r}; expected TASK=WEIGHT with TASK in {TASKS}")
+        out.append((name, float(value)))
+    return tuple(out)
+
+
 def psnr_loss(out: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
     """-PSNR per sample, averaged; MSE floored at 1e-5 (50 dB) so identity samples do not take over."""
     mse = (out - gt).pow(2).mean(dim=(1, 2, 3))
@@ -245,7 +272,12 @@ def main(argv: list[str] | None = None) -> None:
     prompts = load_prompt_bank(cache_dir=args.prompt_cache)
     heldout = load_prompt_bank(HELDOUT_CORPUS, cache_dir=args.prompt_cache)
     val_items = validation_set(args.val_dir, [heldout, prompts])
-    sampler = PairSampler(images, prompts, seed=args.seed)
+    sampler = PairSampler(
+        images,
+        prompts,
+        seed=args.seed,
+        config=SamplerConfig(task_weights=parse_task_weights(args.task_weights)),
+    )
 
     config = RestoreNetConfig(width=args.width)
     init_state = None
@@ -255,16 +287,23 @@ def main(argv: list[str] | None = None) -> None:
     if init_state is not None:
         model.load_state_dict(init_state)
     model.to(device)
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay, betas=(0.9, 0.9))
+    # InstructIR's auxiliary intent classifier on the projected instruction; lives beside the model so the
+    # exported network and its checkpoints keep their shape.
+    intent_head = nn.Linear(model.config.instruction_dim, len(TASKS)).to(device)
+
+    def parameters() -> list[nn.Parameter]:
+        return list(model.parameters()) + (list(intent_head.parameters()) if args.intent_weight > 0 else [])
+
+    opt = torch.optim.AdamW(parameters(), lr=args.lr, weight_decay=args.weight_decay, betas=(0.9, 0.9))
     step, elapsed_before, best = 0, 0.0, -math.inf
     full_path = args.run / "full.pt"
     if args.resume and full_path.exists():
         ckpt = torch.load(full_path, map_location="cpu", weights_only=False)
         model = RestoreNet(RestoreNetConfig.from_dict(ckpt["config"])).to(device)
         model.load_state_dict(ckpt["model"])
-        opt = torch.optim.AdamW(
-            model.parameters(), lr=args.lr, weight_decay=args.weight_decay, betas=(0.9, 0.9)
-        )
+        if "intent_head" in ckpt:
+            intent_head.load_state_dict(ckpt["intent_head"])
+        opt = torch.optim.AdamW(parameters(), lr=args.lr, weight_decay=args.weight_decay, betas=(0.9, 0.9))
         opt.load_state_dict(ckpt["optimizer"])
         step, elapsed_before, best = ckpt["step"], ckpt["elapsed_min"], ckpt["best"]
         sampler.rng = pickle.loads(ckpt["sampler_rng"])
@@ -291,6 +330,7 @@ def main(argv: list[str] | None = None) -> None:
             {
                 "config": model.config.to_dict(),
                 "model": model.state_dict(),
+                "intent_head": intent_head.state_dict(),
                 "optimizer": opt.state_dict(),
                 "step": step,
                 "elapsed_min": elapsed,
@@ -338,16 +378,19 @@ def main(argv: list[str] | None = None) -> None:
             last_save = time.time()
         if done:
             break
-        lq, gt, emb = (torch.as_tensor(x).to(device, non_blocking=True) for x in next(stream))
+        lq, gt, emb, intent = (torch.as_tensor(x).to(device, non_blocking=True) for x in next(stream))
         lr = lr_at(args, step, elapsed_min)
         for g in opt.param_groups:
             g["lr"] = lr
         with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=use_bf16):
             out = model(lq, emb)
         loss = psnr_loss(out.float(), gt) if args.loss == "psnr" else F.l1_loss(out.float(), gt)
+        if args.intent_weight > 0:
+            logits = intent_head(model.project(emb))
+            loss = loss + args.intent_weight * F.binary_cross_entropy_with_logits(logits.float(), intent)
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 0.5)
+        torch.nn.utils.clip_grad_norm_(parameters(), 0.5)
         opt.step()
         step += 1
         loss_acc += loss.detach().item()

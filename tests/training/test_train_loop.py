@@ -9,8 +9,9 @@ import pytest
 import torch
 
 from training.conditioning import PromptBank
-from training.data import ImageBank, PairSampler
-from training.train import TrainArgs, batches, parse_args, psnr_loss
+from training.data import ImageBank, PairSampler, SamplerConfig
+from training.degradations.pipeline import TASKS
+from training.train import TrainArgs, batches, parse_args, parse_task_weights, psnr_loss
 
 
 def _args(batch: int, workers: int) -> TrainArgs:
@@ -58,10 +59,12 @@ def test_batches_have_the_requested_shapes(workers: int) -> None:
     args = _args(3, workers)
     stream = batches(args, _sampler(), first_step=0)
     for _ in range(2):
-        lq, gt, emb = (np.asarray(x) for x in next(stream))
+        lq, gt, emb, intent = (np.asarray(x) for x in next(stream))
         assert lq.shape == gt.shape == (3, 3, 32, 32)
         assert emb.shape == (3, 384)
-        assert lq.dtype == gt.dtype == emb.dtype == np.float32
+        assert intent.shape == (3, 6)
+        assert lq.dtype == gt.dtype == emb.dtype == intent.dtype == np.float32
+        assert set(intent.sum(axis=1)) <= {1.0, 2.0}  # every prompt asks for one or two tasks here
         assert float(gt.min()) >= 0.0 and float(gt.max()) <= 1.0
 
 
@@ -76,3 +79,25 @@ def test_worker_batches_differ_between_workers_and_resume_points() -> None:
 
     assert np.array_equal(first(0), first(0))  # seeded: the same resume point gives the same data
     assert not np.array_equal(first(0), first(500))
+
+
+def test_intent_labels_name_the_prompts_tasks() -> None:
+    sampler = _sampler()
+    _, _, emb, intent = sampler.batch(64, 32)
+    for e, label in zip(emb, intent, strict=True):
+        row = int(np.argmin(np.abs(sampler.prompts.embeddings - e).sum(axis=1)))
+        asked = {TASKS[i] for i in np.flatnonzero(label)}
+        assert asked == set(sampler.row_tasks[row])
+
+
+def test_task_weights_change_how_often_a_task_is_drawn() -> None:
+    weights = parse_task_weights("deblur=4")
+    assert weights == (("deblur", 4.0),)
+    sampler = _sampler()
+    plain = [sampler._task_set() for _ in range(3000)]
+    heavy = PairSampler(sampler.images, sampler.prompts, seed=0, config=SamplerConfig(task_weights=weights))
+    weighted = [heavy._task_set() for _ in range(3000)]
+    share = [sum("deblur" in s for s in draws) / len(draws) for draws in (plain, weighted)]
+    assert share[1] > 1.5 * share[0]
+    with pytest.raises(ValueError, match="bad task weight"):
+        parse_task_weights("sharpen=2")
