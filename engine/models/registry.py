@@ -9,7 +9,7 @@ RESTORE = ModelSpec(
     id="restore",
     file="restore.onnx",
     # Filled in by the model engineers when restore.onnx is released (see training/ export).
-    sha256="af8c9c1713f71bd2307191d0e1f6e2451464d301b0f1cbb16df6b2b419df22be",
+    sha256="e2e3eaf84db60986de3b2c5b7337cccc22985f91efb7def0901f16b6b3ac30ca",
     purpose="InstructIR-style restoration conditioned on an instruction embedding",
     # training/model.py's RestoreNet has 4 levels (2**4 = 16; its RestoreNetConfig.multiple_of). 16 also
     # serves a 3-level network, so it stays safe until the released model's depth is confirmed.
