@@ -46,7 +46,7 @@ def test_corpus_covers_every_task_kind_and_register(train_rows: list[dict]) -> N
     assert sum(len(r["tasks"]) == 3 for r in train_rows) > 200
 
 
-@pytest.mark.parametrize("name", ["heldout.jsonl", "unseen.jsonl"])
+@pytest.mark.parametrize("name", ["heldout.jsonl", "unseen.jsonl", "unseen2.jsonl"])
 def test_hand_written_sets_never_in_training(train_rows: list[dict], name: str) -> None:
     if not (PROMPTS / name).exists():
         pytest.skip(f"{name} not written yet")

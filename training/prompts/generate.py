@@ -20,10 +20,10 @@ from training.prompts import vocab as V
 
 REPO = Path(__file__).resolve().parents[2]
 PROMPTS_DIR = REPO / "resources" / "prompts"
-TEST_FILES = ("heldout.jsonl", "unseen.jsonl")
+TEST_FILES = ("heldout.jsonl", "unseen.jsonl", "unseen2.jsonl")
 
 # How many distinct prompts of each kind to aim for.
-TARGETS = {"single": 3800, "composite": 2600, "negation": 300, "offtopic": 2300, "vague": 350}
+TARGETS = {"single": 4100, "composite": 2900, "negation": 300, "offtopic": 2800, "vague": 350}
 
 STRENGTH_LEVELS = (("normal", V.NORMAL, 0.56), ("light", V.LIGHT, 0.22), ("strong", V.STRONG, 0.22))
 
@@ -218,6 +218,38 @@ def single_described(rng: random.Random, task: str, level: str) -> tuple[str, st
     return rng.choice(forms), "casual"
 
 
+def single_want(rng: random.Random, task: str, level: str) -> tuple[str, str]:
+    """ "could use more brightness", "needs less grain": the quality wanted, not the defect named."""
+    form = rng.choice(V.WANT_FORMS)
+    text = form.format(more=rng.choice(V.WANT_MORE[task]), less=rng.choice(V.WANT_LESS[task]))
+    if level == "light":
+        text = text.replace("more ", "a little more ", 1).replace("less ", "a bit less ", 1)
+    elif level == "strong":
+        text = text.replace("more ", "a lot more ", 1).replace("less ", "way less ", 1)
+    return maybe_prefix(rng, text, 0.2), "casual"
+
+
+def single_explained(rng: random.Random, task: str, level: str) -> tuple[str, str]:
+    """A symptom or action with a clause that explains it or adds colour, not a second task."""
+    v = V.VOCAB[task]
+    symptom = with_severity(rng, rng.choice(v.symptoms), level)
+    ref = rng.choice(V.PHOTO_REF)
+    # Cause clauses talk about light; after "grainy" they explain the grain, they do not ask to brighten.
+    clause = rng.choice(V.CAUSE_CLAUSES if task in ("denoise", "lowlight") else V.NEUTRAL_DETAILS)
+    detail = rng.choice(V.NEUTRAL_DETAILS)
+    subject = rng.choice(V.SUBJECTS)
+    forms = (
+        f"{ref} of {subject} is {symptom}, {clause}",
+        f"{subject} shot is {symptom}, {clause}",
+        f"{clause}, so {ref} came out {symptom}",
+        f"{clause} and {ref} is {symptom}. {detail}",
+        f"{rng.choice(V.SCENES)}. {subject} came out {symptom} because {clause}",
+        f"{detail}, but it's {symptom}. {with_action_strength(rng, rng.choice(v.actions), level)}",
+        f"{with_action_strength(rng, rng.choice(v.actions), level)} — {detail}",
+    )
+    return rng.choice(forms), "story"
+
+
 SINGLE_FORMS: tuple[tuple[Callable[[random.Random, str, str], tuple[str, str]], float], ...] = (
     (single_terse, 0.12),
     (single_action, 0.28),
@@ -226,6 +258,8 @@ SINGLE_FORMS: tuple[tuple[Callable[[random.Random, str, str], tuple[str, str]], 
     (single_story, 0.14),
     (single_technical, 0.10),
     (single_described, 0.14),
+    (single_want, 0.07),
+    (single_explained, 0.12),
 )
 
 
@@ -263,7 +297,7 @@ def make_composite(rng: random.Random) -> Prompt:
     level, value = pick_level(rng)
     vs = [V.VOCAB[t] for t in tasks]
     ref = rng.choice(V.PHOTO_REF)
-    form = rng.randrange(8)
+    form = rng.randrange(10)
     register = "casual"
     if form == 0:  # "it's dark and grainy"
         symptoms = [rng.choice(v.symptoms) for v in vs]
@@ -351,6 +385,26 @@ def make_composite(rng: random.Random) -> Prompt:
                 f"my {noun} of {subject} is {body}, {rng.choice(V.FIX_TAIL)}",
             )
         )
+    elif form == 8:  # region-scoped actions, strength on one part: "brighten the faces, less grain a little"
+        actions = [rng.choice(v.actions) for v in vs]
+        if level != "normal":
+            i = rng.randrange(n)
+            actions[i] = with_action_strength(rng, actions[i], level)
+        text = maybe_prefix(rng, join_list(rng, actions), 0.3)
+        if rng.random() < 0.4:
+            text = f"{text}, {rng.choice(V.NEUTRAL_DETAILS)}"
+    elif form == 9:  # long sentence: scene, symptoms, a cause or detail clause that asks for nothing more
+        body = join_list(rng, [with_severity(rng, rng.choice(v.symptoms), level) for v in vs])
+        subject = rng.choice(V.SUBJECTS)
+        clause = rng.choice(V.CAUSE_CLAUSES + V.NEUTRAL_DETAILS)
+        text = rng.choice(
+            (
+                f"{rng.choice(V.SCENES)}, {subject} came out {body} and {clause}",
+                f"{subject} shot is {body}, {clause}, {rng.choice(V.FIX_TAIL)}",
+                f"{clause}, and now {rng.choice(V.PHOTO_REF)} is {body}. {rng.choice(V.NEUTRAL_DETAILS)}",
+                f"{rng.choice(V.NEUTRAL_DETAILS)} but {rng.choice(V.PHOTO_REF)} is {body}",
+            )
+        )
     else:  # technical
         register = "technical"
         text = join_list(rng, [rng.choice(v.technical) for v in vs])
@@ -432,10 +486,26 @@ def gibberish(rng: random.Random) -> str:
     )
 
 
+def add_effect(rng: random.Random) -> str:
+    """A request to ADD grain, blur, fog, rain or darkness: the opposite of every restoration."""
+    r = rng.random()
+    if r < 0.5:
+        text = rng.choice(V.ADD_EFFECT_FORMS).format(n=rng.choice(V.ADD_EFFECT_NOUNS))
+    elif r < 0.75:
+        text = rng.choice(V.ADD_EFFECT_LOOK_FORMS).format(look=rng.choice(V.ADD_EFFECT_LOOKS))
+    else:
+        text = rng.choice(V.ADD_EFFECT_MOOD_FORMS).format(m=rng.choice(V.ADD_EFFECT_MOODS))
+    if rng.random() < 0.15:
+        text = f"{text} to {rng.choice(V.PHOTO_REF)}" if text.startswith("add") else text
+    return maybe_prefix(rng, text, 0.3)
+
+
 def make_offtopic(rng: random.Random) -> Prompt:
     r = rng.random()
     register = "casual"
-    if r < 0.34:
+    if r < 0.22:
+        text, register = add_effect(rng), "contrast"
+    elif r < 0.44:
         base = rng.choice(V.OFFTOPIC_CONTRAST + V.OFFTOPIC_OPPOSITE)
         if rng.random() < 0.25:
             level = rng.choice(("light", "strong"))
@@ -444,13 +514,16 @@ def make_offtopic(rng: random.Random) -> Prompt:
         if rng.random() < 0.15:
             text = f"{text} in {rng.choice(V.PHOTO_REF)}"
         register = "contrast"
-    elif r < 0.68:
+    elif r < 0.72:
         text = maybe_prefix(rng, rng.choice(V.OFFTOPIC_CREATIVE), 0.5)
         if rng.random() < 0.12:
             text = f"{rng.choice(V.PHOTO_REF)}: {text}"
         register = "creative"
-    elif r < 0.86:
+    elif r < 0.88:
         text = rng.choice(V.OFFTOPIC_CHAT)
+        if rng.random() < 0.3:
+            closing = rng.choice(V.CHAT_CLOSINGS)
+            text = rng.choice((closing, f"{rng.choice(V.CHAT_THANKS)}, {closing}", f"{closing}, thanks"))
         if rng.random() < 0.3:
             text = f"{rng.choice(V.FILLER_PREFIX)} {text}"
         if rng.random() < 0.2:
@@ -495,7 +568,7 @@ def typo(rng: random.Random, text: str) -> str:
     key = [i for i in candidates if words[i].lower() in KEY_WORDS]
     if key and rng.random() < 0.6:
         candidates = key
-    for i in rng.sample(candidates, min(len(candidates), rng.choice((1, 1, 2)))):
+    for i in rng.sample(candidates, min(len(candidates), rng.choice((1, 1, 2, 2, 3)))):
         w = words[i]
         j = rng.randrange(1, len(w) - 1)
         op = rng.randrange(4)
@@ -516,7 +589,7 @@ def typo(rng: random.Random, text: str) -> str:
 
 def surface(rng: random.Random, p: Prompt) -> Prompt:
     text, register = p.text, p.register
-    if p.register != "gibberish" and rng.random() < 0.2:
+    if p.register != "gibberish" and rng.random() < 0.24:
         text, register = typo(rng, text), "typo"
     r = rng.random()
     if r < 0.25:

@@ -438,7 +438,7 @@ VOCAB: dict[str, TaskVocab] = {
             "lift the shadows",
             "make it lighter",
             "bring up the exposure",
-            "brighten the faces",
+            "brighten her face",
             "add some light",
             "make it less dark",
             "light it up",
@@ -1009,3 +1009,288 @@ OFFTOPIC_OPPOSITE = (
     "add noise for texture",
     "add a pixel art effect",
 )
+
+# ---------------------------------------------------------------- second round (categories of failure)
+# Phrasings the first corpus lacked, grouped by the kind of miss they address: region-scoped actions
+# ("brighten the faces"), smoothing verbs read as sharpening, ringing/halo words read as blur, drops on glass
+# read as blur, "could use more X" requests, and cause clauses ("the room was badly lit") that explain a
+# symptom without asking for a second task.
+_EXTRA: dict[str, dict[str, tuple[str, ...]]] = {
+    "denoise": {
+        "actions": (
+            "smooth it out",
+            "smooth the speckles away",
+            "tidy up the grain",
+            "calm the noise down",
+            "clean up the speckling",
+            "take the grain out of the sky",
+            "reduce the grain on the faces",
+            "clean up the grain in the shadows",
+            "get the static out",
+            "even out the noisy sky",
+        ),
+        "symptoms": ("speckly all over", "full of fuzz", "grainy like sandpaper", "peppered with dots"),
+        "nouns": ("speckling", "grain on the faces", "grain in the sky", "fuzzy noise", "pixel noise"),
+        "stories": (
+            "the gym had awful lighting so my camera cranked the ISO",
+            "the venue lighting was bad and it came out speckled",
+            "shot indoors at night on my phone, the faces are all grainy",
+            "the concert lights were low and now it's full of noise",
+        ),
+    },
+    "deblur": {
+        "actions": ("sharpen the faces", "bring the eyes into focus", "sharpen up the text", "fix the focus"),
+        "symptoms": ("smeared", "not crisp", "soft around the edges of everything"),
+        "nouns": ("camera shake", "focus blur", "motion smear"),
+        "stories": ("the autofocus grabbed the wall behind her", "my hands were freezing and shaking"),
+    },
+    "dehaze": {
+        "actions": ("clear the haze off the hills", "cut through the smog", "take the fog out of the view"),
+        "symptoms": ("washed out by haze", "smoggy", "veiled in mist"),
+        "nouns": ("smog", "milky haze", "fog over the valley"),
+        "stories": (
+            "the wildfire smoke was hanging over the city",
+            "we hiked up at dawn and mist filled the valley",
+            "the fog rolled in at midday, bright but washed out",
+            "it was a sunny day but the distance is all haze",
+        ),
+    },
+    "derain": {
+        "actions": (
+            "get the drops off the window",
+            "wipe the raindrops off the lens",
+            "remove the water drops on the windscreen",
+            "clear the rain off the windscreen",
+            "remove the rain from the window",
+        ),
+        "symptoms": ("covered in water drops", "spotted with drops on the pane"),
+        "nouns": ("droplets on the windowpane", "water droplets on the window", "lens drops", "drizzle"),
+        "stories": (
+            "I shot through the car window in a downpour",
+            "it was drizzling on the lens all day",
+            "it rained all afternoon but the light was fine",
+            "a sun shower hit right as I pressed the shutter",
+        ),
+    },
+    "lowlight": {
+        "actions": (
+            "brighten her face",
+            "lighten the shadows on her face",
+            "lift the exposure",
+            "bring up the brightness",
+            "give it more light",
+            "lift the faces out of the shadows",
+            "light up the dark corners",
+        ),
+        "symptoms": ("dim and murky", "gloomy", "badly underlit", "murky in the shadows"),
+        "nouns": ("darkness", "underexposure", "gloom"),
+        "stories": (
+            "the theatre lights were down to almost nothing",
+            "the restaurant was lit by a couple of candles",
+            "the sun had already set when I took it",
+        ),
+    },
+    "jpeg": {
+        "actions": (
+            "remove the halos around the signage",
+            "clean up the ringing along the lines of text",
+            "fix the fuzzy edges around the writing from compression",
+            "get rid of the compression halos",
+        ),
+        "symptoms": ("all ringing around the edges", "fuzzy around the text from compression"),
+        "nouns": ("jpeg ringing", "halos around the lettering", "compression halos", "logo ringing"),
+        "stories": ("I saved it as a jpeg over and over", "it's a screenshot of a screenshot of a meme"),
+    },
+}
+
+
+def _with_extra(vocab: TaskVocab, extra: dict[str, tuple[str, ...]]) -> TaskVocab:
+    fields = {name: getattr(vocab, name) + extra.get(name, ()) for name in vocab.__dataclass_fields__}
+    return TaskVocab(**fields)
+
+
+VOCAB = {task: _with_extra(v, _EXTRA.get(task, {})) for task, v in VOCAB.items()}
+
+# "could use more brightness": the quality the user wants more of, or the defect they want less of.
+WANT_MORE = {
+    "lowlight": ("brightness", "light", "exposure", "brightness in the shadows", "light on the faces"),
+    "deblur": ("sharpness", "detail", "focus", "crispness", "definition"),
+    "dehaze": ("clarity through the haze", "visibility through the fog", "contrast in the hazy distance"),
+    "denoise": ("smoothness in the sky", "clean shadows"),
+    "jpeg": ("quality in the compressed areas", "clean edges around the blocks"),
+    "derain": ("visibility through the rain",),
+}
+WANT_LESS = {
+    "denoise": ("noise", "grain", "speckle"),
+    "deblur": ("blur", "shake", "softness"),
+    "dehaze": ("haze", "fog", "mist", "smog"),
+    "derain": ("rain", "raindrops", "rain streaks"),
+    "lowlight": ("darkness", "gloom", "shadow"),
+    "jpeg": ("compression", "blockiness", "jpeg artifacts", "pixelation"),
+}
+WANT_FORMS = (
+    "could use more {more}",
+    "it could use a bit more {more}",
+    "needs more {more}",
+    "it needs more {more}",
+    "more {more} please",
+    "more {more} would be nice",
+    "could do with more {more}",
+    "not enough {more}",
+    "it's lacking {more}",
+    "give it more {more}",
+    "I'd like more {more}",
+    "could use less {less}",
+    "less {less} please",
+    "I want less {less}",
+    "needs less {less}",
+    "a lot less {less} would help",
+)
+
+# Clauses that explain a symptom ("the gym lights were weak") or add colour, without asking for a task.
+# After a denoise symptom they must not add "brighten": the photo is grainy, not dark.
+CAUSE_CLAUSES = (
+    "the community centre had dreadful lights",
+    "the room was badly lit",
+    "it was a dim venue",
+    "the lighting in there was terrible",
+    "it was shot indoors at night",
+    "the gym lights were weak",
+    "my phone is pretty old",
+    "it was a cheap camera",
+    "I was in a hurry",
+    "it was a long day",
+)
+NEUTRAL_DETAILS = (
+    "it was my daughter's first recital",
+    "everyone was laughing",
+    "it's the only copy I have",
+    "the colours are fine though",
+    "it's going in the family album",
+    "my mum loves this one",
+    "the composition is great otherwise",
+    "I want to print it for her birthday",
+    "we waited an hour for this moment",
+    "everything else about it is perfect",
+)
+
+# Requests to ADD an effect (the opposite of a restoration): PhotoMend says what it can do instead.
+ADD_EFFECT_NOUNS = (
+    "grain",
+    "film grain",
+    "noise",
+    "some noise",
+    "a grainy texture",
+    "blur",
+    "motion blur",
+    "background blur",
+    "a tilt-shift blur",
+    "fog",
+    "haze",
+    "mist",
+    "a foggy atmosphere",
+    "rain",
+    "raindrops",
+    "falling rain",
+    "jpeg artifacts",
+    "compression artifacts",
+    "pixelation",
+    "darkness",
+    "shadows",
+    "a dark vignette",
+    "light leaks",
+    "dust and scratches",
+)
+ADD_EFFECT_FORMS = (
+    "add {n}",
+    "add some {n}",
+    "add a bit of {n}",
+    "put {n} on it",
+    "put some {n} in",
+    "give it {n}",
+    "apply {n}",
+    "throw in some {n}",
+    "I want {n} added",
+    "can you add {n}",
+    "overlay {n}",
+    "simulate {n}",
+    "fake some {n}",
+    "I want more {n}",
+    "more {n} please",
+    "it needs more {n} for the mood",
+    "add {n} to the background",
+    "add {n} to make it look older",
+)
+ADD_EFFECT_LOOKS = (
+    "it was shot on expired film",
+    "an old analog photo",
+    "a 90s disposable camera shot",
+    "a polaroid",
+    "film with heavy grain",
+    "it was taken in a storm",
+    "it's raining",
+    "a foggy morning",
+    "a cheap webcam",
+    "a vintage photo with grain",
+    "a dream",
+    "it was shot at night",
+    "a security camera still",
+    "a crusty meme",
+)
+ADD_EFFECT_LOOK_FORMS = (
+    "make it look like {look}",
+    "make it look like {look} with grain",
+    "give it the look of {look}",
+    "style it like {look}",
+    "I want it to look like {look}",
+    "can it look like {look}",
+)
+ADD_EFFECT_MOODS = (
+    "moodier",
+    "darker",
+    "gloomier",
+    "foggier",
+    "hazier",
+    "rainier",
+    "blurrier",
+    "grainier",
+    "noisier",
+    "dreamier",
+    "more dramatic",
+    "more atmospheric",
+    "more mysterious",
+    "more cinematic and dark",
+    "look stormy",
+    "look rainy",
+    "look misty",
+    "look old and grainy",
+)
+ADD_EFFECT_MOOD_FORMS = (
+    "make it {m}",
+    "make the sky {m}",
+    "make the background {m}",
+    "can you make it {m}",
+    "I want it {m}",
+    "make it a bit {m}",
+    "make it much {m}",
+)
+
+# Conversational closings and acknowledgements: chat, not a request (a short "thanks" must not pick a task).
+CHAT_CLOSINGS = (
+    "that's all",
+    "that's it",
+    "nothing else",
+    "never mind",
+    "all good now",
+    "ok bye",
+    "no that's fine",
+    "looks good",
+    "great job",
+    "perfect",
+    "cancel",
+    "undo that",
+    "wait",
+    "one sec",
+    "sounds good",
+)
+CHAT_THANKS = ("thanks", "thank you", "cheers", "ok", "great", "cool", "nice", "alright", "awesome")
