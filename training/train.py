@@ -187,7 +187,9 @@ class _BatchStream(torch.utils.data.IterableDataset):
             yield self.sampler.batch(self.batch, self.crop)
 
 
-def batches(args: TrainArgs, sampler: PairSampler, first_step: int):  # type: ignore[no-untyped-def]
+def batches(  # type: ignore[no-untyped-def]
+    args: TrainArgs, sampler: PairSampler, first_step: int, start_method: str | None = None
+):
     """In-process batches (exactly resumable) or, with --workers, a DataLoader over worker processes.
 
     With workers, a resumed run re-seeds every worker from the step it resumes at: reproducible per
@@ -203,6 +205,9 @@ def batches(args: TrainArgs, sampler: PairSampler, first_step: int):  # type: ig
         prefetch_factor=4,
         pin_memory=torch.cuda.is_available(),
         persistent_workers=True,
+        # Default: fork (workers share the decoded photos). Pass "spawn" from a process that already runs
+        # other threads (a test session with ONNX Runtime and Qt loaded), where a fork can deadlock.
+        multiprocessing_context=start_method,
     )
     yield from loader
 

@@ -57,7 +57,8 @@ def test_psnr_loss_weighs_a_dark_sample_like_a_bright_one() -> None:
 @pytest.mark.parametrize("workers", [0, 2])
 def test_batches_have_the_requested_shapes(workers: int) -> None:
     args = _args(3, workers)
-    stream = batches(args, _sampler(), first_step=0)
+    # spawn: this test process already runs ONNX Runtime and Qt threads, which a fork can deadlock on.
+    stream = batches(args, _sampler(), first_step=0, start_method="spawn" if workers else None)
     for _ in range(2):
         lq, gt, emb, intent = (np.asarray(x) for x in next(stream))
         assert lq.shape == gt.shape == (3, 3, 32, 32)
@@ -66,14 +67,16 @@ def test_batches_have_the_requested_shapes(workers: int) -> None:
         assert lq.dtype == gt.dtype == emb.dtype == intent.dtype == np.float32
         assert set(intent.sum(axis=1)) <= {1.0, 2.0}  # every prompt asks for one or two tasks here
         assert float(gt.min()) >= 0.0 and float(gt.max()) <= 1.0
+    stream.close()  # shuts any worker processes down
 
 
 def test_worker_batches_differ_between_workers_and_resume_points() -> None:
     def first(first_step: int) -> np.ndarray:
         args = _args(2, 2)
-        stream = batches(args, _sampler(), first_step=first_step)
+        stream = batches(args, _sampler(), first_step=first_step, start_method="spawn")
         a = np.asarray(next(stream)[1])
         b = np.asarray(next(stream)[1])  # the second worker's first batch
+        stream.close()  # shuts the worker processes down
         assert not np.array_equal(a, b)
         return a
 
