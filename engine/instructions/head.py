@@ -15,7 +15,7 @@ from engine.paths import models_dir
 
 HEAD_FILE = "task_head.npz"
 #: Written by training/train_task_head.py when it exports the head.
-HEAD_SHA256 = "aa995a4186706945d04ea2f606716f753504d4b363b3498c8f0d7e02ad2018e5"
+HEAD_SHA256 = "5b2443a472972a2ccf8dd18e1bebabb7e35dd5ac0eaf7d44858fffb2bacf2216"
 
 #: What a prompt is: a restoration request, something PhotoMend does not do, or too vague to act on.
 KINDS = ("restore", "offtopic", "vague")

@@ -568,7 +568,7 @@ def typo(rng: random.Random, text: str) -> str:
     key = [i for i in candidates if words[i].lower() in KEY_WORDS]
     if key and rng.random() < 0.6:
         candidates = key
-    for i in rng.sample(candidates, min(len(candidates), rng.choice((1, 1, 2, 2, 3)))):
+    for i in rng.sample(candidates, min(len(candidates), rng.choice((1, 1, 2)))):
         w = words[i]
         j = rng.randrange(1, len(w) - 1)
         op = rng.randrange(4)
@@ -589,7 +589,7 @@ def typo(rng: random.Random, text: str) -> str:
 
 def surface(rng: random.Random, p: Prompt) -> Prompt:
     text, register = p.text, p.register
-    if p.register != "gibberish" and rng.random() < 0.24:
+    if p.register != "gibberish" and rng.random() < 0.2:
         text, register = typo(rng, text), "typo"
     r = rng.random()
     if r < 0.25:
