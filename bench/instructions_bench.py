@@ -1,7 +1,8 @@
 """Instruction understanding figures: accuracy on hand-written sets, encoder load time and speed, parity.
 
 Run: python bench/instructions_bench.py [--parity] [--show-errors]
-  exact-match task sets and off-topic recall on resources/prompts/heldout.jsonl and unseen.jsonl;
+  exact-match task sets and off-topic recall on resources/prompts/heldout.jsonl (used for tuning decisions),
+  unseen.jsonl (looked at once the first head was done) and unseen2.jsonl (written blind to the corpus);
   encoder load time (fresh process) and ms per prompt; --parity adds cosine vs sentence-transformers on
   the whole training corpus (needs the `train` extra).
 """
@@ -21,7 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 PROMPTS = REPO / "resources" / "prompts"
-SETS = ("heldout.jsonl", "unseen.jsonl")
+SETS = ("heldout.jsonl", "unseen.jsonl", "unseen2.jsonl")
 
 
 def load(path: Path) -> list[dict]:
