@@ -107,22 +107,23 @@ class PairSampler:
         sets = list(prompts.by_tasks)
         self.task_sets = {n: [s for s in sets if len(s) == n] for n in (1, 2, 3)}
         weights = dict(self.config.task_weights)
-        self.set_weights = {
-            n: np.asarray([np.mean([weights.get(t, 1.0) for t in s]) for s in group], np.float64)
-            for n, group in self.task_sets.items()
-        }
-        # Prompt row -> the tasks it asks for, for the intent loss (also on clean samples).
-        self.row_tasks: dict[int, tuple[str, ...]] = {
-            int(r): tasks for tasks, rows in prompts.by_tasks.items() for r in rows
-        }
+        self.set_probs = {}
+        for n, group in self.task_sets.items():
+            w = np.asarray([np.mean([weights.get(t, 1.0) for t in s]) for s in group], np.float64)
+            self.set_probs[n] = w / w.sum() if len(w) else w
+        # Per prompt row, the tasks it asks for as a 0/1 row in TASKS order: the intent loss's target
+        # (clean samples too, whose prompt names tasks the photo does not need).
+        self.intent = np.zeros((len(prompts.texts), len(TASKS)), np.float32)
+        for tasks, rows in prompts.by_tasks.items():
+            self.intent[np.ix_(rows, [TASKS.index(t) for t in tasks])] = 1.0
 
     def _task_set(self) -> tuple[str, ...]:
         c, r = self.config, self.rng.random()
         n = 1 if r < c.single_fraction else 2 if r < c.single_fraction + c.pair_fraction else 3
         if not self.task_sets[n]:
             n = 1
-        w = self.set_weights[n]
-        return self.task_sets[n][int(self.rng.choice(len(w), p=w / w.sum()))]
+        p = self.set_probs[n]
+        return self.task_sets[n][int(self.rng.choice(len(p), p=p))]
 
     def sample(self, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[str, ...], int]:
         """(degraded, clean, prompt embedding, tasks applied, prompt row)."""
@@ -147,10 +148,7 @@ class PairSampler:
         lq = np.stack([s[0] for s in samples]).transpose(0, 3, 1, 2)
         gt = np.stack([s[1] for s in samples]).transpose(0, 3, 1, 2)
         emb = np.stack([s[2] for s in samples])
-        intent = np.zeros((batch_size, len(TASKS)), np.float32)
-        for i, s in enumerate(samples):
-            for task in self.row_tasks[s[4]]:
-                intent[i, TASKS.index(task)] = 1.0
+        intent = self.intent[[s[4] for s in samples]]
         return np.ascontiguousarray(lq), np.ascontiguousarray(gt), emb.astype(np.float32), intent
 
 
