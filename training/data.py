@@ -89,6 +89,10 @@ class SamplerConfig:
     clean_fraction: float = 0.1  # clean photo + a random restoration prompt, target = input
     single_fraction: float = 0.55  # of the degraded samples; the rest are pairs and triples
     pair_fraction: float = 0.33
+    # Of the pair and triple draws: the photo gets only a proper subset of the degradations the prompt
+    # names, target = clean. Teaches "apply what the photo needs": "remove the noise and brighten it" on a
+    # well-exposed noisy photo must denoise, not wash it out.
+    subset_fraction: float = 0.0
     # Relative draw weight per task (missing: 1); a task set's weight is the mean of its tasks'. Slow
     # learners (deblur, JPEG) can be drawn more often than the easy global corrections.
     task_weights: tuple[tuple[str, float], ...] = ()
@@ -126,18 +130,22 @@ class PairSampler:
         return self.task_sets[n][int(self.rng.choice(len(p), p=p))]
 
     def sample(self, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[str, ...], int]:
-        """(degraded, clean, prompt embedding, tasks applied, prompt row)."""
+        """(degraded, clean, prompt embedding, tasks applied, prompt row); the prompt may ask for more."""
         rng = self.rng
         if rng.random() < self.config.clean_fraction:
             clean = self.images.random_crop(rng, size).astype(np.float32) / 255.0
             row = self.prompts.any_restoration(rng)
             return clean, clean, self.prompts.embeddings[row], (), row
         tasks = self._task_set()
+        applied = tasks
+        if len(tasks) > 1 and rng.random() < self.config.subset_fraction:
+            k = int(rng.integers(1, len(tasks)))
+            applied = tuple(tasks[i] for i in sorted(rng.choice(len(tasks), size=k, replace=False)))
         big = self.images.random_crop(rng, size + 2 * MARGIN).astype(np.float32) / 255.0
-        degraded = degrade(big, tasks, rng).image
+        degraded = degrade(big, applied, rng).image
         inner = np.s_[MARGIN : MARGIN + size, MARGIN : MARGIN + size]
         row = self.prompts.sample(tasks, rng)
-        return degraded[inner], big[inner], self.prompts.embeddings[row], tuple(sorted(tasks)), row
+        return degraded[inner], big[inner], self.prompts.embeddings[row], tuple(sorted(applied)), row
 
     def batch(self, batch_size: int, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(B,3,S,S) degraded, (B,3,S,S) clean, (B,384) embeddings, (B,6) tasks the prompt asks for (0/1).

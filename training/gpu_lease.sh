@@ -13,10 +13,18 @@ if [ -f "$RUN/pid" ] && kill -0 "$(cat "$RUN/pid")" 2>/dev/null; then
   echo "training already running (pid $(cat "$RUN/pid"))"
 else
   if [ -f "$RUN/full.pt" ]; then START=(--resume); else START=(--init "${INIT:-training/checkpoints/last_fp16.pt}"); fi
+  # Optional recipe and shape (see `python -m training.train --help`); empty = the trainer's defaults.
+  EXTRA=()
+  [ -n "${TASK_WEIGHTS:-}" ] && EXTRA+=(--task-weights "$TASK_WEIGHTS")
+  [ -n "${INTENT_WEIGHT:-}" ] && EXTRA+=(--intent-weight "$INTENT_WEIGHT")
+  [ -n "${SUBSET_FRACTION:-}" ] && EXTRA+=(--subset-fraction "$SUBSET_FRACTION")
+  [ -n "${ENC_BLOCKS:-}" ] && EXTRA+=(--enc-blocks "$ENC_BLOCKS")
+  [ -n "${MIDDLE_BLOCKS:-}" ] && EXTRA+=(--middle-blocks "$MIDDLE_BLOCKS")
+  [ -n "${DEC_BLOCKS:-}" ] && EXTRA+=(--dec-blocks "$DEC_BLOCKS")
   PYTHONUNBUFFERED=1 setsid nohup python3 -m training.train --run "$RUN" "${START[@]}" --minutes "$MINUTES" \
     --batch "${BATCH:-32}" --crop "${CROP:-192}" --lr "${LR:-8e-4}" --warmup "${WARMUP:-300}" --loss "${LOSS:-l1}" --workers "${WORKERS:-15}" \
     --threads 4 --save-minutes 1.5 --val-minutes "${VAL_MINUTES:-3}" --data "$DATA" --val-dir "$DATA/val" \
-    --prompt-cache "$DATA/prompt_cache" --committed-ckpt "$RUN/last_fp16.pt" >"$RUN/stdout" 2>&1 &
+    --prompt-cache "$DATA/prompt_cache" --committed-ckpt "$RUN/last_fp16.pt" "${EXTRA[@]}" >"$RUN/stdout" 2>&1 &
   echo $! >"$RUN/pid"
   echo "started training (pid $!) ${START[*]}"
 fi

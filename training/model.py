@@ -15,6 +15,7 @@ __all__ = [
     "RestoreNet",
     "RestoreNetConfig",
     "SimpleGate",
+    "grow",
 ]
 
 
@@ -183,6 +184,37 @@ class RestoreNet(nn.Module):
         ):
             x = icb(decoder(up(x) + skip), instruction)
         return image + self.ending(x)
+
+
+def grow(state: dict[str, torch.Tensor], old: RestoreNetConfig, new: RestoreNetConfig) -> RestoreNet:
+    """A deeper `new` network that computes exactly what `old` with weights `state` computes.
+
+    Every block `old` has keeps its weights; the extra NAFBlocks start with zero residual scales, i.e. as
+    the identity, so training a bigger model starts from the trained smaller one instead of from scratch.
+    Width, levels and the instruction path must match; only block counts may grow.
+    """
+    same = ("width", "embed_dim", "instruction_dim", "ffn_expand", "dw_expand", "levels")
+    if any(getattr(old, k) != getattr(new, k) for k in same):
+        raise ValueError(f"can only add blocks: {', '.join(same)} must match")
+    before = {f"encoders.{i}": n for i, n in enumerate(old.enc_blocks)}
+    before |= {f"decoders.{i}": n for i, n in enumerate(reversed(old.dec_blocks))}
+    after = {f"encoders.{i}": n for i, n in enumerate(new.enc_blocks)}
+    after |= {f"decoders.{i}": n for i, n in enumerate(reversed(new.dec_blocks))}
+    before["middle"], after["middle"] = old.middle_blocks, new.middle_blocks
+    if any(after[k] < n for k, n in before.items()):
+        raise ValueError("can only add blocks, not remove them")
+    model = RestoreNet(new)
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if unexpected:
+        raise ValueError(f"weights the grown network has no place for: {unexpected[:3]}")
+    for name in missing:  # only the added blocks may lack weights
+        parts = name.split(".")
+        module, index = (
+            (parts[0], int(parts[1])) if parts[0] == "middle" else (".".join(parts[:2]), int(parts[2]))
+        )
+        if index < before[module]:
+            raise ValueError(f"the old weights lack {name}")
+    return model
 
 
 def pad_to_multiple(image: torch.Tensor, multiple: int) -> tuple[torch.Tensor, int, int]:

@@ -15,6 +15,7 @@ PSNR gain is kept as `<run>/best_fp16.pt`, the checkpoint export.py ships.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import pickle
@@ -32,7 +33,7 @@ from torch.nn import functional as F  # noqa: N812
 from training.conditioning import CACHE_DIR, HELDOUT_CORPUS, load_prompt_bank
 from training.data import ImageBank, PairSampler, SamplerConfig, validation_set
 from training.degradations.pipeline import TASKS
-from training.model import RestoreNet, RestoreNetConfig, count_parameters
+from training.model import RestoreNet, RestoreNetConfig, count_parameters, grow
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
@@ -65,6 +66,10 @@ class TrainArgs:
     loss: str
     task_weights: str
     intent_weight: float
+    subset_fraction: float
+    enc_blocks: str
+    middle_blocks: int | None
+    dec_blocks: str
 
 
 def parse_args(argv: list[str] | None = None) -> TrainArgs:
@@ -130,6 +135,25 @@ def parse_args(argv: list[str] | None = None) -> TrainArgs:
         default=0.0,
         help="weight of InstructIR's intent loss: a linear head on the projected instruction must name the "
         "prompt's tasks (training only, not exported), so the projection keeps the tasks apart",
+    )
+    p.add_argument(
+        "--subset-fraction",
+        type=float,
+        default=0.0,
+        help="of the pair/triple draws, the share where the photo gets only part of what the prompt names "
+        "(target clean): the network learns to apply only what the photo needs",
+    )
+    p.add_argument(
+        "--enc-blocks", default="", help="NAFBlocks per encoder level, e.g. 1,2,2,4 (default: --init's)"
+    )
+    p.add_argument(
+        "--middle-blocks", type=int, default=None, help="NAFBlocks in the middle (default: --init's)"
+    )
+    p.add_argument(
+        "--dec-blocks",
+        default="",
+        help="NAFBlocks per decoder level, top level first like --enc-blocks; more blocks than --init's "
+        "grow its network (the new blocks start as the identity)",
     )
     a = p.parse_args(argv)
     if not a.steps and not a.minutes:
@@ -281,16 +305,25 @@ def main(argv: list[str] | None = None) -> None:
         images,
         prompts,
         seed=args.seed,
-        config=SamplerConfig(task_weights=parse_task_weights(args.task_weights)),
+        config=SamplerConfig(
+            task_weights=parse_task_weights(args.task_weights), subset_fraction=args.subset_fraction
+        ),
     )
 
     config = RestoreNetConfig(width=args.width)
-    init_state = None
     if args.init:
         config, init_state = load_weights(args.init)
-    model = RestoreNet(config)
-    if init_state is not None:
-        model.load_state_dict(init_state)
+
+    def blocks(text: str, default: tuple[int, ...]) -> tuple[int, ...]:
+        return tuple(int(n) for n in text.split(",")) if text else default
+
+    grown = dataclasses.replace(
+        config,
+        enc_blocks=blocks(args.enc_blocks, config.enc_blocks),
+        middle_blocks=config.middle_blocks if args.middle_blocks is None else args.middle_blocks,
+        dec_blocks=blocks(args.dec_blocks, config.dec_blocks),
+    )
+    model = grow(init_state, config, grown) if args.init else RestoreNet(grown)
     model.to(device)
     # InstructIR's auxiliary intent classifier on the projected instruction; lives beside the model so the
     # exported network and its checkpoints keep their shape.

@@ -1,4 +1,5 @@
-"""RestoreNet: torch vs ONNX Runtime parity at two sizes (dynamic H/W), fp32 and fp16-weight exports."""
+"""RestoreNet: torch vs ONNX Runtime parity at two sizes (dynamic H/W), fp32 and fp16-weight exports;
+growing a trained network into a deeper one."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ torch = pytest.importorskip("torch")
 ort = pytest.importorskip("onnxruntime")
 
 from training.export import export_onnx  # noqa: E402
-from training.model import RestoreNet, RestoreNetConfig, pad_to_multiple  # noqa: E402
+from training.model import RestoreNet, RestoreNetConfig, grow, pad_to_multiple  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = REPO / "resources" / "models" / "restore.onnx"
@@ -98,3 +99,39 @@ def test_shipped_model_runs_at_dynamic_sizes(h: int, w: int):
     image, emb = _inputs(h, w, seed=h)
     out = sess.run(["restored"], {"image": image, "embedding": emb})[0]
     assert out.shape == (1, 3, h, w) and np.isfinite(out).all()
+
+
+def test_a_grown_network_computes_what_the_small_one_did() -> None:
+    small = _random_model(TINY)
+    deeper = RestoreNetConfig(
+        width=8, enc_blocks=(2, 1), middle_blocks=3, dec_blocks=(1, 2), instruction_dim=16
+    )
+    big = grow(small.state_dict(), TINY, deeper).eval()
+    assert sum(p.numel() for p in big.parameters()) > sum(p.numel() for p in small.parameters())
+    image, emb = (torch.from_numpy(a) for a in _inputs(32, 48, seed=3))
+    with torch.no_grad():
+        assert torch.allclose(big(image, emb), small(image, emb), atol=1e-6)
+    # and the added blocks can learn: their residual scales get gradients
+    big.train()
+    big(image, emb).sum().backward()
+    assert float(big.middle[2].beta.grad.abs().sum()) > 0
+
+
+def test_growing_refuses_to_shrink_or_widen() -> None:
+    state = _random_model(TINY).state_dict()
+    with pytest.raises(ValueError, match="only add blocks"):
+        grow(
+            state,
+            TINY,
+            RestoreNetConfig(
+                width=8, enc_blocks=(1, 1), middle_blocks=0, dec_blocks=(1, 1), instruction_dim=16
+            ),
+        )
+    with pytest.raises(ValueError, match="must match"):
+        grow(
+            state,
+            TINY,
+            RestoreNetConfig(
+                width=16, enc_blocks=(1, 1), middle_blocks=1, dec_blocks=(1, 1), instruction_dim=16
+            ),
+        )

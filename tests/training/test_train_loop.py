@@ -104,3 +104,17 @@ def test_task_weights_change_how_often_a_task_is_drawn() -> None:
     assert share[1] > 1.5 * share[0]
     with pytest.raises(ValueError, match="bad task weight"):
         parse_task_weights("sharpen=2")
+
+
+def test_subset_draws_degrade_part_of_what_the_prompt_asks_for() -> None:
+    base = _sampler()
+    sampler = PairSampler(base.images, base.prompts, seed=3, config=SamplerConfig(subset_fraction=1.0))
+    composite_row = 2  # "fix the dark noisy photo": denoise + lowlight
+    seen = set()
+    for _ in range(300):
+        lq, gt, _, applied, row = sampler.sample(32)
+        if row == composite_row and applied:  # () is a clean draw, which any prompt can get
+            seen.add(applied)
+            assert len(applied) == 1 and set(applied) < {"denoise", "lowlight"}
+            assert not np.array_equal(lq, gt)  # the part it got is still applied
+    assert seen == {("denoise",), ("lowlight",)}
