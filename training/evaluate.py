@@ -1,0 +1,73 @@
+"""Score fp16 checkpoints (and their weight average, a "soup") on the training validation crops.
+
+    python -m training.evaluate training/checkpoints/last_fp16.pt runs/cpu2/best_fp16.pt --soup runs/soup2.pt
+
+Same crops, levels and prompts as the validation in `training.train` (`training.data.validation_set`), so
+the rows compare with the run logs; prints a Markdown table. `--soup OUT` also scores the element-wise mean
+of the given checkpoints (all of one shape, best from one trajectory) and saves it as an fp16 checkpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+
+from training.conditioning import HELDOUT_CORPUS, load_prompt_bank
+from training.data import validation_set
+from training.model import RestoreNet
+from training.train import atomic_save, load_weights, mean_gain, validate
+
+DEFAULT_VAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "val"
+
+
+def soup(paths: list[Path]) -> dict:
+    """fp16 checkpoint whose weights are the mean of `paths`' weights (config of the first)."""
+    loaded = [torch.load(p, map_location="cpu", weights_only=False) for p in paths]
+    keys = loaded[0]["state_dict"].keys()
+    if any(c["state_dict"].keys() != keys for c in loaded):
+        raise ValueError("a soup needs checkpoints of one shape")
+    state = {k: torch.stack([c["state_dict"][k].float() for c in loaded]).mean(0).half() for k in keys}
+    return {
+        "config": loaded[0]["config"],
+        "state_dict": state,
+        "step": max(int(c.get("step", 0)) for c in loaded),
+        "soup_of": [str(p) for p in paths],
+    }
+
+
+def score(path: Path, items: list[dict]) -> dict[str, dict[str, float]]:
+    config, state = load_weights(path)
+    model = RestoreNet(config)
+    model.load_state_dict(state)
+    return validate(model, items, torch.device("cpu"))
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("checkpoints", type=Path, nargs="+")
+    p.add_argument(
+        "--soup", type=Path, default=None, help="also score the mean of the checkpoints; save it here"
+    )
+    p.add_argument("--val-dir", type=Path, default=DEFAULT_VAL)
+    p.add_argument("--threads", type=int, default=2)
+    a = p.parse_args(argv)
+    torch.set_num_threads(a.threads)
+    items = validation_set(a.val_dir, [load_prompt_bank(HELDOUT_CORPUS), load_prompt_bank()])
+    rows = {str(c): score(c, items) for c in a.checkpoints}
+    if a.soup:
+        atomic_save(soup(a.checkpoints), a.soup)
+        rows[f"soup -> {a.soup}"] = score(a.soup, items)
+    cases = list(next(iter(rows.values())))
+    first = next(iter(rows.values()))
+    print("| checkpoint | " + " | ".join(cases) + " | mean gain |")
+    print("|" + "---|" * (len(cases) + 2))
+    print("| input | " + " | ".join(f"{first[c]['input']:.2f}" for c in cases) + " | |")
+    for name, res in rows.items():
+        cells = " | ".join(f"{res[c]['output']:.2f}" for c in cases)
+        print(f"| {name} | {cells} | {mean_gain(res):+.2f} |")
+
+
+if __name__ == "__main__":
+    main()
