@@ -3,6 +3,7 @@ growing a trained network into a deeper one."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -117,21 +118,12 @@ def test_a_grown_network_computes_what_the_small_one_did() -> None:
     assert float(big.middle[2].beta.grad.abs().sum()) > 0
 
 
-def test_growing_refuses_to_shrink_or_widen() -> None:
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [({"middle_blocks": 0}, "only add blocks"), ({"width": 16}, "must match")],
+    ids=["shrink", "widen"],
+)
+def test_growing_refuses_to_shrink_or_widen(change: dict, message: str) -> None:
     state = _random_model(TINY).state_dict()
-    with pytest.raises(ValueError, match="only add blocks"):
-        grow(
-            state,
-            TINY,
-            RestoreNetConfig(
-                width=8, enc_blocks=(1, 1), middle_blocks=0, dec_blocks=(1, 1), instruction_dim=16
-            ),
-        )
-    with pytest.raises(ValueError, match="must match"):
-        grow(
-            state,
-            TINY,
-            RestoreNetConfig(
-                width=16, enc_blocks=(1, 1), middle_blocks=1, dec_blocks=(1, 1), instruction_dim=16
-            ),
-        )
+    with pytest.raises(ValueError, match=message):
+        grow(state, TINY, dataclasses.replace(TINY, **change))
