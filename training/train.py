@@ -254,8 +254,9 @@ def psnr_loss(out: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
 
 
 def load_weights(path: Path) -> tuple[RestoreNetConfig, dict]:
+    """Config and fp32 weights of an fp16 checkpoint or of a run's full.pt (which holds the optimizer too)."""
     ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    state = {k: v.float() for k, v in ckpt["state_dict"].items()}
+    state = {k: v.float() for k, v in ckpt["state_dict" if "state_dict" in ckpt else "model"].items()}
     return RestoreNetConfig.from_dict(ckpt["config"]), state
 
 
