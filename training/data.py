@@ -176,6 +176,7 @@ VALIDATION_CASES: tuple[tuple[str, tuple[str, ...], str | dict[str, str]], ...] 
     ("lowlight+noise", ("lowlight", "denoise"), {"lowlight": "ev-3", "denoise": "sigma15"}),
     ("clean_mismatch", ("dehaze",), "clean"),
     ("noise_asked_brighter", ("denoise",), "sigma15"),
+    ("denoise_camera_jpeg", ("denoise",), "sigma20_camera_jpeg90"),  # the README sample's kind of grain
 )
 OVERASKED: dict[str, tuple[str, ...]] = {"noise_asked_brighter": ("denoise", "lowlight")}
 

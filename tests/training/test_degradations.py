@@ -42,7 +42,7 @@ def rng(seed: int = 0) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
-@pytest.mark.parametrize("level", ["sigma15", "sigma25", "sigma50", "sensor", None])
+@pytest.mark.parametrize("level", ["sigma15", "sigma25", "sigma50", "sensor", "sigma20_camera_jpeg90", None])
 def test_noise_raises_high_frequency_energy(photo, level):
     out = degrade(photo, ("denoise",), rng(), level=level).image
     assert high_frequency_energy(out) > 5 * high_frequency_energy(photo)
@@ -56,6 +56,24 @@ def test_stronger_noise_level_is_noisier(photo):
     ]
     assert std[0] == pytest.approx(25 / 255, rel=0.15)
     assert std[1] > 1.6 * std[0]
+
+
+def test_camera_jpeg_compresses_the_grain_as_a_camera_would(photo):
+    plain = degrade(photo, ("denoise",), rng(), level={"denoise": "sigma25"}).image - photo
+    camera = degrade(photo, ("denoise",), rng(), level={"denoise": "sigma20_camera_jpeg90"}).image - photo
+
+    def luma_chroma(residual: np.ndarray) -> tuple[float, float]:
+        luma = residual.mean(axis=2)
+        return float(luma.std()), float((residual[..., 2] - residual[..., 1]).std())
+
+    (pl, pc), (cl, cc) = luma_chroma(plain), luma_chroma(camera)
+    # i.i.d. noise: the blue-green difference has sqrt(6) x the std of the channel mean; 4:2:0 JPEG
+    # averages chroma over 2x2 pixels and quantises it, so the camera's grain is mostly luma.
+    assert pc / pl == pytest.approx(6**0.5, rel=0.1)
+    assert cc / cl < 0.7 * pc / pl
+    drawn = [sample_params("denoise", rng(seed)).get("camera_jpeg") for seed in range(200)]
+    assert 60 < sum(q is None for q in drawn) < 140
+    assert all(70 <= q <= 95 for q in drawn if q is not None)
 
 
 @pytest.mark.parametrize("level", ["motion", "defocus", None])

@@ -9,7 +9,8 @@ Tasks are the restoration tasks of `engine.instructions.TASKS`; each one names t
 task       degradation (random ranges in training)
 =========  ===========================================================================================
 denoise    Gaussian noise sigma 1..55 /255, or Poisson-Gaussian sensor noise in linear light
-           (50..2000 electrons at white, read noise 0.002..0.03), half each
+           (50..2000 electrons at white, read noise 0.002..0.03), half each; then half of them are saved
+           as the camera would, JPEG quality 70..95 (4:2:0), which smears the grain into blotches
 deblur     camera-shake motion blur (trajectory 5..31 px, intensity 0..1) 60 %, or defocus disk
            (radius 1..7 px) 40 %; both followed by mild Gaussian noise 0..2 /255
 jpeg       JPEG quality 5..60; 30 % are saved twice (first at quality 50..95)
@@ -62,6 +63,7 @@ LEVELS: dict[str, dict[str, Params]] = {
         "sigma25": {"model": "gaussian", "sigma": 25 / 255},
         "sigma50": {"model": "gaussian", "sigma": 50 / 255},
         "sensor": {"model": "poisson_gaussian", "photons": 200.0, "read_sigma": 0.01},
+        "sigma20_camera_jpeg90": {"model": "gaussian", "sigma": 20 / 255, "camera_jpeg": 90},
     },
     "deblur": {
         "motion": {"model": "motion", "size": 21, "intensity": 0.5, "noise_sigma": 1 / 255},
@@ -115,12 +117,18 @@ class Degraded:
 def sample_params(task: str, rng: np.random.Generator) -> Params:
     """Draw random training parameters for one task (ranges in the module docstring)."""
     if task == "denoise":
+        camera_jpeg = int(rng.integers(70, 96)) if rng.random() < 0.5 else None
         if rng.random() < 0.5:
-            return {"model": "gaussian", "sigma": float(rng.uniform(1.0, 55.0)) / 255}
+            return {
+                "model": "gaussian",
+                "sigma": float(rng.uniform(1.0, 55.0)) / 255,
+                "camera_jpeg": camera_jpeg,
+            }
         return {
             "model": "poisson_gaussian",
             "photons": float(np.exp(rng.uniform(np.log(50.0), np.log(2000.0)))),
             "read_sigma": float(rng.uniform(0.002, 0.03)),
+            "camera_jpeg": camera_jpeg,
         }
     if task == "deblur":
         noise = float(rng.uniform(0.0, 2.0)) / 255
@@ -160,8 +168,11 @@ def _apply(task: str, img: np.ndarray, p: Params, rng: np.random.Generator) -> n
     h, w = img.shape[:2]
     if task == "denoise":
         if p["model"] == "gaussian":
-            return gaussian_noise(img, p["sigma"], rng)
-        return poisson_gaussian_noise(img, rng, p["photons"], p["read_sigma"])
+            noisy = gaussian_noise(img, p["sigma"], rng)
+        else:
+            noisy = poisson_gaussian_noise(img, rng, p["photons"], p["read_sigma"])
+        # Most noisy photos reach us as the camera's JPEG: the grain arrives compressed.
+        return jpeg_compress(noisy, p["camera_jpeg"], None) if p.get("camera_jpeg") else noisy
     if task == "deblur":
         if p["model"] == "motion":
             out = motion_blur(img, rng, p["size"], p["intensity"])
