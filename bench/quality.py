@@ -76,6 +76,16 @@ CASES: tuple[Case, ...] = (
         ),
     ),
     Case("denoise-s50", "denoise σ50", ("denoise",), "sigma50", "remove the noise", "denoise", None),
+    # Real noisy photos arrive as the camera's JPEG (the README sample is made this way); no bar.
+    Case(
+        "denoise-camera",
+        "noise σ20 + camera JPEG q90",
+        ("denoise",),
+        "sigma20_camera_jpeg90",
+        "remove the noise",
+        "denoise",
+        None,
+    ),
     Case(
         "jpeg-q10",
         "JPEG q10",
