@@ -9,7 +9,7 @@ RESTORE = ModelSpec(
     id="restore",
     file="restore.onnx",
     # Filled in by the model engineers when restore.onnx is released (see training/ export).
-    sha256="e2e3eaf84db60986de3b2c5b7337cccc22985f91efb7def0901f16b6b3ac30ca",
+    sha256="5cc9fe937eeba7ee25b96752d74f8c7933808b31df70509ba8def314d2d26df1",
     purpose="InstructIR-style restoration conditioned on an instruction embedding",
     # training/model.py's RestoreNet has 4 levels (2**4 = 16; its RestoreNetConfig.multiple_of). 16 also
     # serves a 3-level network, so it stays safe until the released model's depth is confirmed.
