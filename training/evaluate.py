@@ -16,10 +16,8 @@ import torch
 
 from training.conditioning import HELDOUT_CORPUS, load_prompt_bank
 from training.data import validation_set
-from training.model import RestoreNet
-from training.train import atomic_save, load_weights, mean_gain, validate
-
-DEFAULT_VAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "val"
+from training.export import build_model
+from training.train import DATA, atomic_save, mean_gain, validate
 
 
 def soup(paths: list[Path]) -> dict:
@@ -38,10 +36,7 @@ def soup(paths: list[Path]) -> dict:
 
 
 def score(path: Path, items: list[dict]) -> dict[str, dict[str, float]]:
-    config, state = load_weights(path)
-    model = RestoreNet(config)
-    model.load_state_dict(state)
-    return validate(model, items, torch.device("cpu"))
+    return validate(build_model(path)[0], items, torch.device("cpu"))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -50,7 +45,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument(
         "--soup", type=Path, default=None, help="also score the mean of the checkpoints; save it here"
     )
-    p.add_argument("--val-dir", type=Path, default=DEFAULT_VAL)
+    p.add_argument("--val-dir", type=Path, default=DATA / "val")
     p.add_argument("--threads", type=int, default=2)
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)

@@ -254,9 +254,8 @@ def psnr_loss(out: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
 
 
 def load_weights(path: Path) -> tuple[RestoreNetConfig, dict]:
-    """Config and fp32 weights of an fp16 checkpoint or of a run's full.pt (which holds the optimizer too)."""
     ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    state = {k: v.float() for k, v in ckpt["state_dict" if "state_dict" in ckpt else "model"].items()}
+    state = {k: v.float() for k, v in ckpt["state_dict"].items()}
     return RestoreNetConfig.from_dict(ckpt["config"]), state
 
 
@@ -338,7 +337,10 @@ def main(argv: list[str] | None = None) -> None:
     def parameters() -> list[nn.Parameter]:
         return list(model.parameters()) + (list(intent_head.parameters()) if args.intent_weight > 0 else [])
 
-    opt = torch.optim.AdamW(parameters(), lr=args.lr, weight_decay=args.weight_decay, betas=(0.9, 0.9))
+    def optimizer() -> torch.optim.AdamW:
+        return torch.optim.AdamW(parameters(), lr=args.lr, weight_decay=args.weight_decay, betas=(0.9, 0.9))
+
+    opt = optimizer()
     step, elapsed_before, best = 0, 0.0, -math.inf
     full_path = args.run / "full.pt"
     if args.resume and full_path.exists():
@@ -347,7 +349,7 @@ def main(argv: list[str] | None = None) -> None:
         model.load_state_dict(ckpt["model"])
         if "intent_head" in ckpt:
             intent_head.load_state_dict(ckpt["intent_head"])
-        opt = torch.optim.AdamW(parameters(), lr=args.lr, weight_decay=args.weight_decay, betas=(0.9, 0.9))
+        opt = optimizer()
         opt.load_state_dict(ckpt["optimizer"])
         step, elapsed_before, best = ckpt["step"], ckpt["elapsed_min"], ckpt["best"]
         sampler.rng = pickle.loads(ckpt["sampler_rng"])
