@@ -93,8 +93,9 @@ class SamplerConfig:
     # names, target = clean. Teaches "apply what the photo needs": "remove the noise and brighten it" on a
     # well-exposed noisy photo must denoise, not wash it out.
     subset_fraction: float = 0.0
-    # Relative draw weight per task (missing: 1); a task set's weight is the mean of its tasks'. Slow
-    # learners (deblur, JPEG) can be drawn more often than the easy global corrections.
+    # Relative draw weight per task (missing: 1); a task set's weight is the mean of its tasks', or 0 if
+    # one of them has weight 0. Slow learners (deblur, JPEG) can be drawn more often than the easy global
+    # corrections, or alone: the global tasks' large, coherent gradients swamp theirs in AdamW's moments.
     task_weights: tuple[tuple[str, float], ...] = ()
 
 
@@ -113,8 +114,12 @@ class PairSampler:
         weights = dict(self.config.task_weights)
         self.set_probs = {}
         for n, group in self.task_sets.items():
-            w = np.asarray([np.mean([weights.get(t, 1.0) for t in s]) for s in group], np.float64)
-            self.set_probs[n] = w / w.sum() if len(w) else w
+            # A weight of 0 leaves out every set with that task (a curriculum phase without it).
+            w = np.asarray(
+                [np.mean(ws) * (min(ws) > 0) for ws in ([weights.get(t, 1.0) for t in s] for s in group)],
+                np.float64,
+            )
+            self.set_probs[n] = w / w.sum() if w.sum() > 0 else w
         # Per prompt row, the tasks it asks for as a 0/1 row in TASKS order: the intent loss's target
         # (clean samples too, whose prompt names tasks the photo does not need).
         self.intent = np.zeros((len(prompts.texts), len(TASKS)), np.float32)
@@ -124,7 +129,7 @@ class PairSampler:
     def _task_set(self) -> tuple[str, ...]:
         c, r = self.config, self.rng.random()
         n = 1 if r < c.single_fraction else 2 if r < c.single_fraction + c.pair_fraction else 3
-        if not self.task_sets[n]:
+        if not self.task_sets[n] or self.set_probs[n].sum() == 0:
             n = 1
         p = self.set_probs[n]
         return self.task_sets[n][int(self.rng.choice(len(p), p=p))]

@@ -21,6 +21,7 @@ else
   [ -n "${ENC_BLOCKS:-}" ] && EXTRA+=(--enc-blocks "$ENC_BLOCKS")
   [ -n "${MIDDLE_BLOCKS:-}" ] && EXTRA+=(--middle-blocks "$MIDDLE_BLOCKS")
   [ -n "${DEC_BLOCKS:-}" ] && EXTRA+=(--dec-blocks "$DEC_BLOCKS")
+  [ -n "${TASK_PRIOR:-}" ] && EXTRA+=(--task-prior)
   PYTHONUNBUFFERED=1 setsid nohup python3 -m training.train --run "$RUN" "${START[@]}" --minutes "$MINUTES" \
     --batch "${BATCH:-32}" --crop "${CROP:-192}" --lr "${LR:-8e-4}" --warmup "${WARMUP:-300}" --loss "${LOSS:-l1}" --workers "${WORKERS:-15}" \
     --threads 4 --save-minutes 1.5 --val-minutes "${VAL_MINUTES:-3}" --data "$DATA" --val-dir "$DATA/val" \

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F  # noqa: N812
@@ -15,6 +17,7 @@ __all__ = [
     "RestoreNet",
     "RestoreNetConfig",
     "SimpleGate",
+    "TaskPrior",
     "grow",
 ]
 
@@ -31,6 +34,8 @@ class RestoreNetConfig:
     instruction_dim: int = 128  # width of the learned projection shared by all condition blocks
     ffn_expand: int = 2
     dw_expand: int = 2
+    # Also condition on the task head's task probabilities (a frozen copy inside the network); see TaskPrior.
+    task_prior: bool = False
     extra: dict[str, str] = field(default_factory=dict)  # free-form notes carried into the checkpoint
 
     @property
@@ -125,6 +130,54 @@ class InstructionConditionBlock(nn.Module):
         return x + self.block((x * self.scale + self.shift) * mask)
 
 
+TASK_HEAD_FILE = Path(__file__).resolve().parents[1] / "resources" / "models" / "task_head.npz"
+
+
+class TaskPrior(nn.Module):
+    """The task head of issue "instructions", frozen inside the network, feeding the condition blocks.
+
+    MiniLM embeds "sharpen it", "remove the blocks" and "denoise" close together, and a learned projection
+    pulls them apart only slowly: the ICB masks of the shipped model for those prompts differed by 0.006.
+    The task head was trained to tell them apart, so its task probabilities (6 sigmoids, ensemble-averaged)
+    go through a linear layer and are added to the projected instruction. The linear layer starts at
+    zero, so adding the prior to a trained network changes nothing until training uses it. The head's
+    weights are buffers: they travel in checkpoints and the ONNX file and are never trained.
+    """
+
+    def __init__(self, embed_dim: int, instruction_dim: int, n_tasks: int = 6, hidden: int = 1536) -> None:
+        super().__init__()
+        self.register_buffer("w1", torch.zeros(embed_dim, hidden))
+        self.register_buffer("b1", torch.zeros(hidden))
+        self.register_buffer("w2", torch.zeros(hidden, n_tasks))
+        self.register_buffer("b2", torch.zeros(n_tasks))
+        self.fc = nn.Linear(n_tasks, instruction_dim)
+        nn.init.zeros_(self.fc.weight)
+        nn.init.zeros_(self.fc.bias)
+
+    def load_head(self, path: Path = TASK_HEAD_FILE) -> None:
+        """Copy the task-probability part of the engine's head (an ensemble of M one-hidden-layer MLPs).
+
+        mean_m(relu(x W1_m + b1_m) W2_m + b2_m) = relu(x [W1_1..W1_M] + [b1]) [W2_1; ..; W2_M] / M + mean b2,
+        so the ensemble becomes one wider MLP.
+        """
+        with np.load(path, allow_pickle=False) as npz:
+            w1, b1, w2, b2 = (npz[k].astype(np.float32) for k in ("w1", "b1", "w2", "b2"))
+            tasks = tuple(str(t) for t in npz["tasks"])
+        members, n = w1.shape[0], self.w2.shape[1]
+        if len(tasks) != n or members * w1.shape[2] != self.w1.shape[1]:
+            raise ValueError(f"{path}: task head of another shape ({tasks}, {w1.shape})")
+        self.w1.copy_(torch.from_numpy(np.concatenate(list(w1), axis=1)))
+        self.b1.copy_(torch.from_numpy(b1.reshape(-1)))
+        self.w2.copy_(torch.from_numpy(np.concatenate(list(w2[:, :, :n]), axis=0) / members))
+        self.b2.copy_(torch.from_numpy(b2[:, :n].mean(axis=0)))
+
+    def probabilities(self, embedding: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(torch.relu(embedding @ self.w1 + self.b1) @ self.w2 + self.b2)
+
+    def forward(self, embedding: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.probabilities(embedding))
+
+
 class RestoreNet(nn.Module):
     """NAFNet U-Net with an Instruction Condition Block at every encoder and decoder level.
 
@@ -144,6 +197,7 @@ class RestoreNet(nn.Module):
             nn.GELU(),
             nn.Linear(cfg.instruction_dim * 2, cfg.instruction_dim),
         )
+        self.task_prior = TaskPrior(cfg.embed_dim, cfg.instruction_dim) if cfg.task_prior else None
         self.intro = nn.Conv2d(3, cfg.width, 3, padding=1)
         self.ending = nn.Conv2d(cfg.width, 3, 3, padding=1)
         self.encoders = nn.ModuleList()
@@ -170,8 +224,13 @@ class RestoreNet(nn.Module):
         nn.init.zeros_(self.ending.weight)
         nn.init.zeros_(self.ending.bias)
 
+    def instruction(self, embedding: torch.Tensor) -> torch.Tensor:
+        """The vector every condition block reads: projected embedding (+ the task prior)."""
+        out = self.project(embedding)
+        return out if self.task_prior is None else out + self.task_prior(embedding)
+
     def forward(self, image: torch.Tensor, embedding: torch.Tensor) -> torch.Tensor:
-        instruction = self.project(embedding)
+        instruction = self.instruction(embedding)
         x = self.intro(image)
         skips = []
         for encoder, icb, down in zip(self.encoders, self.enc_icbs, self.downs, strict=True):
@@ -191,7 +250,8 @@ def grow(state: dict[str, torch.Tensor], old: RestoreNetConfig, new: RestoreNetC
 
     Every block `old` has keeps its weights; the extra NAFBlocks start with zero residual scales, i.e. as
     the identity, so training a bigger model starts from the trained smaller one instead of from scratch.
-    Width, levels and the instruction path must match; only block counts may grow.
+    Width, levels and the instruction path must match; only block counts may grow. A task prior may be
+    added (`new.task_prior` without `old.task_prior`): it gets the engine's task head and starts at zero.
     """
     same = ("width", "embed_dim", "instruction_dim", "ffn_expand", "dw_expand", "levels")
     if any(getattr(old, k) != getattr(new, k) for k in same):
@@ -203,10 +263,15 @@ def grow(state: dict[str, torch.Tensor], old: RestoreNetConfig, new: RestoreNetC
     before["middle"], after["middle"] = old.middle_blocks, new.middle_blocks
     if any(after[k] < n for k, n in before.items()):
         raise ValueError("can only add blocks, not remove them")
+    if old.task_prior and not new.task_prior:
+        raise ValueError("cannot drop the task prior")
     model = RestoreNet(new)
     missing, unexpected = model.load_state_dict(state, strict=False)
     if unexpected:
         raise ValueError(f"weights the grown network has no place for: {unexpected[:3]}")
+    if model.task_prior is not None and not old.task_prior:
+        model.task_prior.load_head()
+        missing = [n for n in missing if not n.startswith("task_prior.")]
     for name in missing:  # only the added blocks may lack weights
         parts = name.split(".")
         module, index = (

@@ -70,6 +70,7 @@ class TrainArgs:
     enc_blocks: str
     middle_blocks: int | None
     dec_blocks: str
+    task_prior: bool
 
 
 def parse_args(argv: list[str] | None = None) -> TrainArgs:
@@ -127,7 +128,8 @@ def parse_args(argv: list[str] | None = None) -> TrainArgs:
     p.add_argument(
         "--task-weights",
         default="",
-        help="draw weights per task, e.g. 'deblur=2.5,jpeg=2' (others 1): more samples for slow learners",
+        help="draw weights per task, e.g. 'deblur=2.5,jpeg=2' (others 1): more samples for slow learners; "
+        "0 leaves out every task set with that task",
     )
     p.add_argument(
         "--intent-weight",
@@ -154,6 +156,13 @@ def parse_args(argv: list[str] | None = None) -> TrainArgs:
         default="",
         help="NAFBlocks per decoder level, top level first like --enc-blocks; more blocks than --init's "
         "grow its network (the new blocks start as the identity)",
+    )
+    p.add_argument(
+        "--task-prior",
+        action="store_true",
+        help="also condition on the task head's probabilities (a frozen copy inside the network, added to "
+        "--init's at zero), so prompts the sentence encoder embeds alike (sharpen / deblock / denoise) "
+        "steer the network apart from the first step",
     )
     a = p.parse_args(argv)
     if not a.steps and not a.minutes:
@@ -241,7 +250,7 @@ def parse_task_weights(text: str) -> tuple[tuple[str, float], ...]:
     out = []
     for part in filter(None, (s.strip() for s in text.split(","))):
         name, _, value = part.partition("=")
-        if name not in TASKS or not value:
+        if name not in TASKS or not value or float(value) < 0:
             raise ValueError(f"bad task weight {part!r}; expected TASK=WEIGHT with TASK in {TASKS}")
         out.append((name, float(value)))
     return tuple(out)
@@ -327,10 +336,16 @@ def main(argv: list[str] | None = None) -> None:
         enc_blocks=blocks(args.enc_blocks, config.enc_blocks),
         middle_blocks=config.middle_blocks if args.middle_blocks is None else args.middle_blocks,
         dec_blocks=blocks(args.dec_blocks, config.dec_blocks),
+        task_prior=config.task_prior or args.task_prior,
     )
-    model = grow(init_state, config, grown) if args.init else RestoreNet(grown)
+    if args.init:
+        model = grow(init_state, config, grown)
+    else:
+        model = RestoreNet(grown)
+        if model.task_prior is not None:
+            model.task_prior.load_head()
     model.to(device)
-    # InstructIR's auxiliary intent classifier on the projected instruction; lives beside the model so the
+    # InstructIR's auxiliary intent classifier on the instruction vector; lives beside the model so the
     # exported network and its checkpoints keep their shape.
     intent_head = nn.Linear(model.config.instruction_dim, len(TASKS)).to(device)
 
@@ -432,7 +447,7 @@ def main(argv: list[str] | None = None) -> None:
             out = model(lq, emb)
         loss = psnr_loss(out.float(), gt) if args.loss == "psnr" else F.l1_loss(out.float(), gt)
         if args.intent_weight > 0:
-            logits = intent_head(model.project(emb))
+            logits = intent_head(model.instruction(emb))
             loss = loss + args.intent_weight * F.binary_cross_entropy_with_logits(logits.float(), intent)
         opt.zero_grad(set_to_none=True)
         loss.backward()

@@ -1,5 +1,5 @@
 """RestoreNet: torch vs ONNX Runtime parity at two sizes (dynamic H/W), fp32 and fp16-weight exports;
-growing a trained network into a deeper one."""
+growing a trained network into a deeper one; the frozen task prior."""
 
 from __future__ import annotations
 
@@ -19,11 +19,14 @@ REPO = Path(__file__).resolve().parents[2]
 SHIPPED = REPO / "resources" / "models" / "restore.onnx"
 
 TINY = RestoreNetConfig(width=8, enc_blocks=(1, 1), middle_blocks=1, dec_blocks=(1, 1), instruction_dim=16)
+TINY_PRIOR = dataclasses.replace(TINY, task_prior=True)
 
 
 def _random_model(config: RestoreNetConfig, seed: int = 0) -> RestoreNet:
     torch.manual_seed(seed)
     model = RestoreNet(config)
+    if model.task_prior is not None:
+        model.task_prior.load_head()
     # Fresh blocks start as identities (zero beta/gamma); perturb every parameter so parity covers the
     # whole graph, not just the global residual.
     with torch.no_grad():
@@ -39,7 +42,9 @@ def _inputs(h: int, w: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return image, emb / np.linalg.norm(emb)
 
 
-@pytest.fixture(scope="module", params=[TINY, RestoreNetConfig()], ids=["tiny", "default"])
+@pytest.fixture(
+    scope="module", params=[TINY, TINY_PRIOR, RestoreNetConfig()], ids=["tiny", "tiny-task-prior", "default"]
+)
 def model(request) -> RestoreNet:
     return _random_model(request.param)
 
@@ -127,3 +132,30 @@ def test_growing_refuses_to_shrink_or_widen(change: dict, message: str) -> None:
     state = _random_model(TINY).state_dict()
     with pytest.raises(ValueError, match=message):
         grow(state, TINY, dataclasses.replace(TINY, **change))
+
+
+def test_the_task_prior_is_the_engines_task_head_and_starts_silent() -> None:
+    from engine.instructions import encode
+    from engine.instructions.head import TaskHead
+
+    small = _random_model(TINY)
+    with_prior = grow(small.state_dict(), TINY, TINY_PRIOR).eval()
+    prompts = ["the camera shook, sharpen it", "remove the jpeg blocks", "it's grainy", "clear the haze"]
+    emb = torch.from_numpy(encode(prompts))
+    with torch.no_grad():
+        probs = with_prior.task_prior.probabilities(emb).numpy()
+        image = torch.rand(len(prompts), 3, 32, 48)
+        # its output layer starts at zero: adding the prior to a trained network changes nothing
+        assert torch.equal(with_prior(image, emb), small(image, emb))
+    head = TaskHead()
+    expected = np.stack([o.task_probs for o in head.predict(emb.numpy())])
+    assert np.abs(probs - expected).max() < 1e-5
+    # the prompts the sentence encoder embeds alike come apart here
+    assert [head.tasks[i] for i in probs.argmax(axis=1)] == ["deblur", "jpeg", "denoise", "dehaze"]
+    # only the output layer learns; the head's weights are buffers
+    assert {n for n, _ in with_prior.task_prior.named_parameters()} == {"fc.weight", "fc.bias"}
+    with_prior.train()
+    with_prior(image, emb).sum().backward()
+    assert float(with_prior.task_prior.fc.weight.grad.abs().sum()) > 0
+    with pytest.raises(ValueError, match="task prior"):
+        grow(with_prior.state_dict(), TINY_PRIOR, TINY)

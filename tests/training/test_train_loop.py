@@ -106,6 +106,17 @@ def test_task_weights_change_how_often_a_task_is_drawn() -> None:
         parse_task_weights("sharpen=2")
 
 
+def test_a_zero_task_weight_leaves_out_every_set_with_that_task() -> None:
+    base = _sampler()
+    config = SamplerConfig(task_weights=parse_task_weights("lowlight=0"))
+    sampler = PairSampler(base.images, base.prompts, seed=0, config=config)
+    draws = {sampler._task_set() for _ in range(500)}
+    # the only pair has low light in it, so pair draws fall back to single tasks
+    assert draws == {("denoise",), ("deblur",)}
+    with pytest.raises(ValueError, match="bad task weight"):
+        parse_task_weights("deblur=-1")
+
+
 def test_subset_draws_degrade_part_of_what_the_prompt_asks_for() -> None:
     base = _sampler()
     sampler = PairSampler(base.images, base.prompts, seed=3, config=SamplerConfig(subset_fraction=1.0))
