@@ -17,16 +17,30 @@ import torch
 from training.conditioning import HELDOUT_CORPUS, load_prompt_bank
 from training.data import validation_set
 from training.export import build_model
+from training.model import RestoreNetConfig, grow
 from training.train import DATA, atomic_save, mean_gain, validate
 
 
 def soup(paths: list[Path]) -> dict:
-    """fp16 checkpoint whose weights are the mean of `paths`' weights (config of the first)."""
+    """fp16 checkpoint whose weights are the mean of `paths`' weights (config of the first).
+
+    A checkpoint of a smaller shape that the first grew from (fewer blocks, no task prior) is grown to the
+    first's shape (`training.model.grow`: its output is unchanged) before averaging.
+    """
     loaded = [torch.load(p, map_location="cpu", weights_only=False) for p in paths]
-    keys = loaded[0]["state_dict"].keys()
-    if any(c["state_dict"].keys() != keys for c in loaded):
-        raise ValueError("a soup needs checkpoints of one shape")
-    state = {k: torch.stack([c["state_dict"][k].float() for c in loaded]).mean(0).half() for k in keys}
+    config = RestoreNetConfig.from_dict(loaded[0]["config"])
+    states = []
+    for c in loaded:
+        state = {k: v.float() for k, v in c["state_dict"].items()}
+        own = RestoreNetConfig.from_dict(c["config"])
+        if own != config:
+            try:
+                state = grow(state, own, config).state_dict()
+            except ValueError as exc:
+                raise ValueError(f"a soup needs checkpoints of one shape ({exc})") from None
+        states.append(state)
+    keys = states[0].keys()
+    state = {k: torch.stack([s[k] for s in states]).mean(0).half() for k in keys}
     return {
         "config": loaded[0]["config"],
         "state_dict": state,

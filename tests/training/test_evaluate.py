@@ -1,6 +1,9 @@
-"""Weight soups: the mean of checkpoints of one shape, saved as a checkpoint the trainer can load."""
+"""Weight soups: the mean of checkpoints of one shape (smaller ones grown to it), saved as a checkpoint the
+trainer can load."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import pytest
 
@@ -40,3 +43,14 @@ def test_soup_refuses_checkpoints_of_different_shapes(tmp_path) -> None:
     paths = [_checkpoint(tmp_path, "a.pt", 0.1), _checkpoint(tmp_path, "b.pt", 0.2, deeper)]
     with pytest.raises(ValueError, match="one shape"):
         soup(paths)
+
+
+def test_a_checkpoint_without_the_task_prior_is_grown_into_the_soup(tmp_path) -> None:
+    with_prior = dataclasses.replace(TINY, task_prior=True)
+    paths = [_checkpoint(tmp_path, "a.pt", 0.25, with_prior), _checkpoint(tmp_path, "b.pt", 0.75)]
+    mixed = soup(paths)
+    assert RestoreNetConfig.from_dict(mixed["config"]) == with_prior
+    state = mixed["state_dict"]
+    # the plain network's prior layer counts as zero: (0.25 + 0) / 2; shared weights average as usual
+    assert torch.allclose(state["task_prior.fc.weight"].float(), torch.full((16, 6), 0.125))
+    assert torch.allclose(state["intro.weight"].float(), torch.full((8, 3, 3, 3), 0.5))
