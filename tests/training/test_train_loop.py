@@ -129,3 +129,31 @@ def test_subset_draws_degrade_part_of_what_the_prompt_asks_for() -> None:
             assert len(applied) == 1 and set(applied) < {"denoise", "lowlight"}
             assert not np.array_equal(lq, gt)  # the part it got is still applied
     assert seen == {("denoise",), ("lowlight",)}
+
+
+def test_validation_has_crops_for_every_case_and_whole_photos_for_the_global_ones(tmp_path) -> None:
+    import cv2
+
+    from training.data import OVERASKED, VALIDATION_CASES, WHOLE_IMAGE_CASES, validation_set
+
+    rng = np.random.default_rng(0)
+    for folder in ("A", "B"):
+        (tmp_path / folder).mkdir()
+        for i in range(2):
+            img = (rng.random((240, 330, 3)) * 255).astype(np.uint8)
+            cv2.imwrite(str(tmp_path / folder / f"{i}.png"), img)
+    keys = {tuple(sorted(OVERASKED.get(n, t))) for n, t, _ in VALIDATION_CASES + WHOLE_IMAGE_CASES}
+    bank = PromptBank(
+        texts=[" ".join(k) for k in keys],
+        embeddings=rng.standard_normal((len(keys), 384)).astype(np.float32),
+        by_tasks={k: np.array([i]) for i, k in enumerate(keys)},
+    )
+    items = validation_set(tmp_path, [bank], crop=192, per_folder=1)
+    names = [n for n, _, _ in VALIDATION_CASES + WHOLE_IMAGE_CASES]
+    assert [it["case"] for it in items] == [n for n in names for _ in range(2)]  # one photo per folder
+    for it in items:
+        whole = it["case"] in {n for n, _, _ in WHOLE_IMAGE_CASES}
+        assert it["gt"].shape == ((240, 320, 3) if whole else (192, 192, 3))
+        assert it["lq"].shape == it["gt"].shape
+    # and the whole photos are degraded too
+    assert not np.array_equal(items[-1]["lq"], items[-1]["gt"])
