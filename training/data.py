@@ -115,11 +115,10 @@ class PairSampler:
         self.set_probs = {}
         for n, group in self.task_sets.items():
             # A weight of 0 leaves out every set with that task (a curriculum phase without it).
-            w = np.asarray(
-                [np.mean(ws) * (min(ws) > 0) for ws in ([weights.get(t, 1.0) for t in s] for s in group)],
-                np.float64,
-            )
-            self.set_probs[n] = w / w.sum() if w.sum() > 0 else w
+            group = [s for s in group if all(weights.get(t, 1.0) > 0 for t in s)]
+            self.task_sets[n] = group
+            w = np.asarray([np.mean([weights.get(t, 1.0) for t in s]) for s in group], np.float64)
+            self.set_probs[n] = w / w.sum() if len(w) else w
         # Per prompt row, the tasks it asks for as a 0/1 row in TASKS order: the intent loss's target
         # (clean samples too, whose prompt names tasks the photo does not need).
         self.intent = np.zeros((len(prompts.texts), len(TASKS)), np.float32)
@@ -129,7 +128,7 @@ class PairSampler:
     def _task_set(self) -> tuple[str, ...]:
         c, r = self.config, self.rng.random()
         n = 1 if r < c.single_fraction else 2 if r < c.single_fraction + c.pair_fraction else 3
-        if not self.task_sets[n] or self.set_probs[n].sum() == 0:
+        if not self.task_sets[n]:
             n = 1
         p = self.set_probs[n]
         return self.task_sets[n][int(self.rng.choice(len(p), p=p))]

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F  # noqa: N812
+
+from engine.instructions.head import get_task_head
 
 __all__ = [
     "InstructionConditionBlock",
@@ -130,46 +131,37 @@ class InstructionConditionBlock(nn.Module):
         return x + self.block((x * self.scale + self.shift) * mask)
 
 
-TASK_HEAD_FILE = Path(__file__).resolve().parents[1] / "resources" / "models" / "task_head.npz"
-
-
 class TaskPrior(nn.Module):
     """The task head of issue "instructions", frozen inside the network, feeding the condition blocks.
 
     MiniLM embeds "sharpen it", "remove the blocks" and "denoise" close together, and a learned projection
-    pulls them apart only slowly: the ICB masks of the shipped model for those prompts differed by 0.006.
-    The task head was trained to tell them apart, so its task probabilities (6 sigmoids, ensemble-averaged)
-    go through a linear layer and are added to the projected instruction. The linear layer starts at
-    zero, so adding the prior to a trained network changes nothing until training uses it. The head's
-    weights are buffers: they travel in checkpoints and the ONNX file and are never trained.
+    pulls them apart only slowly. The task head was trained to tell them apart, so its task probabilities
+    (6 sigmoids, ensemble-averaged) go through a linear layer and are added to the projected instruction.
+    The linear layer starts at zero, so adding the prior to a trained network changes nothing until
+    training uses it. The head's weights are buffers, filled from the engine's verified head at
+    construction (a checkpoint's own copy replaces them on load): they travel in checkpoints and the ONNX
+    file and are never trained.
     """
 
-    def __init__(self, embed_dim: int, instruction_dim: int, n_tasks: int = 6, hidden: int = 1536) -> None:
+    def __init__(self, embed_dim: int, instruction_dim: int) -> None:
         super().__init__()
-        self.register_buffer("w1", torch.zeros(embed_dim, hidden))
-        self.register_buffer("b1", torch.zeros(hidden))
-        self.register_buffer("w2", torch.zeros(hidden, n_tasks))
-        self.register_buffer("b2", torch.zeros(n_tasks))
-        self.fc = nn.Linear(n_tasks, instruction_dim)
+        head = get_task_head()  # the engine's sha256-checked head (numpy only)
+        n = len(head.tasks)
+        # mean_m(relu(x W1_m + b1_m) W2_m + b2_m)
+        #   = relu(x [W1_1..W1_M] + [b1]) [W2_1; ..; W2_M] / M + mean b2:
+        # the ensemble of M one-hidden-layer MLPs becomes one wider MLP (task columns only).
+        members = head.w1.shape[0]
+        if head.w1.shape[1] != embed_dim:
+            raise ValueError(f"the task head reads {head.w1.shape[1]}-d embeddings, not {embed_dim}")
+        self.register_buffer("w1", torch.from_numpy(np.concatenate(list(head.w1), axis=1)))
+        self.register_buffer("b1", torch.from_numpy(head.b1.reshape(-1).copy()))
+        self.register_buffer(
+            "w2", torch.from_numpy(np.concatenate(list(head.w2[:, :, :n]), axis=0) / members)
+        )
+        self.register_buffer("b2", torch.from_numpy(head.b2[:, 0, :n].mean(axis=0)))
+        self.fc = nn.Linear(n, instruction_dim)
         nn.init.zeros_(self.fc.weight)
         nn.init.zeros_(self.fc.bias)
-
-    def load_head(self, path: Path = TASK_HEAD_FILE) -> None:
-        """Copy the task-probability part of the engine's head (an ensemble of M one-hidden-layer MLPs).
-
-        mean_m(relu(x W1_m + b1_m) W2_m + b2_m) = relu(x [W1_1..W1_M] + [b1]) [W2_1; ..; W2_M] / M + mean b2,
-        so the ensemble becomes one wider MLP.
-        """
-        with np.load(path, allow_pickle=False) as npz:
-            w1, b1, w2, b2 = (npz[k].astype(np.float32) for k in ("w1", "b1", "w2", "b2"))
-            tasks = tuple(str(t) for t in npz["tasks"])
-        members, n = w1.shape[0], self.w2.shape[1]
-        if len(tasks) != n or members * w1.shape[2] != self.w1.shape[1]:
-            raise ValueError(f"{path}: task head of another shape ({tasks}, {w1.shape})")
-        self.w1.copy_(torch.from_numpy(np.concatenate(list(w1), axis=1)))
-        self.b1.copy_(torch.from_numpy(b1.reshape(-1)))
-        self.w2.copy_(torch.from_numpy(np.concatenate(list(w2[:, :, :n]), axis=0) / members))
-        self.b2.copy_(torch.from_numpy(b2[:, :n].mean(axis=0)))
 
     def probabilities(self, embedding: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(torch.relu(embedding @ self.w1 + self.b1) @ self.w2 + self.b2)
@@ -269,8 +261,7 @@ def grow(state: dict[str, torch.Tensor], old: RestoreNetConfig, new: RestoreNetC
     missing, unexpected = model.load_state_dict(state, strict=False)
     if unexpected:
         raise ValueError(f"weights the grown network has no place for: {unexpected[:3]}")
-    if model.task_prior is not None and not old.task_prior:
-        model.task_prior.load_head()
+    if model.task_prior is not None and not old.task_prior:  # it came with the engine's head
         missing = [n for n in missing if not n.startswith("task_prior.")]
     for name in missing:  # only the added blocks may lack weights
         parts = name.split(".")

@@ -250,9 +250,10 @@ def parse_task_weights(text: str) -> tuple[tuple[str, float], ...]:
     out = []
     for part in filter(None, (s.strip() for s in text.split(","))):
         name, _, value = part.partition("=")
-        if name not in TASKS or not value or float(value) < 0:
+        weight = float(value) if value else -1.0
+        if name not in TASKS or weight < 0:
             raise ValueError(f"bad task weight {part!r}; expected TASK=WEIGHT with TASK in {TASKS}")
-        out.append((name, float(value)))
+        out.append((name, weight))
     return tuple(out)
 
 
@@ -338,12 +339,7 @@ def main(argv: list[str] | None = None) -> None:
         dec_blocks=blocks(args.dec_blocks, config.dec_blocks),
         task_prior=config.task_prior or args.task_prior,
     )
-    if args.init:
-        model = grow(init_state, config, grown)
-    else:
-        model = RestoreNet(grown)
-        if model.task_prior is not None:
-            model.task_prior.load_head()
+    model = grow(init_state, config, grown) if args.init else RestoreNet(grown)
     model.to(device)
     # InstructIR's auxiliary intent classifier on the instruction vector; lives beside the model so the
     # exported network and its checkpoints keep their shape.

@@ -25,8 +25,6 @@ TINY_PRIOR = dataclasses.replace(TINY, task_prior=True)
 def _random_model(config: RestoreNetConfig, seed: int = 0) -> RestoreNet:
     torch.manual_seed(seed)
     model = RestoreNet(config)
-    if model.task_prior is not None:
-        model.task_prior.load_head()
     # Fresh blocks start as identities (zero beta/gamma); perturb every parameter so parity covers the
     # whole graph, not just the global residual.
     with torch.no_grad():
