@@ -17,6 +17,7 @@ __all__ = [
     "NAFBlock",
     "RestoreNet",
     "RestoreNetConfig",
+    "Expert",
     "SimpleGate",
     "TaskPrior",
     "grow",
@@ -37,6 +38,9 @@ class RestoreNetConfig:
     dw_expand: int = 2
     # Also condition on the task head's task probabilities (a frozen copy inside the network); see TaskPrior.
     task_prior: bool = False
+    # Tasks with their own refiner (see Expert), gated by the task prior's probability of that task.
+    experts: tuple[str, ...] = ()
+    expert_width: int = 32
     extra: dict[str, str] = field(default_factory=dict)  # free-form notes carried into the checkpoint
 
     @property
@@ -46,12 +50,13 @@ class RestoreNetConfig:
     @property
     def multiple_of(self) -> int:
         """Height and width must be multiples of this (the engine pads to it)."""
-        return 2**self.levels
+        return max(2**self.levels, Expert.MULTIPLE_OF if self.experts else 1)
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["enc_blocks"] = list(self.enc_blocks)
         d["dec_blocks"] = list(self.dec_blocks)
+        d["experts"] = list(self.experts)
         return d
 
     @classmethod
@@ -59,6 +64,7 @@ class RestoreNetConfig:
         d = dict(d)
         d["enc_blocks"] = tuple(d["enc_blocks"])
         d["dec_blocks"] = tuple(d["dec_blocks"])
+        d["experts"] = tuple(d.get("experts", ()))
         return cls(**d)
 
 
@@ -146,6 +152,7 @@ class TaskPrior(nn.Module):
     def __init__(self, embed_dim: int, instruction_dim: int) -> None:
         super().__init__()
         head = get_task_head()  # the engine's sha256-checked head (numpy only)
+        self.tasks: tuple[str, ...] = tuple(head.tasks)
         n = len(head.tasks)
         # mean_m(relu(x W1_m + b1_m) W2_m + b2_m)
         #   = relu(x [W1_1..W1_M] + [b1]) [W2_1; ..; W2_M] / M + mean b2:
@@ -170,6 +177,76 @@ class TaskPrior(nn.Module):
         return self.fc(self.probabilities(embedding))
 
 
+def _build_unet(
+    module: nn.Module,
+    width: int,
+    enc_blocks: tuple[int, ...],
+    middle_blocks: int,
+    dec_blocks: tuple[int, ...],
+    blk: dict[str, int],
+) -> list[int]:
+    """Give `module` a NAFNet U-Net body (encoders, downs, middle, ups, decoders); returns level widths."""
+    module.encoders = nn.ModuleList()
+    module.downs = nn.ModuleList()
+    widths, c = [], width
+    for n in enc_blocks:
+        module.encoders.append(nn.Sequential(*[NAFBlock(c, **blk) for _ in range(n)]))
+        module.downs.append(nn.Conv2d(c, 2 * c, 2, stride=2))
+        widths.append(c)
+        c *= 2
+    module.middle = nn.Sequential(*[NAFBlock(c, **blk) for _ in range(middle_blocks)])
+    module.ups = nn.ModuleList()
+    module.decoders = nn.ModuleList()
+    for n in reversed(dec_blocks):
+        # 1x1 to 2c then pixel shuffle: halves channels, doubles resolution, no checkerboard.
+        module.ups.append(nn.Sequential(nn.Conv2d(c, 2 * c, 1, bias=False), nn.PixelShuffle(2)))
+        c //= 2
+        module.decoders.append(nn.Sequential(*[NAFBlock(c, **blk) for _ in range(n)]))
+    return widths
+
+
+def _run_unet(module: nn.Module, x: torch.Tensor, enc_post: list, dec_post: list) -> torch.Tensor:
+    """Forward through a body made by _build_unet; `*_post[i]` maps each level's features (or identity)."""
+    skips = []
+    for encoder, post, down in zip(module.encoders, enc_post, module.downs, strict=True):
+        x = post(encoder(x))
+        skips.append(x)
+        x = down(x)
+    x = module.middle(x)
+    for up, decoder, post, skip in zip(module.ups, module.decoders, dec_post, reversed(skips), strict=True):
+        x = post(decoder(up(x) + skip))
+    return x
+
+
+class Expert(nn.Module):
+    """A task's own small refiner: reads the photo and the network's result, returns a correction.
+
+    For the slow learners (deblur: learned deconvolution). In a shared network, the global corrections'
+    large gradients drown theirs (session 4); an expert is trained on its task alone with the rest of the
+    network frozen, and RestoreNet scales its output by the task prior's probability of its task, so other
+    instructions cannot be changed by it. Works at half resolution (pixel unshuffle: 4x the channels, 2x
+    the reach per layer); its last layer starts at zero, so adding an expert changes nothing until trained.
+    """
+
+    ENC_BLOCKS = (1, 1)
+    MIDDLE_BLOCKS = 2
+    DEC_BLOCKS = (1, 1)
+    MULTIPLE_OF = 2 * 2 ** len(ENC_BLOCKS)  # pixel unshuffle, then one halving per level
+
+    def __init__(self, width: int, blk: dict[str, int]) -> None:
+        super().__init__()
+        self.intro = nn.Sequential(nn.PixelUnshuffle(2), nn.Conv2d(6 * 4, width, 3, padding=1))
+        widths = _build_unet(self, width, self.ENC_BLOCKS, self.MIDDLE_BLOCKS, self.DEC_BLOCKS, blk)
+        self.levels = len(widths)
+        self.ending = nn.Sequential(nn.Conv2d(width, 3 * 4, 3, padding=1), nn.PixelShuffle(2))
+        nn.init.zeros_(self.ending[0].weight)
+        nn.init.zeros_(self.ending[0].bias)
+
+    def forward(self, image_and_result: torch.Tensor) -> torch.Tensor:
+        same = [nn.Identity()] * self.levels
+        return self.ending(_run_unet(self, self.intro(image_and_result), same, same))
+
+
 class RestoreNet(nn.Module):
     """NAFNet U-Net with an Instruction Condition Block at every encoder and decoder level.
 
@@ -192,29 +269,23 @@ class RestoreNet(nn.Module):
         self.task_prior = TaskPrior(cfg.embed_dim, cfg.instruction_dim) if cfg.task_prior else None
         self.intro = nn.Conv2d(3, cfg.width, 3, padding=1)
         self.ending = nn.Conv2d(cfg.width, 3, 3, padding=1)
-        self.encoders = nn.ModuleList()
-        self.enc_icbs = nn.ModuleList()
-        self.downs = nn.ModuleList()
-        c = cfg.width
-        for n in cfg.enc_blocks:
-            self.encoders.append(nn.Sequential(*[NAFBlock(c, **blk) for _ in range(n)]))
-            self.enc_icbs.append(InstructionConditionBlock(c, cfg.instruction_dim, **blk))
-            self.downs.append(nn.Conv2d(c, 2 * c, 2, stride=2))
-            c *= 2
-        self.middle = nn.Sequential(*[NAFBlock(c, **blk) for _ in range(cfg.middle_blocks)])
-        self.ups = nn.ModuleList()
-        self.decoders = nn.ModuleList()
-        self.dec_icbs = nn.ModuleList()
-        for n in reversed(cfg.dec_blocks):
-            # 1x1 to 2c then pixel shuffle: halves channels, doubles resolution, no checkerboard.
-            self.ups.append(nn.Sequential(nn.Conv2d(c, 2 * c, 1, bias=False), nn.PixelShuffle(2)))
-            c //= 2
-            self.decoders.append(nn.Sequential(*[NAFBlock(c, **blk) for _ in range(n)]))
-            self.dec_icbs.append(InstructionConditionBlock(c, cfg.instruction_dim, **blk))
+        widths = _build_unet(self, cfg.width, cfg.enc_blocks, cfg.middle_blocks, cfg.dec_blocks, blk)
+        self.enc_icbs = nn.ModuleList(
+            InstructionConditionBlock(c, cfg.instruction_dim, **blk) for c in widths
+        )
+        self.dec_icbs = nn.ModuleList(
+            InstructionConditionBlock(c, cfg.instruction_dim, **blk) for c in reversed(widths)
+        )
         # A zero last layer makes the untrained network the identity (out = image): with the few thousand
         # steps CPU training affords, starting from "change nothing" beats starting from random output.
         nn.init.zeros_(self.ending.weight)
         nn.init.zeros_(self.ending.bias)
+        if cfg.experts and self.task_prior is None:
+            raise ValueError("experts are gated by the task prior: set task_prior too")
+        unknown = sorted(set(cfg.experts) - set(self.task_prior.tasks if self.task_prior else ()))
+        if unknown:
+            raise ValueError(f"no task named {unknown} for an expert")
+        self.experts = nn.ModuleDict({t: Expert(cfg.expert_width, blk) for t in cfg.experts})
 
     def instruction(self, embedding: torch.Tensor) -> torch.Tensor:
         """The vector every condition block reads: projected embedding (+ the task prior)."""
@@ -223,18 +294,21 @@ class RestoreNet(nn.Module):
 
     def forward(self, image: torch.Tensor, embedding: torch.Tensor) -> torch.Tensor:
         instruction = self.instruction(embedding)
-        x = self.intro(image)
-        skips = []
-        for encoder, icb, down in zip(self.encoders, self.enc_icbs, self.downs, strict=True):
-            x = icb(encoder(x), instruction)
-            skips.append(x)
-            x = down(x)
-        x = self.middle(x)
-        for up, decoder, icb, skip in zip(
-            self.ups, self.decoders, self.dec_icbs, reversed(skips), strict=True
-        ):
-            x = icb(decoder(up(x) + skip), instruction)
-        return image + self.ending(x)
+        x = _run_unet(
+            self,
+            self.intro(image),
+            [lambda f, icb=icb: icb(f, instruction) for icb in self.enc_icbs],
+            [lambda f, icb=icb: icb(f, instruction) for icb in self.dec_icbs],
+        )
+        out = image + self.ending(x)
+        if len(self.experts):
+            assert self.task_prior is not None
+            probs = self.task_prior.probabilities(embedding)
+            both = torch.cat([image, out], dim=1)
+            for task, expert in self.experts.items():
+                gate = probs[:, self.task_prior.tasks.index(task)]
+                out = out + gate[:, None, None, None] * expert(both)
+        return out
 
 
 def grow(state: dict[str, torch.Tensor], old: RestoreNetConfig, new: RestoreNetConfig) -> RestoreNet:
@@ -243,7 +317,8 @@ def grow(state: dict[str, torch.Tensor], old: RestoreNetConfig, new: RestoreNetC
     Every block `old` has keeps its weights; the extra NAFBlocks start with zero residual scales, i.e. as
     the identity, so training a bigger model starts from the trained smaller one instead of from scratch.
     Width, levels and the instruction path must match; only block counts may grow. A task prior may be
-    added (`new.task_prior` without `old.task_prior`): it gets the engine's task head and starts at zero.
+    added (`new.task_prior` without `old.task_prior`): it gets the engine's task head and starts at zero;
+    so may experts (they start at zero too).
     """
     same = ("width", "embed_dim", "instruction_dim", "ffn_expand", "dw_expand", "levels")
     if any(getattr(old, k) != getattr(new, k) for k in same):
@@ -257,12 +332,16 @@ def grow(state: dict[str, torch.Tensor], old: RestoreNetConfig, new: RestoreNetC
         raise ValueError("can only add blocks, not remove them")
     if old.task_prior and not new.task_prior:
         raise ValueError("cannot drop the task prior")
+    if set(old.experts) - set(new.experts) or (old.experts and old.expert_width != new.expert_width):
+        raise ValueError("can only add experts, at the same width")
     model = RestoreNet(new)
     missing, unexpected = model.load_state_dict(state, strict=False)
     if unexpected:
         raise ValueError(f"weights the grown network has no place for: {unexpected[:3]}")
     if model.task_prior is not None and not old.task_prior:  # it came with the engine's head
         missing = [n for n in missing if not n.startswith("task_prior.")]
+    added = tuple(f"experts.{t}." for t in new.experts if t not in old.experts)
+    missing = [n for n in missing if not n.startswith(added)] if added else missing
     for name in missing:  # only the added blocks may lack weights
         parts = name.split(".")
         module, index = (

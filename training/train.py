@@ -71,6 +71,8 @@ class TrainArgs:
     middle_blocks: int | None
     dec_blocks: str
     task_prior: bool
+    experts: str
+    freeze_trunk: bool
 
 
 def parse_args(argv: list[str] | None = None) -> TrainArgs:
@@ -164,7 +166,22 @@ def parse_args(argv: list[str] | None = None) -> TrainArgs:
         "--init's at zero), so prompts the sentence encoder embeds alike (sharpen / deblock / denoise) "
         "steer the network apart from the first step",
     )
+    p.add_argument(
+        "--experts",
+        default="",
+        help="tasks that get their own refiner (training.model.Expert), e.g. 'deblur'; needs the task prior "
+        "(added with it); added to --init's at zero",
+    )
+    p.add_argument(
+        "--freeze-trunk",
+        action="store_true",
+        help="train only the experts: everything else stays as --init has it, so no other task can change",
+    )
     a = p.parse_args(argv)
+    if a.freeze_trunk and not a.experts:
+        p.error("--freeze-trunk trains only the experts: name them with --experts")
+    if a.freeze_trunk and a.intent_weight > 0:
+        p.error("the intent loss trains the instruction path, which --freeze-trunk keeps fixed")
     if not a.steps and not a.minutes:
         p.error("give --steps or --minutes")
     return TrainArgs(**{k.replace("-", "_"): v for k, v in vars(a).items()})
@@ -337,15 +354,25 @@ def main(argv: list[str] | None = None) -> None:
         enc_blocks=blocks(args.enc_blocks, config.enc_blocks),
         middle_blocks=config.middle_blocks if args.middle_blocks is None else args.middle_blocks,
         dec_blocks=blocks(args.dec_blocks, config.dec_blocks),
-        task_prior=config.task_prior or args.task_prior,
+        task_prior=config.task_prior or args.task_prior or bool(args.experts),
+        experts=tuple(dict.fromkeys(config.experts + tuple(filter(None, args.experts.split(","))))),
     )
     model = grow(init_state, config, grown) if args.init else RestoreNet(grown)
     model.to(device)
+
+    def freeze(net: RestoreNet) -> RestoreNet:
+        for name, param in net.named_parameters():
+            param.requires_grad_(not args.freeze_trunk or name.startswith("experts."))
+        return net
+
+    freeze(model)
     # InstructIR's auxiliary intent classifier on the instruction vector; lives beside the model so the
     # exported network and its checkpoints keep their shape.
     intent_head = nn.Linear(model.config.instruction_dim, len(TASKS)).to(device)
 
     def parameters() -> list[nn.Parameter]:
+        if args.freeze_trunk:
+            return list(model.experts.parameters())
         return list(model.parameters()) + (list(intent_head.parameters()) if args.intent_weight > 0 else [])
 
     def optimizer() -> torch.optim.AdamW:
@@ -358,6 +385,7 @@ def main(argv: list[str] | None = None) -> None:
         ckpt = torch.load(full_path, map_location="cpu", weights_only=False)
         model = RestoreNet(RestoreNetConfig.from_dict(ckpt["config"])).to(device)
         model.load_state_dict(ckpt["model"])
+        freeze(model)
         if "intent_head" in ckpt:
             intent_head.load_state_dict(ckpt["intent_head"])
         opt = optimizer()

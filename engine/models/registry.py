@@ -20,6 +20,10 @@ RESTORE = ModelSpec(
     inputs=("image", "embedding"),  # image (1,3,H,W) float32 [0,1]; embedding (1,384) float32
     conditioning="embedding",
     output="restored",  # (1,3,H,W)
+    # Trained on 128-192 px crops, each with its own haze layout: the network reads haze at that scale,
+    # so haze is also judged on the photo shrunk to 256 px (engine.pipeline.scene; TRAINING_LOG session 5).
+    scene_tasks=("dehaze",),
+    scene_side=256,
 )
 
 DETECTOR = ModelSpec(

@@ -1,4 +1,4 @@
-"""Instruction -> conditioning -> tiled inference -> blend with the original by strength."""
+"""Instruction -> conditioning -> tiled inference (+ a scene-scale pass for haze) -> blend by strength."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from engine.instructions import Interpretation, interpret
 from engine.instructions.head import STRENGTH_LEVELS
 from engine.io import Photo
 from engine.models import get_spec
+from engine.pipeline.scene import merge_low_band, scene_size, wants_scene_pass
 from engine.progress import CancelToken, ProgressCallback, no_progress, scaled_progress
 from engine.runtime import get_session
 from engine.tiling import default_tile_size, run_tiled
@@ -130,16 +131,26 @@ def restore(
     embedding = np.asarray(interpretation.embedding, dtype=np.float32).reshape(1, -1)
     infer = session.tile_infer({spec.conditioning or "embedding": embedding})
     chosen_tile = tile_size or default_tile_size(session.device)
-    restored = run_tiled(
-        pixels,
-        infer,
-        tile_size=chosen_tile,
-        overlap=spec.tile_overlap,
-        multiple_of=spec.multiple_of,
-        minimum_size=spec.minimum_size,
-        progress=scaled_progress(progress, 0.02, 1.0),
-        cancel=cancel,
-    )
+    scene = wants_scene_pass(spec, interpretation.tasks, pixels.shape)
+
+    def tiled(image: np.ndarray, start: float, end: float) -> np.ndarray:
+        return run_tiled(
+            image,
+            infer,
+            tile_size=chosen_tile,
+            overlap=spec.tile_overlap,
+            multiple_of=spec.multiple_of,
+            minimum_size=spec.minimum_size,
+            progress=scaled_progress(progress, start, end),
+            cancel=cancel,
+        )
+
+    restored = tiled(pixels, 0.02, 0.97 if scene else 1.0)
+    if scene:
+        progress(0.97, "judging the whole scene")
+        size = scene_size(pixels.shape, spec.scene_side, spec.minimum_size)
+        small = tiled(cv2.resize(pixels, size, interpolation=cv2.INTER_AREA), 0.97, 1.0)
+        restored = merge_low_band(restored, small)
     np.clip(restored, 0.0, 1.0, out=restored)
     progress(1.0, "done")
     return RestoreResult(

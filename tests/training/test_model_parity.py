@@ -20,6 +20,8 @@ SHIPPED = REPO / "resources" / "models" / "restore.onnx"
 
 TINY = RestoreNetConfig(width=8, enc_blocks=(1, 1), middle_blocks=1, dec_blocks=(1, 1), instruction_dim=16)
 TINY_PRIOR = dataclasses.replace(TINY, task_prior=True)
+TINY_EXPERT = dataclasses.replace(TINY_PRIOR, experts=("deblur",), expert_width=8)
+DEBLUR_PROMPT = "the camera shook, sharpen it"
 
 
 def _random_model(config: RestoreNetConfig, seed: int = 0) -> RestoreNet:
@@ -41,7 +43,9 @@ def _inputs(h: int, w: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @pytest.fixture(
-    scope="module", params=[TINY, TINY_PRIOR, RestoreNetConfig()], ids=["tiny", "tiny-task-prior", "default"]
+    scope="module",
+    params=[TINY, TINY_PRIOR, TINY_EXPERT, RestoreNetConfig()],
+    ids=["tiny", "tiny-task-prior", "tiny-deblur-expert", "default"],
 )
 def model(request) -> RestoreNet:
     return _random_model(request.param)
@@ -60,8 +64,12 @@ def test_torch_and_onnxruntime_agree_at_two_sizes(model: RestoreNet, fp16: bool,
     path = export_onnx(model, tmp_path / "restore.onnx", fp16_weights=fp16)
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     m = model.config.multiple_of
+    from engine.instructions import encode
+
     for i, (h, w) in enumerate([(2 * m, 3 * m), (5 * m, 2 * m)]):
         image, emb = _inputs(h, w, seed=i)
+        if i:  # a real prompt, so that an expert's gate is open (random embeddings close every gate)
+            emb = encode([DEBLUR_PROMPT]).astype(np.float32)
         with torch.no_grad():
             ref = model(torch.from_numpy(image), torch.from_numpy(emb)).numpy()
         got = sess.run(["restored"], {"image": image, "embedding": emb})[0]
@@ -157,3 +165,27 @@ def test_the_task_prior_is_the_engines_task_head_and_starts_silent() -> None:
     assert float(with_prior.task_prior.fc.weight.grad.abs().sum()) > 0
     with pytest.raises(ValueError, match="task prior"):
         grow(with_prior.state_dict(), TINY_PRIOR, TINY)
+
+
+def test_an_expert_starts_silent_and_then_changes_only_what_its_task_prompts_ask() -> None:
+    from engine.instructions import encode
+
+    small = _random_model(TINY)
+    with_expert = grow(small.state_dict(), TINY, TINY_EXPERT).eval()
+    prompts = [DEBLUR_PROMPT, "it's grainy, remove the noise", "brighten this dark photo", "clear the haze"]
+    emb = torch.from_numpy(encode(prompts))
+    image = torch.rand(len(prompts), 3, 32, 48)
+    with torch.no_grad():
+        assert torch.equal(with_expert(image, emb), small(image, emb))  # zero last layer: silent
+        for p in with_expert.experts.parameters():  # as if trained
+            p.add_(0.05 * torch.randn_like(p))
+        change = (with_expert(image, emb) - small(image, emb)).abs().amax(dim=(1, 2, 3))
+    # gated by the task prior's deblur probability: the blur prompt changes, the others (nearly) do not
+    assert float(change[0]) > 1e-3
+    assert float(change[1:].max()) < 0.02 * float(change[0])
+    with pytest.raises(ValueError, match="task prior"):
+        RestoreNet(dataclasses.replace(TINY, experts=("deblur",)))
+    with pytest.raises(ValueError, match="no task named"):
+        RestoreNet(dataclasses.replace(TINY_PRIOR, experts=("sharpen",)))
+    with pytest.raises(ValueError, match="only add experts"):
+        grow(with_expert.state_dict(), TINY_EXPERT, TINY_PRIOR)

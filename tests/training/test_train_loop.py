@@ -157,3 +157,36 @@ def test_validation_has_crops_for_every_case_and_whole_photos_for_the_global_one
         assert it["lq"].shape == it["gt"].shape
     # and the whole photos are degraded too
     assert not np.array_equal(items[-1]["lq"], items[-1]["gt"])
+
+
+def test_freeze_trunk_trains_the_expert_and_nothing_else(tmp_path) -> None:
+    from tests.conftest import save_rgb, textured_image
+    from training.model import RestoreNet, RestoreNetConfig
+    from training.train import fp16_state, main
+
+    for folder, n in (("bsd432", 2), ("photos", 2), ("val/set", 2)):
+        (tmp_path / folder).mkdir(parents=True)
+        for i in range(n):
+            save_rgb(tmp_path / folder / f"{i}.png", textured_image(64, 80, seed=i))
+    tiny = RestoreNetConfig(width=8, enc_blocks=(1, 1, 1), middle_blocks=1, dec_blocks=(1, 1, 1))
+    torch.manual_seed(0)
+    start = RestoreNet(tiny)
+    with torch.no_grad():
+        for p in start.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    torch.save(fp16_state(start, 0, {}), tmp_path / "init.pt")
+    others = ",".join(f"{t}=0" for t in TASKS if t != "deblur")
+    main(
+        ["--run", str(tmp_path / "run"), "--init", str(tmp_path / "init.pt"), "--experts", "deblur"]
+        + ["--freeze-trunk", "--steps", "3", "--batch", "2", "--crop", "32", "--warmup", "1"]
+        + ["--data", str(tmp_path), "--val-dir", str(tmp_path / "val"), "--committed-ckpt", "none"]
+        + ["--task-weights", others, "--threads", "1"]
+    )
+    trained = torch.load(tmp_path / "run" / "full.pt", weights_only=False)["model"]
+    before = torch.load(tmp_path / "init.pt", weights_only=False)["state_dict"]
+    # everything the initial network had is as it was; the added task prior's layer is still silent
+    assert all(torch.equal(trained[k].half(), v) for k, v in before.items())
+    assert not trained["task_prior.fc.weight"].any() and not trained["task_prior.fc.bias"].any()
+    assert trained["experts.deblur.ending.0.weight"].abs().sum() > 0
+    with pytest.raises(SystemExit):
+        parse_args(["--run", "r", "--steps", "1", "--freeze-trunk"])  # nothing to train
