@@ -21,9 +21,9 @@ RESTORE = ModelSpec(
     conditioning="embedding",
     output="restored",  # (1,3,H,W)
     # Trained on 128-192 px crops, each with its own haze layout: the network reads haze at that scale,
-    # so haze is also judged on the photo shrunk to 256 px (engine.pipeline.scene; TRAINING_LOG session 5).
+    # so haze is also judged on the photo shrunk to 320 px (engine.pipeline.scene; TRAINING_LOG session 5).
     scene_tasks=("dehaze",),
-    scene_side=256,
+    scene_side=320,
 )
 
 DETECTOR = ModelSpec(

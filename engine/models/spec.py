@@ -43,8 +43,8 @@ class ModelSpec:
         # A malformed spec is a programming error in the registry or a test: fail where it is written.
         if len(self.sha256) != 64 or any(c not in "0123456789abcdef" for c in self.sha256):
             raise ValueError(f"ModelSpec {self.id!r}: sha256 must be 64 lowercase hex digits")
-        if self.scene_side < 0 or (self.scene_tasks and self.scene_side < self.minimum_size):
-            raise ValueError(f"ModelSpec {self.id!r}: scene_side must be >= minimum_size with scene_tasks")
+        if self.scene_side < 0 or 0 < self.scene_side < self.minimum_size:
+            raise ValueError(f"ModelSpec {self.id!r}: scene_side must be 0 (none) or >= minimum_size")
         if self.multiple_of < 1 or self.minimum_size < 1 or self.tile_overlap < 0:
             raise ValueError(f"ModelSpec {self.id!r}: multiple_of/minimum_size must be >= 1, overlap >= 0")
         if not self.inputs:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 
@@ -106,13 +107,15 @@ def restore(
     device: str | None = None,
     tile_size: int | None = None,
     max_side: int | None = None,
+    scene_side: int | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
 ) -> RestoreResult:
     """Restore `image` (a Photo or H x W x 3 float32 RGB in [0, 1]) as `instruction` asks.
 
     `strength` (0..1) scales the instruction's own strength for the final blend. `max_side`
-    downscales first (fast preview). Raises InstructionError for an instruction that is not a
+    downscales first (fast preview). `scene_side` overrides the model's scene pass for haze (0: none;
+    bench/scene_pass.py compares them). Raises InstructionError for an instruction that is not a
     restoration request, ModelError/DeviceError for a missing model or device, Cancelled.
     """
     progress = progress or no_progress
@@ -131,6 +134,8 @@ def restore(
     embedding = np.asarray(interpretation.embedding, dtype=np.float32).reshape(1, -1)
     infer = session.tile_infer({spec.conditioning or "embedding": embedding})
     chosen_tile = tile_size or default_tile_size(session.device)
+    if scene_side is not None:
+        spec = dataclasses.replace(spec, scene_side=scene_side)
     scene = wants_scene_pass(spec, interpretation.tasks, pixels.shape)
 
     def tiled(image: np.ndarray, start: float, end: float) -> np.ndarray:
