@@ -102,6 +102,20 @@ def test_haze_raises_the_minimum_channel(photo, level):
     assert dark_channel_min(out) > dark_channel_min(photo) + 0.1
 
 
+def test_haze_depth_of_a_crop_is_a_window_of_a_larger_frame() -> None:
+    from training.degradations.haze import random_depth
+
+    whole = [random_depth(rng(s), 64, 96) for s in range(20)]
+    windows = [random_depth(rng(s), 64, 96, frame=4.0) for s in range(20)]
+    # a whole frame spans the full depth range, farther at the top; a window of a 4x frame sees part of it
+    assert all(d.min() == 0.0 and d.max() == 1.0 and d[0].mean() > d[-1].mean() for d in whole)
+    assert np.mean([np.ptp(d) for d in windows]) < 0.6 < np.mean([np.ptp(d) for d in whole])
+    assert all(d.shape == (64, 96) and d.dtype == np.float32 for d in windows)
+    # the fixed benchmark levels keep whole-frame haze: their degradations are as they were
+    assert "frame" not in LEVELS["dehaze"]["medium"]
+    assert 1.0 <= sample_params("dehaze", rng(3))["frame"] <= 4.0
+
+
 @pytest.mark.parametrize("level", ["q10", "q20", "q10_double", None])
 def test_jpeg_shows_8x8_blockiness(photo, level):
     out = degrade(photo, ("jpeg",), rng(), level=level).image

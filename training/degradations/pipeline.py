@@ -17,7 +17,8 @@ jpeg       JPEG quality 5..60; 30 % are saved twice (first at quality 50..95)
 lowlight   linear-light exposure -2..-5 EV with shot noise (2,000..20,000 e- at white at the original
            exposure) and read noise 0.0002..0.002, re-encoded with the sRGB curve
 dehaze     I = J t + A (1 - t), t = exp(-beta d), beta 0.5..2.0, random smooth depth d (farther towards the
-           top), airlight 0.7..1.0 grey with a +-0.05 tint per channel
+           top) drawn for a frame 1..4x the crop and seen through a random window of it, airlight
+           0.7..1.0 grey with a +-0.05 tint per channel
 derain     streaks: drop density 0.002..0.02, length 10..40 px, angle -30..30 deg from vertical,
            Gaussian blur 0.5..1.5 px, brightness 0.3..0.9, screen-blended
 =========  ===========================================================================================
@@ -152,7 +153,12 @@ def sample_params(task: str, rng: np.random.Generator) -> Params:
     if task == "dehaze":
         grey = float(rng.uniform(0.7, 1.0))
         tint = rng.uniform(-0.05, 0.05, 3)
-        return {"beta": float(rng.uniform(0.5, 2.0)), "airlight": np.clip(grey + tint, 0.0, 1.0).tolist()}
+        return {
+            "beta": float(rng.uniform(0.5, 2.0)),
+            "airlight": np.clip(grey + tint, 0.0, 1.0).tolist(),
+            # the crop is a window of a frame 1-4x its size (log-uniform): see haze.random_depth
+            "frame": float(np.exp(rng.uniform(0.0, np.log(4.0)))),
+        }
     if task == "derain":
         return {
             "density": float(rng.uniform(0.002, 0.02)),
@@ -184,7 +190,8 @@ def _apply(task: str, img: np.ndarray, p: Params, rng: np.random.Generator) -> n
     if task == "lowlight":
         return low_light(img, rng, p["ev"], p["photons"], p["read_sigma"])
     if task == "dehaze":
-        return add_haze(img, p["beta"], np.asarray(p["airlight"], np.float32), random_depth(rng, h, w))
+        depth = random_depth(rng, h, w, p.get("frame", 1.0))
+        return add_haze(img, p["beta"], np.asarray(p["airlight"], np.float32), depth)
     if task == "derain":
         layer = rain_layer(rng, h, w, p["density"], p["length"], p["angle"], p["blur_sigma"])
         return add_rain(img, layer, p["brightness"])
