@@ -222,10 +222,12 @@ class Expert(nn.Module):
     """A task's own small refiner: reads the photo and the network's result, returns a correction.
 
     For the slow learners (deblur: learned deconvolution). In a shared network, the global corrections'
-    large gradients drown theirs (session 4); an expert is trained on its task alone with the rest of the
-    network frozen, and RestoreNet scales its output by the task prior's probability of its task, so other
-    instructions cannot be changed by it. Works at half resolution (pixel unshuffle: 4x the channels, 2x
-    the reach per layer); its last layer starts at zero, so adding an expert changes nothing until trained.
+    large gradients drown theirs (session 4); an expert is trained with the rest of the network frozen
+    (nothing else can be forgotten), and RestoreNet scales its output by the task prior's probability of
+    its task. That gate is soft (deblur 0.14 for "dark and grainy"), so an expert must be trained on the
+    whole task mix, not its task alone, to learn to leave other photos as they are. Works at half
+    resolution (pixel unshuffle: 4x the channels, 2x the reach per layer); its last layer starts at zero,
+    so adding an expert changes nothing until trained. Not in the released model (TRAINING_LOG session 5).
     """
 
     ENC_BLOCKS = (1, 1)

@@ -175,7 +175,9 @@ def parse_args(argv: list[str] | None = None) -> TrainArgs:
     p.add_argument(
         "--freeze-trunk",
         action="store_true",
-        help="train only the experts: everything else stays as --init has it, so no other task can change",
+        help="train only the experts: everything else stays as --init has it. Draw every task (no zero "
+        "--task-weights): the gate leaks (deblur 0.14 for 'dark and grainy'), so an expert must also "
+        "learn to leave the other tasks alone (session 5: a deblur-only one cost dark + grainy up to 2.4 dB)",
     )
     a = p.parse_args(argv)
     if a.freeze_trunk and not a.experts:
