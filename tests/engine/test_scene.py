@@ -74,3 +74,15 @@ def test_restore_runs_the_scene_pass_for_haze_only(monkeypatch: pytest.MonkeyPat
     fractions = [f for f, _ in stages]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     assert any("scene" in m for _, m in stages)
+
+
+def test_the_correction_is_smoothed_so_the_shrunk_pass_brings_no_edges() -> None:
+    full = textured_image(200, 300, seed=4)
+    size = scene_size(full.shape, 64)
+    small = cv2.resize(full, size, interpolation=cv2.INTER_AREA)
+    small[20, 30] += 0.5  # one pixel of the shrunk result disagrees: an edge the small pass saw
+    added = merge_low_band(full, small) - full
+    assert 0 < added.max() < 0.5 / 10  # spread into a soft bump, not a ringing spot
+    assert added.sum() == pytest.approx(0.5 * 3 * (200 / size[1]) * (300 / size[0]), rel=0.1)
+    sharp = merge_low_band(full, small, smooth=0) - full
+    assert sharp.max() > 4 * added.max()
