@@ -20,10 +20,10 @@ RESTORE = ModelSpec(
     inputs=("image", "embedding"),  # image (1,3,H,W) float32 [0,1]; embedding (1,384) float32
     conditioning="embedding",
     output="restored",  # (1,3,H,W)
-    # Trained on 128-192 px crops, each with its own haze layout: the network reads haze at that scale,
-    # so haze is also judged on the photo shrunk to 320 px (engine.pipeline.scene; TRAINING_LOG session 5).
-    scene_tasks=("dehaze",),
-    scene_side=320,
+    # The global corrections need the whole scene in view (engine.pipeline.scene; TRAINING_LOG session 5):
+    # haze is read at the training crops' scale (shown at 320 px), and low light must be judged once for
+    # the whole photo, not per 512-px tile (so only photos bigger than one tile get the pass).
+    scene_sides=(("dehaze", 320), ("lowlight", 512)),
 )
 
 DETECTOR = ModelSpec(

@@ -34,17 +34,16 @@ class ModelSpec:
     output: str = "output"
     #: fixed (height, width) for networks that take one input size only (resize before), else None
     input_size: tuple[int, int] | None = None
-    #: tasks whose correction depends on the whole scene: also run on the photo shrunk to `scene_side`
-    #: px and merged as the low-frequency band (engine.pipeline.scene); 0 / () for none
-    scene_tasks: tuple[str, ...] = ()
-    scene_side: int = 0
+    #: (task, side) for tasks whose correction depends on the whole scene: a photo bigger than `side` px
+    #: is also run shrunk to it and merged as the low-frequency band (engine.pipeline.scene); () for none
+    scene_sides: tuple[tuple[str, int], ...] = ()
 
     def __post_init__(self) -> None:
         # A malformed spec is a programming error in the registry or a test: fail where it is written.
         if len(self.sha256) != 64 or any(c not in "0123456789abcdef" for c in self.sha256):
             raise ValueError(f"ModelSpec {self.id!r}: sha256 must be 64 lowercase hex digits")
-        if self.scene_side < 0 or 0 < self.scene_side < self.minimum_size:
-            raise ValueError(f"ModelSpec {self.id!r}: scene_side must be 0 (none) or >= minimum_size")
+        if any(side < 0 or 0 < side < self.minimum_size for _, side in self.scene_sides):
+            raise ValueError(f"ModelSpec {self.id!r}: a scene side must be 0 (none) or >= minimum_size")
         if self.multiple_of < 1 or self.minimum_size < 1 or self.tile_overlap < 0:
             raise ValueError(f"ModelSpec {self.id!r}: multiple_of/minimum_size must be >= 1, overlap >= 0")
         if not self.inputs:

@@ -1,4 +1,4 @@
-"""Instruction -> conditioning -> tiled inference (+ a scene-scale pass for haze) -> blend by strength."""
+"""Instruction -> conditioning -> tiled inference (+ a scene pass: haze, low light) -> blend by strength."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from engine.instructions import Interpretation, interpret
 from engine.instructions.head import STRENGTH_LEVELS
 from engine.io import Photo
 from engine.models import get_spec
-from engine.pipeline.scene import merge_low_band, scene_size, wants_scene_pass
+from engine.pipeline.scene import merge_low_band, scene_side_for, scene_size
 from engine.progress import CancelToken, ProgressCallback, no_progress, scaled_progress
 from engine.runtime import get_session
 from engine.tiling import default_tile_size, run_tiled
@@ -114,7 +114,7 @@ def restore(
     """Restore `image` (a Photo or H x W x 3 float32 RGB in [0, 1]) as `instruction` asks.
 
     `strength` (0..1) scales the instruction's own strength for the final blend. `max_side`
-    downscales first (fast preview). `scene_side` overrides the model's scene pass for haze (0: none;
+    downscales first (fast preview). `scene_side` overrides the sides of the model's scene pass (0: none;
     bench/scene_pass.py compares them). Raises InstructionError for an instruction that is not a
     restoration request, ModelError/DeviceError for a missing model or device, Cancelled.
     """
@@ -134,9 +134,9 @@ def restore(
     embedding = np.asarray(interpretation.embedding, dtype=np.float32).reshape(1, -1)
     infer = session.tile_infer({spec.conditioning or "embedding": embedding})
     chosen_tile = tile_size or default_tile_size(session.device)
-    if scene_side is not None:
-        spec = dataclasses.replace(spec, scene_side=scene_side)
-    scene = wants_scene_pass(spec, interpretation.tasks, pixels.shape)
+    if scene_side is not None:  # the same side for every task that has one (0: no scene pass)
+        spec = dataclasses.replace(spec, scene_sides=tuple((t, scene_side) for t, _ in spec.scene_sides))
+    side = scene_side_for(spec, interpretation.tasks, pixels.shape)
 
     def tiled(image: np.ndarray, start: float, end: float) -> np.ndarray:
         return run_tiled(
@@ -150,10 +150,10 @@ def restore(
             cancel=cancel,
         )
 
-    restored = tiled(pixels, 0.02, 0.97 if scene else 1.0)
-    if scene:
+    restored = tiled(pixels, 0.02, 0.97 if side else 1.0)
+    if side:
         progress(0.97, "judging the whole scene")
-        size = scene_size(pixels.shape, spec.scene_side, spec.minimum_size)
+        size = scene_size(pixels.shape, side, spec.minimum_size)
         small = tiled(cv2.resize(pixels, size, interpolation=cv2.INTER_AREA), 0.97, 1.0)
         restored = merge_low_band(restored, small)
     np.clip(restored, 0.0, 1.0, out=restored)

@@ -1,13 +1,18 @@
 """Scene-scale pass: corrections that depend on the whole scene, estimated where the network sees it whole.
 
 The restoration network was trained on 128–192 px crops, and its channel attention averages over what it
-is shown. Haze is a property of the whole scene (one airlight, depth growing towards the horizon): on a
-whole 500 px photo the network leaves on average 17/255 of veil (McMaster, "remove the haze"), on the
-photo shrunk to ~200 px only 9/255. So for the tasks a model's spec lists in `scene_tasks`, the photo is
-also restored shrunk to `scene_side` px, and that result (smoothed) replaces the low-frequency band of
-the full-resolution one, whose fine detail is kept. On a photo bigger than a tile it also makes every tile
-agree on one veil. The other tasks are local (noise, blur, blocks, rain) or are already right on whole
-photos (low light), and lose 0.5–5 dB from the same merge, so they never get it (see TRAINING_LOG.md).
+is shown (one tile of a big photo). Two corrections depend on the whole scene:
+- Haze (one airlight, depth growing towards the horizon): on a whole 500 px photo the network leaves on
+  average 17/255 of veil (McMaster, "remove the haze"), on the photo shrunk to ~200 px only 9/255: it
+  reads haze at its training scale.
+- Low light: each 512-px tile of a big photo is brightened by its own statistics, which shows as patches
+  with seams (a 2 MP photo, seen by hand); judged once for the whole photo at 512 px it is 4 dB better.
+So for the tasks a model's spec lists in `scene_sides`, a photo bigger than the side is also restored
+shrunk to it, and that result (smoothed) replaces the low-frequency band of the full-resolution one,
+whose fine detail is kept. The other tasks are local (noise, blur, blocks, rain) and lose 0.5–5 dB from
+the same merge, so they never get it; low light that fits in one tile lost 1.3 dB (McMaster, side 256),
+hence its side is a tile's.
+Figures: TRAINING_LOG.md, session 5; `python -m bench.scene_pass`.
 """
 
 from __future__ import annotations
@@ -19,12 +24,15 @@ import numpy as np
 
 from engine.models.spec import ModelSpec
 
-__all__ = ["SMOOTH_SIGMA", "merge_low_band", "scene_size", "wants_scene_pass"]
+__all__ = ["SMOOTH_SIGMA", "merge_low_band", "scene_side_for", "scene_size"]
 
 
-def wants_scene_pass(spec: ModelSpec, tasks: Iterable[str], shape: tuple[int, ...]) -> bool:
-    """True when `spec` asks for a scene pass for one of `tasks` and the photo is bigger than its side."""
-    return bool(spec.scene_side and set(tasks) & set(spec.scene_tasks) and max(shape[:2]) > spec.scene_side)
+def scene_side_for(spec: ModelSpec, tasks: Iterable[str], shape: tuple[int, ...]) -> int:
+    """The side to shrink the photo to for its scene pass (the smallest of `tasks`' sides), 0 for none:
+    no task with a side, or a photo no bigger than it."""
+    wanted = set(tasks)
+    side = min((s for task, s in spec.scene_sides if task in wanted and s > 0), default=0)
+    return side if side and max(shape[:2]) > side else 0
 
 
 def scene_size(shape: tuple[int, ...], side: int, multiple_of: int = 1) -> tuple[int, int]:

@@ -1,17 +1,22 @@
-"""The scene-scale pass for haze: low band from the shrunk photo, detail from full resolution."""
+"""The scene pass for haze and low light: low band from the shrunk photo, detail from full resolution."""
 
 from __future__ import annotations
 
 import dataclasses
 import importlib
+from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
+from engine.metrics import psnr
 from engine.models import get_spec
-from engine.pipeline.scene import merge_low_band, scene_size, wants_scene_pass
+from engine.pipeline.scene import merge_low_band, scene_side_for, scene_size
 from tests.conftest import textured_image
+from training.degradations.pipeline import degrade
+
+PATH_PHOTO = Path(__file__).resolve().parents[1] / "data" / "path_1200.jpg"
 
 # the module: the package's `restore` attribute is the function of the same name
 restore_module = importlib.import_module("engine.pipeline.restore")
@@ -43,18 +48,23 @@ def test_scene_size_keeps_the_aspect_and_the_minimum() -> None:
     assert scene_size((4000, 100, 3), 320, multiple_of=16) == (16, 320)
 
 
-def test_only_the_models_scene_tasks_on_photos_bigger_than_its_side_get_the_pass() -> None:
-    spec = dataclasses.replace(get_spec("restore"), scene_tasks=("dehaze",), scene_side=256)
-    assert wants_scene_pass(spec, ("dehaze",), (600, 800, 3))
-    assert wants_scene_pass(spec, ("denoise", "dehaze"), (600, 800, 3))
-    assert not wants_scene_pass(spec, ("denoise",), (600, 800, 3))
-    assert not wants_scene_pass(spec, ("dehaze",), (200, 256, 3))  # already at the scene scale
-    assert not wants_scene_pass(dataclasses.replace(spec, scene_tasks=()), ("dehaze",), (600, 800, 3))
-    with pytest.raises(ValueError, match="scene_side"):
-        dataclasses.replace(spec, scene_side=8)
+def test_only_the_models_scene_tasks_on_photos_bigger_than_their_side_get_the_pass() -> None:
+    spec = dataclasses.replace(get_spec("restore"), scene_sides=(("dehaze", 256), ("lowlight", 512)))
+    assert scene_side_for(spec, ("dehaze",), (600, 800, 3)) == 256
+    assert scene_side_for(spec, ("denoise", "dehaze"), (600, 800, 3)) == 256
+    assert scene_side_for(spec, ("lowlight", "dehaze"), (600, 800, 3)) == 256  # the smaller side
+    assert scene_side_for(spec, ("lowlight", "denoise"), (600, 800, 3)) == 512
+    assert scene_side_for(spec, ("denoise",), (600, 800, 3)) == 0
+    assert scene_side_for(spec, ("lowlight",), (400, 512, 3)) == 0  # one tile already sees it all
+    assert scene_side_for(spec, ("dehaze",), (200, 256, 3)) == 0  # already at the scene scale
+    assert scene_side_for(dataclasses.replace(spec, scene_sides=()), ("dehaze",), (600, 800, 3)) == 0
+    with pytest.raises(ValueError, match="scene side"):
+        dataclasses.replace(spec, scene_sides=(("dehaze", 8),))
 
 
-def test_restore_runs_the_scene_pass_for_haze_only(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_restore_runs_the_scene_pass_for_haze_and_big_dark_photos_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     merges = []
 
     def spy(full: np.ndarray, small: np.ndarray) -> np.ndarray:
@@ -62,18 +72,43 @@ def test_restore_runs_the_scene_pass_for_haze_only(monkeypatch: pytest.MonkeyPat
         return merge_low_band(full, small)
 
     monkeypatch.setattr(restore_module, "merge_low_band", spy)
-    spec = get_spec("restore")
-    photo = textured_image(spec.scene_side + 64, spec.scene_side * 2, seed=3)
+    sides = dict(get_spec("restore").scene_sides)
+    photo = textured_image(sides["dehaze"] + 64, sides["lowlight"] - 64, seed=3)
     restore_module.restore(photo, "it's grainy, remove the noise")
+    restore_module.restore(photo, "brighten this dark photo")  # smaller than the low-light side: one tile
     assert merges == []
     stages = []
     result = restore_module.restore(photo, "remove the haze", progress=lambda f, m: stages.append((f, m)))
     (h, w) = photo.shape[:2]
-    assert merges == [((h, w, 3), (round(h * spec.scene_side / w), spec.scene_side, 3))]
+    assert merges == [((h, w, 3), (round(h * sides["dehaze"] / w), sides["dehaze"], 3))]
     assert result.restored.shape == photo.shape and 0.0 <= result.restored.min() <= result.restored.max() <= 1
     fractions = [f for f, _ in stages]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     assert any("scene" in m for _, m in stages)
+    restore_module.restore(photo, "remove the haze", scene_side=0)  # the bench's "full only"
+    assert len(merges) == 1
+
+
+def test_the_scene_pass_makes_the_tiles_of_a_big_dark_photo_agree() -> None:
+    """Brightened tile by tile, each 512-px tile gets its own exposure (seams); the scene pass evens it out.
+
+    On 10 of the training photos at 2048 px it gained 4.3 dB on average (8 of 10 better), at 1024 px 0.6 dB
+    (TRAINING_LOG session 5); this photo (1200 x 750, 3 x 2 tiles) shows the seams.
+    """
+    clean = cv2.imread(str(PATH_PHOTO))[:, :, ::-1].astype(np.float32) / 255
+    dark = degrade(clean, ("lowlight",), np.random.default_rng(0), level="ev-3").image
+    scores = {}
+    for side in (0, None):  # tiles alone, then with the model's scene pass
+        out = restore_module.restore(dark, "brighten this dark photo", scene_side=side).restored
+        # how far each tile-sized block's brightness is from the clean photo's
+        errors = [
+            out[y : y + 375, x : x + 400].mean() - clean[y : y + 375, x : x + 400].mean()
+            for y in (0, 375)
+            for x in (0, 400, 800)
+        ]
+        scores[side] = (psnr(out, clean), float(np.ptp(errors)))
+    assert scores[None][1] < scores[0][1] / 2  # the blocks agree
+    assert scores[None][0] > scores[0][0] + 0.2
 
 
 def test_the_correction_is_smoothed_so_the_shrunk_pass_brings_no_edges() -> None:
