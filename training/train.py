@@ -362,10 +362,9 @@ def main(argv: list[str] | None = None) -> None:
     model = grow(init_state, config, grown) if args.init else RestoreNet(grown)
     model.to(device)
 
-    def freeze(net: RestoreNet) -> RestoreNet:
+    def freeze(net: RestoreNet) -> None:
         for name, param in net.named_parameters():
             param.requires_grad_(not args.freeze_trunk or name.startswith("experts."))
-        return net
 
     freeze(model)
     # InstructIR's auxiliary intent classifier on the instruction vector; lives beside the model so the

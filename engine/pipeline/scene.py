@@ -6,7 +6,8 @@ is shown (one tile of a big photo). Two corrections depend on the whole scene:
   average 17/255 of veil (McMaster, "remove the haze"), on the photo shrunk to ~200 px only 9/255: it
   reads haze at its training scale.
 - Low light: each 512-px tile of a big photo is brightened by its own statistics, which shows as patches
-  with seams (a 2 MP photo, seen by hand); judged once for the whole photo at 512 px it is 4 dB better.
+  with seams (a 2 MP photo, seen by hand); judged once for the whole photo at 512 px, 10 photos at
+  2048 px came out 4.3 dB better on average (8 of 10 better).
 So for the tasks a model's spec lists in `scene_sides`, a photo bigger than the side is also restored
 shrunk to it, and that result (smoothed) replaces the low-frequency band of the full-resolution one,
 whose fine detail is kept. The other tasks are local (noise, blur, blocks, rain) and lose 0.5–5 dB from
