@@ -18,23 +18,15 @@ import argparse
 import sys
 import time
 
-import cv2
 import numpy as np
 
 from bench.quality import CASES, SETS, VAL_DIR, Case, read_rgb, seed_for, val_images
 from engine.metrics import psnr
 from engine.pipeline import restore
+from engine.pipeline.scene import shrink_to
 from training.degradations.pipeline import degrade
 
 PHOTOS_DIR = VAL_DIR.parent / "photos"
-
-
-def shrink(img: np.ndarray, side: int) -> np.ndarray:
-    h, w = img.shape[:2]
-    if max(h, w) <= side:
-        return img
-    s = side / max(h, w)
-    return cv2.resize(img, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA)
 
 
 def pairs(case: Case, name: str, photos_side: int, limit: int | None):  # type: ignore[no-untyped-def]
@@ -48,7 +40,7 @@ def pairs(case: Case, name: str, photos_side: int, limit: int | None):  # type: 
         return
     paths = sorted(p for p in PHOTOS_DIR.iterdir() if p.suffix.lower() in (".jpg", ".png"))[:limit]
     for i, path in enumerate(paths):
-        clean = shrink(read_rgb(path), photos_side)
+        clean = shrink_to(read_rgb(path), photos_side)
         yield degrade(clean, case.tasks, np.random.default_rng([7, i]), level=case.level).image, clean
 
 

@@ -288,6 +288,8 @@ class RestoreNet(nn.Module):
         if unknown:
             raise ValueError(f"no task named {unknown} for an expert")
         self.experts = nn.ModuleDict({t: Expert(cfg.expert_width, blk) for t in cfg.experts})
+        # which task probability gates each expert, in self.experts' order
+        self.expert_rows = [self.task_prior.tasks.index(t) for t in cfg.experts] if self.task_prior else []
 
     def instruction(self, embedding: torch.Tensor) -> torch.Tensor:
         """The vector every condition block reads: projected embedding (+ the task prior)."""
@@ -307,9 +309,8 @@ class RestoreNet(nn.Module):
             assert self.task_prior is not None
             probs = self.task_prior.probabilities(embedding)
             both = torch.cat([image, out], dim=1)
-            for task, expert in self.experts.items():
-                gate = probs[:, self.task_prior.tasks.index(task)]
-                out = out + gate[:, None, None, None] * expert(both)
+            for row, expert in zip(self.expert_rows, self.experts.values(), strict=True):
+                out = out + probs[:, row, None, None, None] * expert(both)
         return out
 
 

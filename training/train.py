@@ -372,9 +372,8 @@ def main(argv: list[str] | None = None) -> None:
     intent_head = nn.Linear(model.config.instruction_dim, len(TASKS)).to(device)
 
     def parameters() -> list[nn.Parameter]:
-        if args.freeze_trunk:
-            return list(model.experts.parameters())
-        return list(model.parameters()) + (list(intent_head.parameters()) if args.intent_weight > 0 else [])
+        trained = [p for p in model.parameters() if p.requires_grad]  # all but a frozen trunk
+        return trained + (list(intent_head.parameters()) if args.intent_weight > 0 else [])
 
     def optimizer() -> torch.optim.AdamW:
         return torch.optim.AdamW(parameters(), lr=args.lr, weight_decay=args.weight_decay, betas=(0.9, 0.9))

@@ -6,7 +6,6 @@ import dataclasses
 import time
 from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
 
 from engine.errors import InstructionError
@@ -14,7 +13,7 @@ from engine.instructions import Interpretation, interpret
 from engine.instructions.head import STRENGTH_LEVELS
 from engine.io import Photo
 from engine.models import get_spec
-from engine.pipeline.scene import merge_low_band, scene_side_for, scene_size
+from engine.pipeline.scene import merge_low_band, scene_side_for, shrink_to
 from engine.progress import CancelToken, ProgressCallback, no_progress, scaled_progress
 from engine.runtime import get_session
 from engine.tiling import default_tile_size, run_tiled
@@ -90,15 +89,6 @@ def _resolve_instruction(
     return interpretation, auto
 
 
-def _downscale(pixels: np.ndarray, max_side: int | None) -> np.ndarray:
-    h, w = pixels.shape[:2]
-    if not max_side or max(h, w) <= max_side:
-        return pixels
-    scale = max_side / max(h, w)
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    return cv2.resize(pixels, size, interpolation=cv2.INTER_AREA)
-
-
 def restore(
     image: Photo | np.ndarray,
     instruction: str | Interpretation,
@@ -122,7 +112,7 @@ def restore(
     pixels = image.pixels if isinstance(image, Photo) else image
     if pixels.ndim != 3 or pixels.shape[2] != 3:
         raise ValueError(f"expected H x W x 3 pixels, got shape {pixels.shape}")
-    pixels = _downscale(np.ascontiguousarray(pixels, dtype=np.float32), max_side)
+    pixels = shrink_to(np.ascontiguousarray(pixels, dtype=np.float32), max_side)
     started = time.perf_counter()
     progress(0.0, "understanding the instruction")
     interpretation, auto = _resolve_instruction(pixels, instruction, device)
@@ -153,8 +143,7 @@ def restore(
     restored = tiled(pixels, 0.02, 0.97 if side else 1.0)
     if side:
         progress(0.97, "judging the whole scene")
-        size = scene_size(pixels.shape, side, spec.minimum_size)
-        small = tiled(cv2.resize(pixels, size, interpolation=cv2.INTER_AREA), 0.97, 1.0)
+        small = tiled(shrink_to(pixels, side, spec.minimum_size), 0.97, 1.0)
         restored = merge_low_band(restored, small)
     np.clip(restored, 0.0, 1.0, out=restored)
     progress(1.0, "done")

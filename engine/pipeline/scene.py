@@ -25,7 +25,7 @@ import numpy as np
 
 from engine.models.spec import ModelSpec
 
-__all__ = ["SMOOTH_SIGMA", "merge_low_band", "scene_side_for", "scene_size"]
+__all__ = ["SMOOTH_SIGMA", "merge_low_band", "scene_side_for", "scene_size", "shrink_to"]
 
 
 def scene_side_for(spec: ModelSpec, tasks: Iterable[str], shape: tuple[int, ...]) -> int:
@@ -41,6 +41,13 @@ def scene_size(shape: tuple[int, ...], side: int, multiple_of: int = 1) -> tuple
     h, w = shape[:2]
     scale = side / max(h, w)
     return max(multiple_of, round(w * scale)), max(multiple_of, round(h * scale))
+
+
+def shrink_to(pixels: np.ndarray, side: int | None, multiple_of: int = 1) -> np.ndarray:
+    """`pixels` shrunk (area averaging) so the longer side is `side`; as they are when already no bigger."""
+    if not side or max(pixels.shape[:2]) <= side:
+        return pixels
+    return cv2.resize(pixels, scene_size(pixels.shape, side, multiple_of), interpolation=cv2.INTER_AREA)
 
 
 # The correction is blurred at the small scale before it is enlarged: only the veil should come from the
