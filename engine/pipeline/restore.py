@@ -13,10 +13,10 @@ from engine.instructions import Interpretation, interpret
 from engine.instructions.head import STRENGTH_LEVELS
 from engine.io import Photo
 from engine.models import get_spec
-from engine.pipeline.scene import merge_low_band, scene_side_for, shrink_to
+from engine.pipeline.scene import guide_sigma, guided_tiles, scene_guide, scene_side_for, shrink_to
 from engine.progress import CancelToken, ProgressCallback, no_progress, scaled_progress
 from engine.runtime import get_session
-from engine.tiling import default_tile_size, run_tiled
+from engine.tiling import TileInfer, default_tile_size, run_tiled
 
 RESTORE_MODEL_ID = "restore"
 NORMAL_STRENGTH = STRENGTH_LEVELS[1]
@@ -128,23 +128,28 @@ def restore(
         spec = dataclasses.replace(spec, scene_sides=tuple((t, scene_side) for t, _ in spec.scene_sides))
     side = scene_side_for(spec, interpretation.tasks, pixels.shape)
 
-    def tiled(image: np.ndarray, start: float, end: float) -> np.ndarray:
+    def tiled(image: np.ndarray, start: float, end: float, run: TileInfer = infer) -> np.ndarray:
         return run_tiled(
             image,
-            infer,
+            run,
             tile_size=chosen_tile,
             overlap=spec.tile_overlap,
             multiple_of=spec.multiple_of,
             minimum_size=spec.minimum_size,
             progress=scaled_progress(progress, start, end),
             cancel=cancel,
+            out_channels=3,
         )
 
-    restored = tiled(pixels, 0.02, 0.97 if side else 1.0)
     if side:
-        progress(0.97, "judging the whole scene")
-        small = tiled(shrink_to(pixels, side, spec.minimum_size), 0.97, 1.0)
-        restored = merge_low_band(restored, small)
+        progress(0.02, "judging the whole scene")
+        small = tiled(shrink_to(pixels, side, spec.minimum_size), 0.02, 0.05)
+        guided = np.concatenate([pixels, scene_guide(small, pixels.shape)], axis=2)
+        restored = tiled(
+            guided, 0.05, 1.0, guided_tiles(infer, guide_sigma(pixels.shape, max(small.shape[:2])))
+        )
+    else:
+        restored = tiled(pixels, 0.02, 1.0)
     np.clip(restored, 0.0, 1.0, out=restored)
     progress(1.0, "done")
     return RestoreResult(

@@ -8,12 +8,12 @@ is shown (one tile of a big photo). Two corrections depend on the whole scene:
 - Low light: each 512-px tile of a big photo is brightened by its own statistics, which shows as patches
   with seams (a 2 MP photo, seen by hand); judged once for the whole photo at 512 px, 10 photos at
   2048 px came out 4.3 dB better on average (8 of 10 better).
-So for the tasks a model's spec lists in `scene_sides`, a photo bigger than the side is also restored
-shrunk to it, and that result (smoothed) replaces the low-frequency band of the full-resolution one,
-whose fine detail is kept. The other tasks are local (noise, blur, blocks, rain) and lose 0.5–5 dB from
-the same merge, so they never get it; low light that fits in one tile lost 1.3 dB (McMaster, side 256),
-hence its side is a tile's.
-Figures: TRAINING_LOG.md, session 5; `python -m bench.scene_pass`.
+So for the tasks a model's spec lists in `scene_sides`, a photo bigger than the side is first restored
+shrunk to it; enlarged, that result is the guide whose (smoothed) low-frequency band replaces each
+full-resolution tile's before the tiles are blended, and the tiles' fine detail is kept. The other
+tasks are local (noise, blur, blocks, rain) and lose 0.5–5 dB from the same merge, so they never get
+it; low light that fits in one tile lost 1.3 dB (McMaster, side 256), hence its side is a tile's.
+Figures: TRAINING_LOG.md, sessions 5 and 6; `python -m bench.scene_pass`.
 """
 
 from __future__ import annotations
@@ -24,8 +24,18 @@ import cv2
 import numpy as np
 
 from engine.models.spec import ModelSpec
+from engine.tiling import TileInfer
 
-__all__ = ["SMOOTH_SIGMA", "merge_low_band", "scene_side_for", "scene_size", "shrink_to"]
+__all__ = [
+    "SMOOTH_SIGMA",
+    "guide_sigma",
+    "guided_tiles",
+    "match_low_band",
+    "scene_guide",
+    "scene_side_for",
+    "scene_size",
+    "shrink_to",
+]
 
 
 def scene_side_for(spec: ModelSpec, tasks: Iterable[str], shape: tuple[int, ...]) -> int:
@@ -50,24 +60,46 @@ def shrink_to(pixels: np.ndarray, side: int | None, multiple_of: int = 1) -> np.
     return cv2.resize(pixels, scene_size(pixels.shape, side, multiple_of), interpolation=cv2.INTER_AREA)
 
 
-# The correction is blurred at the small scale before it is enlarged: only the veil should come from the
-# shrunk pass, not its version of the edges, which would come back as soft halos. Sigma 2 px (of 320),
+# The correction is blurred before it is added: only the veil or exposure should come from the shrunk
+# pass, not its version of the edges, which would come back as soft halos. Sigma 2 px at the scene
+# pass's scale (engine.pipeline.scene.guide_sigma), chosen with the correction made after blending:
 # `python -m bench.quality --tasks dehaze`: McMaster 22.54 -> 22.85 dB, SSIM 0.796 -> 0.817; Set14
-# 22.78 -> 23.13 dB, SSIM 0.845 -> 0.867 (TRAINING_LOG session 5).
+# 22.78 -> 23.13 dB, SSIM 0.845 -> 0.867 (TRAINING_LOG session 5); per tile it scores the same (session 6).
 SMOOTH_SIGMA = 2.0
 
 
-def merge_low_band(full: np.ndarray, small: np.ndarray, smooth: float = SMOOTH_SIGMA) -> np.ndarray:
-    """`full` with its low-frequency band (what survives shrinking to `small`'s size) taken from `small`.
+def guide_sigma(shape: tuple[int, ...], side: int) -> float:
+    """The smoothing in full-resolution pixels: SMOOTH_SIGMA at the scene pass's scale."""
+    return SMOOTH_SIGMA * max(shape[:2]) / side
 
-    Both are H x W x C float32; the difference at the small size is blurred (Gaussian, `smooth` px there),
-    upsampled smoothly (bicubic) and added, so `small == shrink(full)` returns `full` and a uniform shift
-    in `small` shifts `full` alike.
+
+def scene_guide(small: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """The scene pass's result `small` enlarged (bicubic) to the full photo's `shape`."""
+    return cv2.resize(small, (shape[1], shape[0]), interpolation=cv2.INTER_CUBIC).reshape(shape)
+
+
+def match_low_band(result: np.ndarray, guide: np.ndarray, sigma: float) -> np.ndarray:
+    """`result` (H x W x C float32) with its low band taken from `guide`: result + blur(guide - result).
+
+    The Gaussian (`sigma` px) keeps the result's detail and its agreement with the guide's low band; a
+    uniform shift in the guide shifts the result alike.
     """
-    h, w = full.shape[:2]
-    size = (small.shape[1], small.shape[0])
-    difference = small - cv2.resize(full, size, interpolation=cv2.INTER_AREA)
-    if smooth > 0:
-        difference = cv2.GaussianBlur(difference, (0, 0), smooth)
-    correction = cv2.resize(difference, (w, h), interpolation=cv2.INTER_CUBIC)
-    return (full + correction.reshape(full.shape)).astype(np.float32, copy=False)
+    correction = cv2.GaussianBlur(np.ascontiguousarray(guide - result), (0, 0), sigma)
+    return (result + correction.reshape(result.shape)).astype(np.float32, copy=False)
+
+
+def guided_tiles(infer: TileInfer, sigma: float) -> TileInfer:
+    """A tile function for run_tiled over the photo stacked with its scene guide (6 channels in, 3 out).
+
+    Each tile's result takes its low band from the guide before the tiles are blended
+    (match_low_band), so neighbouring tiles agree where they overlap. Made once after blending, the
+    same correction left each tile's own exposure at its borders, seen as thin steps at 100 % in flat
+    areas of a 2048 px dark photo; per tile they are gone, at the same PSNR (TRAINING_LOG session 6).
+    """
+
+    def run(batch: np.ndarray) -> np.ndarray:
+        restored = np.asarray(infer(np.ascontiguousarray(batch[:, :3])))[0].transpose(1, 2, 0)
+        guide = batch[0, 3:].transpose(1, 2, 0)
+        return match_low_band(restored, guide, sigma).transpose(2, 0, 1)[None]
+
+    return run

@@ -74,6 +74,7 @@ def run_tiled(
     cancel: CancelToken | None = None,
     minimum_size: int = 1,
     min_tile_size: int | None = None,
+    out_channels: int | None = None,
 ) -> np.ndarray:
     """Run `infer` over (H, W, C) float32 `image` tile by tile and blend the results into (H, W, C).
 
@@ -81,6 +82,8 @@ def run_tiled(
     output is O(tile). When `infer` runs out of memory (engine.runtime.is_out_of_memory) the tile limit is
     halved and the failed tile, and every later one, is itself tiled at the smaller size, down to
     `min_tile_size`; then OutOfMemoryError. `cancel` is checked before each tile (engine.errors.Cancelled).
+    `infer` returns `out_channels` channels (default: as many as it is given), e.g. when the input carries
+    a guide beside the photo (engine.pipeline.scene.guided_tiles).
     """
     if image.ndim != 3:
         raise ValueError(f"run_tiled expects an (H, W, C) image, got shape {image.shape}")
@@ -90,7 +93,10 @@ def run_tiled(
         smallest = max(smallest, round_up(min_tile_size, multiple_of))
     start_limit = max((tile_size // multiple_of) * multiple_of, smallest)
     budget = _Budget(limit=start_limit, minimum=smallest, multiple_of=multiple_of)
-    job = _TiledJob(infer, budget, overlap, multiple_of, minimum_size, progress or _ignore_progress, cancel)
+    channels = out_channels or pixels.shape[2]
+    job = _TiledJob(
+        infer, budget, overlap, multiple_of, minimum_size, channels, progress or _ignore_progress, cancel
+    )
     result = job.run_plan(pixels, 0.0, 1.0)
     job.progress(1.0, "done")
     return result
@@ -109,12 +115,13 @@ class _TiledJob:
     overlap: int
     multiple_of: int
     minimum_size: int
+    out_channels: int
     progress: ProgressCallback
     cancel: CancelToken | None
 
     def run_plan(self, image: np.ndarray, start: float, end: float) -> np.ndarray:
         """Tile `image` at the current budget and blend; progress goes from `start` to `end`."""
-        height, width, channels = image.shape
+        height, width = image.shape[:2]
         plan = TilePlan.build(
             height,
             width,
@@ -125,7 +132,7 @@ class _TiledJob:
         )
         row_weights = plan.row_weights()
         col_weights = plan.col_weights()
-        output = np.zeros((height, width, channels), dtype=np.float32)
+        output = np.zeros((height, width, self.out_channels), dtype=np.float32)
         count = len(plan)
         span = (end - start) / count
         for tile in plan.tiles:
@@ -160,6 +167,6 @@ class _TiledJob:
                 self.budget.shrink(exc)
                 continue
             restored = np.asarray(restored)
-            if restored.shape != batch.shape:
+            if restored.shape != (1, self.out_channels, *batch.shape[2:]):
                 raise ModelError(f"tiled model returned shape {restored.shape} for input {batch.shape}")
             return restored[0].transpose(1, 2, 0).astype(np.float32, copy=False)

@@ -12,7 +12,17 @@ import pytest
 
 from engine.metrics import psnr
 from engine.models import get_spec
-from engine.pipeline.scene import merge_low_band, scene_side_for, scene_size
+from engine.pipeline.scene import (
+    SMOOTH_SIGMA,
+    guide_sigma,
+    guided_tiles,
+    match_low_band,
+    scene_guide,
+    scene_side_for,
+    scene_size,
+    shrink_to,
+)
+from engine.tiling import TileInfer, run_tiled
 from tests.conftest import textured_image
 from training.degradations.pipeline import degrade
 
@@ -22,25 +32,65 @@ PATH_PHOTO = Path(__file__).resolve().parents[1] / "data" / "path_1200.jpg"
 restore_module = importlib.import_module("engine.pipeline.restore")
 
 
-def test_a_small_result_equal_to_the_shrunk_full_one_changes_nothing() -> None:
+def test_a_result_whose_low_band_agrees_with_the_guide_is_kept() -> None:
     full = textured_image(200, 300, seed=1)
-    small = cv2.resize(full, scene_size(full.shape, 64), interpolation=cv2.INTER_AREA)
-    assert np.abs(merge_low_band(full, small) - full).max() < 1e-6
+    guide = scene_guide(shrink_to(full, 64), full.shape)
+    sigma = guide_sigma(full.shape, 64)
+    assert np.abs(match_low_band(full, guide, sigma) - full).mean() < 0.005
 
 
-def test_the_low_band_follows_the_small_result_and_the_detail_stays() -> None:
+def test_the_low_band_follows_the_guide_and_the_detail_stays() -> None:
     full = textured_image(200, 300, seed=2)
-    size = scene_size(full.shape, 64)
-    shrunk = cv2.resize(full, size, interpolation=cv2.INTER_AREA)
-    # a veil the full-resolution pass left: the small pass removed 0.1 more everywhere
-    merged = merge_low_band(full, shrunk - 0.1)
-    assert np.abs(merged - (full - 0.1)).max() < 1e-5
+    guide = scene_guide(shrink_to(full, 64), full.shape)
+    sigma = guide_sigma(full.shape, 64)
+    # a veil the full-resolution pass left: the scene pass removed 0.1 more everywhere
+    assert np.abs(match_low_band(full, guide - 0.1, sigma) - (full - 0.1)).mean() < 0.005
     # a smooth left-to-right correction comes through smoothly, and fine detail is untouched
-    ramp = np.linspace(0.0, 0.2, size[0], dtype=np.float32)[None, :, None]
-    merged = merge_low_band(full, shrunk + ramp)
-    added = merged - full
+    ramp = np.linspace(0.0, 0.2, 300, dtype=np.float32)[None, :, None]
+    added = match_low_band(full, guide + ramp, sigma) - match_low_band(full, guide, sigma)
     assert added[:, :20].mean() < 0.03 and added[:, -20:].mean() > 0.17
     assert np.abs(np.diff(added, axis=1)).max() < 0.01
+
+
+def test_the_correction_is_smoothed_so_the_shrunk_pass_brings_no_edges() -> None:
+    full = textured_image(200, 300, seed=4)
+    guide = scene_guide(shrink_to(full, 64), full.shape)
+    sigma = guide_sigma(full.shape, 64)
+    edged = guide.copy()
+    edged[90:95, 140:145] += 0.5  # a spot the small pass saw: an edge that is not in the full photo
+    added = match_low_band(full, edged, sigma) - match_low_band(full, guide, sigma)
+    assert 0 < added.max() < 0.5 / 10  # spread into a soft bump, not a ringing spot
+    assert added.sum() == pytest.approx(0.5 * 3 * 25, rel=0.05)
+
+
+def test_guided_tiles_agree_where_plain_tiles_show_steps() -> None:
+    """A network that sets each tile's exposure from the tile alone (as the real one does with low light)
+    leaves a step at every tile border. Corrected towards the whole-scene exposure after blending, thin
+    steps remain; corrected tile by tile before blending, the tiles agree and no step is left."""
+    clean = np.clip(textured_image(300, 700, seed=5) * 0.5 + np.linspace(0, 0.5, 700)[None, :, None], 0, 1)
+    dark = (clean * 0.2).astype(np.float32)
+
+    def per_tile_exposure(batch: np.ndarray) -> np.ndarray:
+        return batch - batch.mean() + 0.5
+
+    settings = {"tile_size": 192, "overlap": 32, "multiple_of": 16}
+    whole = per_tile_exposure(dark)  # the network's answer on the photo seen whole
+    guide = scene_guide(shrink_to(whole, 96), dark.shape)
+    sigma = guide_sigma(dark.shape, 96)
+    plain = run_tiled(dark, per_tile_exposure, **settings)
+    after_blending = match_low_band(plain, guide, sigma)
+    stacked = np.concatenate([dark, guide], axis=2)
+    guided = run_tiled(stacked, guided_tiles(per_tile_exposure, sigma), out_channels=3, **settings)
+
+    def worst_step(image: np.ndarray) -> float:
+        """Largest change of the error's low band across 16 columns (texture averaged out)."""
+        error = cv2.GaussianBlur(image - whole, (0, 0), 4).mean(axis=(0, 2))
+        return float(np.abs(error[16:] - error[:-16]).max())
+
+    assert guided.shape == dark.shape
+    assert worst_step(plain) > 2.5 / 255 and worst_step(after_blending) > 1 / 255
+    assert worst_step(guided) < 0.1 / 255
+    assert psnr(guided, whole) > 60
 
 
 def test_scene_size_keeps_the_aspect_and_the_minimum() -> None:
@@ -67,11 +117,11 @@ def test_restore_runs_the_scene_pass_for_haze_and_big_dark_photos_only(
 ) -> None:
     merges = []
 
-    def spy(full: np.ndarray, small: np.ndarray) -> np.ndarray:
-        merges.append((full.shape, small.shape))
-        return merge_low_band(full, small)
+    def spy(infer: TileInfer, sigma: float) -> TileInfer:
+        merges.append(sigma)
+        return guided_tiles(infer, sigma)
 
-    monkeypatch.setattr(restore_module, "merge_low_band", spy)
+    monkeypatch.setattr(restore_module, "guided_tiles", spy)
     sides = dict(get_spec("restore").scene_sides)
     photo = textured_image(sides["dehaze"] + 64, sides["lowlight"] - 64, seed=3)
     restore_module.restore(photo, "it's grainy, remove the noise")
@@ -80,7 +130,7 @@ def test_restore_runs_the_scene_pass_for_haze_and_big_dark_photos_only(
     stages = []
     result = restore_module.restore(photo, "remove the haze", progress=lambda f, m: stages.append((f, m)))
     (h, w) = photo.shape[:2]
-    assert merges == [((h, w, 3), (round(h * sides["dehaze"] / w), sides["dehaze"], 3))]
+    assert merges == [pytest.approx(SMOOTH_SIGMA * w / sides["dehaze"])]
     assert result.restored.shape == photo.shape and 0.0 <= result.restored.min() <= result.restored.max() <= 1
     fractions = [f for f, _ in stages]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
@@ -109,15 +159,3 @@ def test_the_scene_pass_makes_the_tiles_of_a_big_dark_photo_agree() -> None:
         scores[side] = (psnr(out, clean), float(np.ptp(errors)))
     assert scores[None][1] < scores[0][1] / 2  # the blocks agree
     assert scores[None][0] > scores[0][0] + 0.2
-
-
-def test_the_correction_is_smoothed_so_the_shrunk_pass_brings_no_edges() -> None:
-    full = textured_image(200, 300, seed=4)
-    size = scene_size(full.shape, 64)
-    small = cv2.resize(full, size, interpolation=cv2.INTER_AREA)
-    small[20, 30] += 0.5  # one pixel of the shrunk result disagrees: an edge the small pass saw
-    added = merge_low_band(full, small) - full
-    assert 0 < added.max() < 0.5 / 10  # spread into a soft bump, not a ringing spot
-    assert added.sum() == pytest.approx(0.5 * 3 * (200 / size[1]) * (300 / size[0]), rel=0.1)
-    sharp = merge_low_band(full, small, smooth=0) - full
-    assert sharp.max() > 4 * added.max()

@@ -340,6 +340,24 @@ def test_wrong_output_shape_is_a_model_error() -> None:
         run_tiled(photo(40, 40), lambda batch: batch[:, :, ::2, ::2], tile_size=64, overlap=8)
 
 
+def test_a_guide_beside_the_photo_goes_in_and_only_the_photo_comes_out(conv_infer: Infer) -> None:
+    # 6 channels in (photo + guide), 3 out
+    image = photo(150, 130)
+    guide = np.zeros_like(image)
+
+    def photo_only(batch: np.ndarray) -> np.ndarray:
+        assert batch.shape[1] == 6
+        return conv_infer(np.ascontiguousarray(batch[:, :3]))
+
+    settings = {"tile_size": 64, "overlap": 8, "multiple_of": 8}
+    stacked = np.concatenate([image, guide], axis=2)
+    tiled = run_tiled(stacked, photo_only, out_channels=3, **settings)
+    assert tiled.shape == image.shape
+    assert np.abs(tiled - run_tiled(image, conv_infer, **settings)).max() <= TOLERANCE
+    with pytest.raises(ModelError, match="returned shape"):
+        run_tiled(stacked, photo_only, **settings)  # 6 expected back by default
+
+
 def test_image_must_be_height_width_channels() -> None:
     with pytest.raises(ValueError, match=r"\(H, W, C\)"):
         run_tiled(np.zeros((40, 40), dtype=np.float32), lambda batch: batch, tile_size=64, overlap=8)
