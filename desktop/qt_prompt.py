@@ -36,6 +36,13 @@ EXAMPLE_PROMPTS = (
 INTERPRET_DELAY_MS = 250
 
 
+def _notes(interpretation: Interpretation) -> str:
+    """The model's notes on the tasks asked for (what it does poorly), one per line after the summary."""
+    from engine.pipeline import task_notes
+
+    return "".join(f"\n{note}" for note in task_notes(interpretation.tasks))
+
+
 class QtPromptBox(QWidget):
     """Emits `runRequested(Interpretation)` only for an instruction the engine understood."""
 
@@ -234,14 +241,16 @@ class QtPromptBox(QWidget):
 
     def _show_interpretation(self, interpretation: Interpretation) -> None:
         if interpretation.understood:
-            self._show_message(f"→ {interpretation.summary()}", False)
+            self._show_message(f"→ {interpretation.summary()}{_notes(interpretation)}", False)
         else:
             self._show_message(interpretation.message or "This is not a restoration instruction.", True)
         self.interpretationShown.emit(interpretation)
 
     def _show_idle(self) -> None:
         if self._suggestion is not None:
-            self._show_message(f"Auto-detected: {self._suggestion.summary()}", False)
+            self._show_message(
+                f"Auto-detected: {self._suggestion.summary()}{_notes(self._suggestion)}", False
+            )
         else:
             self._show_message(
                 "Type an instruction; its interpretation shows here before anything runs.", False

@@ -77,6 +77,13 @@ def _print_json(obj: dict[str, Any]) -> None:
     print(json.dumps(obj, ensure_ascii=False), flush=True)
 
 
+def _notes(interp: Any) -> list[str]:
+    """The restoration model's notes on the tasks an understood instruction asks for."""
+    from engine.pipeline import task_notes
+
+    return list(task_notes(interp.tasks)) if interp.understood else []
+
+
 def _interpretation_dict(interp: Any) -> dict[str, Any]:
     return {
         "text": interp.text,
@@ -85,6 +92,7 @@ def _interpretation_dict(interp: Any) -> dict[str, Any]:
         "understood": bool(interp.understood),
         "message": interp.message,
         "summary": interp.summary() if interp.understood else "",
+        "notes": _notes(interp),
     }
 
 
@@ -106,6 +114,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
             return EXIT_NOT_UNDERSTOOD
         if not args.json:
             print(f"Understood: {interp.summary()}", file=sys.stderr)
+            for note in _notes(interp):
+                print(f"Note: {note}", file=sys.stderr)
     elif not args.json:
         print("No instruction given: each photo gets what the detector finds.", file=sys.stderr)
 
@@ -297,6 +307,8 @@ def cmd_interpret(args: argparse.Namespace) -> int:
         _print_json(_interpretation_dict(interp))
     elif interp.understood:
         print(f"{interp.summary()}")
+        for note in _notes(interp):
+            print(f"Note: {note}")
     else:
         print(interp.message)
     return EXIT_OK if interp.understood else EXIT_NOT_UNDERSTOOD

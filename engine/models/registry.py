@@ -8,11 +8,10 @@ from engine.models.spec import ModelSpec
 RESTORE = ModelSpec(
     id="restore",
     file="restore.onnx",
-    # Filled in by the model engineers when restore.onnx is released (see training/ export).
+    # The sha256 `python -m training.export` prints for the released restore.onnx (and its model card).
     sha256="5cc9fe937eeba7ee25b96752d74f8c7933808b31df70509ba8def314d2d26df1",
     purpose="InstructIR-style restoration conditioned on an instruction embedding",
-    # training/model.py's RestoreNet has 4 levels (2**4 = 16; its RestoreNetConfig.multiple_of). 16 also
-    # serves a 3-level network, so it stays safe until the released model's depth is confirmed.
+    # training/model.py's RestoreNet has 4 levels (2**4 = 16; its RestoreNetConfig.multiple_of).
     multiple_of=16,
     minimum_size=16,
     tiling_safe=True,
@@ -24,6 +23,20 @@ RESTORE = ModelSpec(
     # haze is read at the training crops' scale (shown at 320 px), and low light must be judged once for
     # the whole photo, not per 512-px tile (so only photos bigger than one tile get the pass).
     scene_sides=(("dehaze", 320), ("lowlight", 512)),
+    # Honest about the tasks this version barely does (bench/quality.py, resources/models/restore.md): a
+    # user who asks for them is told before a photo comes back looking unchanged.
+    task_notes=(
+        (
+            "deblur",
+            "Deblurring is this version's weak spot: on the test photos it changes motion and defocus blur "
+            "by less than 0.1 dB, so a blurred photo comes back nearly unchanged.",
+        ),
+        (
+            "jpeg",
+            "JPEG clean-up is weak in this version: +0.4 dB on heavily compressed test photos (quality 10); "
+            "blocks soften only a little.",
+        ),
+    ),
 )
 
 DETECTOR = ModelSpec(

@@ -37,6 +37,9 @@ class ModelSpec:
     #: (task, side) for tasks whose correction depends on the whole scene: a photo bigger than `side` px
     #: is also run shrunk to it and merged as the low-frequency band (engine.pipeline.scene); () for none
     scene_sides: tuple[tuple[str, int], ...] = ()
+    #: (task, note) shown to the user whenever an instruction asks for `task`: what this model does
+    #: poorly there, in plain words with the measured figure (its model card gives the table); () for none
+    task_notes: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         # A malformed spec is a programming error in the registry or a test: fail where it is written.
@@ -44,6 +47,8 @@ class ModelSpec:
             raise ValueError(f"ModelSpec {self.id!r}: sha256 must be 64 lowercase hex digits")
         if any(side < 0 or 0 < side < self.minimum_size for _, side in self.scene_sides):
             raise ValueError(f"ModelSpec {self.id!r}: a scene side must be 0 (none) or >= minimum_size")
+        if any(not task or not note.strip() for task, note in self.task_notes):
+            raise ValueError(f"ModelSpec {self.id!r}: a task note needs a task and a text")
         if self.multiple_of < 1 or self.minimum_size < 1 or self.tile_overlap < 0:
             raise ValueError(f"ModelSpec {self.id!r}: multiple_of/minimum_size must be >= 1, overlap >= 0")
         if not self.inputs:

@@ -1,7 +1,7 @@
 """restore(): the one path from a photo and an instruction to a restored photo, used by every face."""
 
 from engine.pipeline.detect import DetectedDegradations, detect_degradations, suggest_instruction
-from engine.pipeline.restore import RestoreResult, blend, restore, restore_photo
+from engine.pipeline.restore import RestoreResult, blend, restore, restore_photo, task_notes
 
 __all__ = [
     "DetectedDegradations",
@@ -11,4 +11,5 @@ __all__ = [
     "restore",
     "restore_photo",
     "suggest_instruction",
+    "task_notes",
 ]

@@ -55,6 +55,8 @@ class RestoreResult:
     tile_size: int
     seconds: float
     auto_detected: bool = False
+    #: task_notes() of the tasks it ran: what the model does poorly there
+    notes: tuple[str, ...] = ()
     metadata: dict[str, object] = field(default_factory=dict)
 
     def blend(self, strength: float | None = None) -> np.ndarray:
@@ -64,6 +66,12 @@ class RestoreResult:
     @property
     def pixels(self) -> np.ndarray:
         return self.blend()
+
+
+def task_notes(tasks: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """What the restoration model does poorly among `tasks` (ModelSpec.task_notes), for the user to read."""
+    wanted = set(tasks)
+    return tuple(note for task, note in get_spec(RESTORE_MODEL_ID).task_notes if task in wanted)
 
 
 def _resolve_instruction(
@@ -162,6 +170,7 @@ def restore(
         tile_size=chosen_tile,
         seconds=time.perf_counter() - started,
         auto_detected=auto,
+        notes=task_notes(interpretation.tasks),
         metadata={"model": spec.id, "model_sha256": spec.sha256},
     )
 

@@ -414,7 +414,15 @@ def restore_run(procedure, run_mode, image, drawables, config, _data):
         return _error(procedure, str(exc))
     except GLib.Error as exc:  # a GIMP call refused (e.g. the image was closed meanwhile)
         return _error(procedure, f"PhotoMend could not update the image: {exc.message}")
-    report = {"summary": summary, "timings": {**result.reply.get("timings", {}), **result.timings}}
+    notes = result.reply.get("notes", [])
+    if notes and run_mode != Gimp.RunMode.NONINTERACTIVE:
+        # The layer is there; the person is also told what this model version does poorly among the tasks.
+        Gimp.message(f"PhotoMend ({summary}): " + " ".join(notes))
+    report = {
+        "summary": summary,
+        "notes": notes,
+        "timings": {**result.reply.get("timings", {}), **result.timings},
+    }
     return _success(
         procedure,
         GObject.Value(Gimp.Layer, new_layer),

@@ -31,6 +31,17 @@ def test_interpretation_shows_before_anything_runs(qtbot, prompt: QtPromptBox) -
     assert runs == []  # typing never starts a run
 
 
+def test_a_task_the_model_does_poorly_is_said_before_it_runs(qtbot, prompt: QtPromptBox) -> None:  # noqa: ANN001
+    with qtbot.waitSignal(prompt.interpretationShown, timeout=INTERPRET_TIMEOUT_MS) as shown:
+        prompt.set_text("the camera shook, sharpen it")
+    interpretation = shown.args[0]
+    assert "deblur" in interpretation.tasks
+    summary, note = prompt.interpretation_label.text().split("\n")
+    assert summary == f"→ {interpretation.summary()}"
+    assert "Deblurring" in note and "dB" in note
+    assert prompt.interpretation_label.property("warning") is False  # it still runs: a note, not a refusal
+
+
 def test_off_topic_prompt_shows_the_engine_message_and_does_not_run(qtbot, prompt: QtPromptBox) -> None:  # noqa: ANN001
     runs = []
     prompt.runRequested.connect(runs.append)

@@ -120,6 +120,13 @@ def test_interpret_json(
     assert set(row) >= {"tasks", "strength", "understood", "message"}
     assert row["understood"] is understood
     assert (task in row["tasks"]) if task else row["tasks"] == []
+    assert row["notes"] == []  # nothing the model does poorly among these
+
+
+def test_interpret_names_what_the_model_does_poorly(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["interpret", "remove", "the", "jpeg", "blocks"]) == EXIT_OK
+    summary, note = capsys.readouterr().out.strip().split("\n")
+    assert "JPEG" in summary and note.startswith("Note: JPEG clean-up is weak")
 
 
 def test_info_lists_device_and_models(capsys: pytest.CaptureFixture[str]) -> None:

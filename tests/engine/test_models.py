@@ -88,6 +88,7 @@ def test_spec_is_frozen() -> None:
         ({"multiple_of": 0}, "multiple_of"),
         ({"inputs": ()}, "input"),
         ({"conditioning": "text"}, "conditioning"),
+        ({"task_notes": (("deblur", " "),)}, "task note"),
     ],
 )
 def test_malformed_spec_is_rejected(changes: dict[str, object], complaint: str) -> None:

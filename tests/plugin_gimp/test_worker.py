@@ -92,6 +92,17 @@ def test_off_topic_instruction_is_refused_with_exit_code_3(tmp_path: Path) -> No
     assert not (tmp_path / "result.f32").exists()
 
 
+def test_restore_reply_names_the_task_and_what_the_model_does_poorly(tmp_path: Path) -> None:
+    _require("engine.pipeline", "task_notes")
+    layer = textured_image(32, 48, seed=3)
+    request = _request(tmp_path, layer, operation="restore", instruction="the camera shook", strength=1.0)
+    done, reply = _run(request)
+    assert done.returncode == 0, done.stderr
+    assert reply["ok"] and "blur" in reply["summary"]
+    assert len(reply["notes"]) == 1 and "Deblurring" in reply["notes"][0]
+    assert np.fromfile(tmp_path / "result.f32", dtype="<f4").size == layer.size
+
+
 def test_truncated_input_is_a_clear_error(tmp_path: Path) -> None:
     request = _request(tmp_path, np.zeros((4, 4, 3), np.float32), operation="blur")
     (tmp_path / "layer.f32").write_bytes(b"\0" * 12)
