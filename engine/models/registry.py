@@ -9,7 +9,7 @@ RESTORE = ModelSpec(
     id="restore",
     file="restore.onnx",
     # The sha256 `python -m training.export` prints for the released restore.onnx (and its model card).
-    sha256="5cc9fe937eeba7ee25b96752d74f8c7933808b31df70509ba8def314d2d26df1",
+    sha256="103c765c8338d1ccdff432b28ebd2e05d571c5ebbb6630d895fe11fe8555f94c",
     purpose="InstructIR-style restoration conditioned on an instruction embedding",
     # training/model.py's RestoreNet has 4 levels (2**4 = 16; its RestoreNetConfig.multiple_of).
     multiple_of=16,
