@@ -35,7 +35,8 @@ class ModelSpec:
     #: fixed (height, width) for networks that take one input size only (resize before), else None
     input_size: tuple[int, int] | None = None
     #: (task, side) for tasks whose correction depends on the whole scene: a photo bigger than `side` px
-    #: is also run shrunk to it and merged as the low-frequency band (engine.pipeline.scene); () for none
+    #: is first run shrunk to it, and that result gives every tile its low-frequency band
+    #: (engine.pipeline.scene); () for none
     scene_sides: tuple[tuple[str, int], ...] = ()
     #: (task, note) shown to the user whenever an instruction asks for `task`: what this model does
     #: poorly there, in plain words with the measured figure (its model card gives the table); () for none
