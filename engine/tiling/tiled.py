@@ -76,7 +76,7 @@ def run_tiled(
     min_tile_size: int | None = None,
     out_channels: int | None = None,
 ) -> np.ndarray:
-    """Run `infer` over (H, W, C) float32 `image` tile by tile and blend the results into (H, W, C).
+    """Run `infer` over (H, W, C) float32 `image` tile by tile and blend the results into one image.
 
     The image is padded (reflect) to `multiple_of` and `minimum_size` tile by tile, so memory beyond the
     output is O(tile). When `infer` runs out of memory (engine.runtime.is_out_of_memory) the tile limit is

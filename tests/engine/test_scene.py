@@ -115,10 +115,10 @@ def test_only_the_models_scene_tasks_on_photos_bigger_than_their_side_get_the_pa
 def test_restore_runs_the_scene_pass_for_haze_and_big_dark_photos_only(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    merges = []
+    guided_runs = []
 
     def spy(infer: TileInfer, sigma: float) -> TileInfer:
-        merges.append(sigma)
+        guided_runs.append(sigma)
         return guided_tiles(infer, sigma)
 
     monkeypatch.setattr(restore_module, "guided_tiles", spy)
@@ -126,17 +126,17 @@ def test_restore_runs_the_scene_pass_for_haze_and_big_dark_photos_only(
     photo = textured_image(sides["dehaze"] + 64, sides["lowlight"] - 64, seed=3)
     restore_module.restore(photo, "it's grainy, remove the noise")
     restore_module.restore(photo, "brighten this dark photo")  # smaller than the low-light side: one tile
-    assert merges == []
+    assert guided_runs == []
     stages = []
     result = restore_module.restore(photo, "remove the haze", progress=lambda f, m: stages.append((f, m)))
     (h, w) = photo.shape[:2]
-    assert merges == [pytest.approx(SMOOTH_SIGMA * w / sides["dehaze"])]
+    assert guided_runs == [pytest.approx(SMOOTH_SIGMA * w / sides["dehaze"])]
     assert result.restored.shape == photo.shape and 0.0 <= result.restored.min() <= result.restored.max() <= 1
     fractions = [f for f, _ in stages]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     assert any("scene" in m for _, m in stages)
     restore_module.restore(photo, "remove the haze", scene_side=0)  # the bench's "full only"
-    assert len(merges) == 1
+    assert len(guided_runs) == 1
 
 
 def test_the_scene_pass_makes_the_tiles_of_a_big_dark_photo_agree() -> None:
