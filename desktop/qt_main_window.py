@@ -437,8 +437,10 @@ class QtMainWindow(QMainWindow):
         self._last_device = f"{result.device} ({', '.join(result.providers)})"  # type: ignore[attr-defined]
         auto_detected = self._running_suggestion or getattr(result, "auto_detected", False)
         auto = " (auto-detected)" if auto_detected else ""
+        findings = "".join(f"\n{line}" for line in getattr(result, "findings", ()))
         self.run_info.setText(
             f"{summary}{auto}\n{result.seconds:.1f} s on {result.device}, tile {result.tile_size} px"  # type: ignore[attr-defined]
+            f"{findings}"
         )
         self.statusBar().showMessage(f"Done in {result.seconds:.1f} s on {result.device}.", 8000)  # type: ignore[attr-defined]
         self.restoreFinished.emit(result)

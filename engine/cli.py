@@ -131,11 +131,16 @@ def cmd_restore(args: argparse.Namespace) -> int:
                     "path": str(event.item.source),
                     "output": str(event.item.output),
                     "reason": event.reason,
+                    "findings": list(event.findings),
                 }
             )
         elif event.status == "failed":
             bar.close()
             print(f"failed: {event.reason}", file=sys.stderr)
+        elif event.findings:
+            bar.close()
+            for finding in event.findings:
+                print(f"{event.item.source.name}: {finding}", file=sys.stderr)
 
     with cancel_on_interrupt() as cancel:
         try:

@@ -10,7 +10,8 @@ starts this script with PhotoMend's interpreter. Protocol (one request per proce
               "instruction": str, "strength": float}
     stdout:  "progress <fraction> <stage>" lines while working
     reply:   reply.json next to the request: {"ok": bool, "error_kind", "message", "channels", "summary",
-             "notes" (what the model does poorly among the tasks run), "score", "blurry", "kind", "timings"}
+             "notes" (what the model does poorly among the tasks run), "findings" (what the run found in
+             this layer, e.g. the out-of-focus disk it undid), "score", "blurry", "kind", "timings"}
     exit:    the CLI's codes: 0 ok, 1 failed, 3 instruction not understood, 4 model/device error,
              130 cancelled
 
@@ -91,6 +92,7 @@ class Reply:
     channels: int = 0
     summary: str = ""
     notes: list[str] = field(default_factory=list)
+    findings: list[str] = field(default_factory=list)
     score: float | None = None
     blurry: bool | None = None
     kind: str = ""
@@ -164,6 +166,7 @@ def run_restore(
     reply.timings["restore_s"] = time.perf_counter() - started
     reply.summary = result.interpretation.summary()
     reply.notes = list(result.notes)
+    reply.findings = list(result.findings)
     mark = time.perf_counter()
     output = from_rgb(pixels, alpha, request.channels)
     reply.timings["convert_s"] = convert + time.perf_counter() - mark

@@ -35,6 +35,8 @@ class ItemEvent:
     status: str
     fraction: float = 0.0
     reason: str = ""
+    #: done: what the restoration found in this photo (RestoreResult.findings)
+    findings: tuple[str, ...] = ()
 
 
 @dataclass
@@ -256,6 +258,6 @@ def run_batch(
             continue
         journal.record(item, key)
         report.done.append(item)
-        emit(ItemEvent(item, "done", 1.0))
+        emit(ItemEvent(item, "done", 1.0, findings=result.findings))
     progress(1.0, "batch finished")
     return report

@@ -24,12 +24,14 @@ RESTORE = ModelSpec(
     # the whole photo, not per 512-px tile (so only photos bigger than one tile get the pass).
     scene_sides=(("dehaze", 320), ("lowlight", 512)),
     # Honest about the tasks this version barely does (bench/quality.py, resources/models/restore.md): a
-    # user who asks for them is told before a photo comes back looking unchanged.
+    # user who asks for them is told before a photo comes back looking unchanged. (Defocus is undone by
+    # engine.blur.defocus, not by the network.)
     task_notes=(
         (
             "deblur",
-            "Deblurring is this version's weak spot: on the test photos it changes motion and defocus blur "
-            "by less than 0.1 dB, so a blurred photo comes back nearly unchanged.",
+            "Motion blur is this version's weak spot: on the test photos it changes it by less than 0.1 dB, "
+            "so a shaken photo comes back nearly unchanged. A photo evenly out of focus is sharpened by "
+            "deconvolution (+5 dB on the test photos), but not a sharp subject against a blurred background.",
         ),
         (
             "jpeg",

@@ -415,12 +415,15 @@ def restore_run(procedure, run_mode, image, drawables, config, _data):
     except GLib.Error as exc:  # a GIMP call refused (e.g. the image was closed meanwhile)
         return _error(procedure, f"PhotoMend could not update the image: {exc.message}")
     notes = result.reply.get("notes", [])
-    if notes and run_mode != Gimp.RunMode.NONINTERACTIVE:
-        # The layer is there; the person is also told what this model version does poorly among the tasks.
-        Gimp.message(f"PhotoMend ({summary}): " + " ".join(notes))
+    findings = result.reply.get("findings", [])
+    if (notes or findings) and run_mode != Gimp.RunMode.NONINTERACTIVE:
+        # The layer is there; the person is also told what this model version does poorly among the tasks,
+        # and what the run found in this layer (e.g. the out-of-focus disk it undid).
+        Gimp.message(f"PhotoMend ({summary}): " + " ".join(notes + findings))
     report = {
         "summary": summary,
         "notes": notes,
+        "findings": findings,
         "timings": {**result.reply.get("timings", {}), **result.timings},
     }
     return _success(

@@ -285,3 +285,22 @@ def test_dragging_strength_remixes_big_photos_at_screen_size_then_full(
     assert window.canvas.after.width() == width
     assert window.state.strength == pytest.approx(0.4)
     assert window.canvas.after == qimage_from_pixels(window.after_pixels())
+
+
+def test_the_run_panel_says_what_the_run_found(qtbot, make_window, tmp_path: Path) -> None:  # noqa: ANN001
+    from engine.blur.defocus import defocus_kernel
+    from training.degradations import apply_kernel
+
+    photo = np.asarray(Image.open(Path(__file__).parents[1] / "data" / "path_1200.jpg").convert("RGB"))
+    crop = photo[200:456, 400:656].astype(np.float32) / 255.0
+    path = save_rgb(tmp_path / "soft.png", apply_kernel(crop, defocus_kernel(3.0)))
+    window = make_window()
+    assert window.open_photo(path)
+    outcome = []
+    window.restoreFinished.connect(outcome.append)
+    window.restoreFailed.connect(outcome.append)
+    window.prompt.set_text("it's out of focus")
+    window.prompt.request_run()
+    qtbot.waitUntil(lambda: bool(outcome), timeout=RUN_TIMEOUT_MS)
+    assert not isinstance(outcome[0], str), outcome[0]
+    assert window.run_info.text().endswith("Found an even out-of-focus blur (a disk of radius 3.00 px) and undid it.")

@@ -11,6 +11,9 @@ import math
 import cv2
 import numpy as np
 
+# The disk lives in the engine, which deconvolves it (engine.blur.defocus): one definition for both.
+from engine.blur.defocus import defocus_kernel
+
 __all__ = ["apply_kernel", "defocus_kernel", "motion_kernel"]
 
 
@@ -77,23 +80,6 @@ def motion_kernel(rng: np.random.Generator, size: int = 15, intensity: float = 0
     np.add.at(kernel, (y0, x1), fx * (1 - fy))
     np.add.at(kernel, (y1, x0), (1 - fx) * fy)
     np.add.at(kernel, (y1, x1), fx * fy)
-    return (kernel / kernel.sum()).astype(np.float32)
-
-
-def defocus_kernel(radius: float) -> np.ndarray:
-    """A normalised out-of-focus disk of `radius` pixels, float32, odd side, with an anti-aliased rim.
-
-    Each pixel's weight is the fraction of it the disk covers (approximated by the signed distance of
-    its centre to the rim), so radius 2.3 and 2.7 give different kernels instead of the same staircase.
-    """
-    radius = float(radius)
-    if radius <= 0.5:
-        return np.ones((1, 1), np.float32)
-    # Pixels whose centre lies beyond radius + 0.5 get no weight, so the side stays as tight as possible.
-    half = max(1, int(math.ceil(radius - 0.5)))
-    coords = np.arange(-half, half + 1, dtype=np.float64)
-    distance = np.hypot(coords[None, :], coords[:, None])
-    kernel = np.clip(radius + 0.5 - distance, 0.0, 1.0)
     return (kernel / kernel.sum()).astype(np.float32)
 
 
