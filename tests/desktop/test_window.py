@@ -303,4 +303,5 @@ def test_the_run_panel_says_what_the_run_found(qtbot, make_window, tmp_path: Pat
     window.prompt.request_run()
     qtbot.waitUntil(lambda: bool(outcome), timeout=RUN_TIMEOUT_MS)
     assert not isinstance(outcome[0], str), outcome[0]
-    assert window.run_info.text().endswith("Found an even out-of-focus blur (a disk of radius 3.00 px) and undid it.")
+    found = "Found an even out-of-focus blur (a disk of radius 3.00 px) and undid it."
+    assert window.run_info.text().endswith(found)
