@@ -1,29 +1,33 @@
-"""Defocus: find the out-of-focus disk in the photo's spectrum, then undo it by deconvolution.
+"""Defocus: find an even blur in the photo's spectrum, then undo it by deconvolution.
 
 numpy + OpenCV only. Why this is not left to the network: trained on the compute we have, the network
-returns a defocused photo nearly as it came (TRAINING_LOG.md, sessions 2-6), while a known disk is undone
+returns a defocused photo nearly as it came (TRAINING_LOG.md, sessions 2-6), while a known blur is undone
 well by a deconvolution with a sparse-gradient prior (+4.7 dB on McMaster at radius 4). What the
-deconvolution needs is the radius, and a disk writes it into the spectrum:
+deconvolution needs is the kernel, and an even blur writes it into the photo's power spectrum:
 
-* A disk of radius r multiplies the photo's spectrum by 2 J1(2 pi r f) / (2 pi r f), whose zeros fall on
-  rings at f = 0.61 / r, 1.12 / r, ... cycles per pixel. The photo's power spectrum is averaged over
-  windowed patches (Welch) and over directions, then fitted, for every candidate radius, by
-  A f^-a |H_r(f)|^2 + N (a natural photo's power falls as a power of f; N is the noise floor). The
-  radius whose rings fit best is the estimate. On synthetic disks (radius 1.5-7, noise 1/255) it is
-  exact to the 0.25 px grid; sharp photos fit radii of 1 or less, which count as "in focus".
+* A lens out of focus blurs with a disk of radius r, which multiplies the spectrum by
+  2 J1(2 pi r f) / (2 pi r f): its zeros fall on rings at f = 0.61 / r, 1.12 / r, ... cycles per pixel.
+  A soft lens, or an enlarged photo, blurs without a sharp rim, closer to a Gaussian. The photo's power
+  spectrum is averaged over windowed patches (Welch) and over directions, then fitted, for every
+  candidate disk and Gaussian, by A f^-a |H(f)|^2 + N (a natural photo's power falls as a power of f; N
+  is the noise floor). The best fit is the estimate. On BSD432 photos with noise 1/255 it finds disks of
+  radius 2-6 exactly (0.25 px grid) and Gaussians within 0.25-0.5 px; sharp, shaken and JPEG photos fit
+  radii of 1.25 px and sigmas of 0.75 px at most, which count as "in focus".
 * Deconvolution: min |k * x - y|^2 + lam |grad x|_1, by half-quadratic splitting (Krishnan & Fergus
   2009), a closed-form step per iteration in the Fourier domain, tile by tile with blended overlaps so a
   12 MP photo stays in memory. The photo's borders are reflected, as a lens's blur near the frame edge is
   best guessed from the pixels beside it.
 
-Not modelled: defocus that varies over the photo (a sharp subject in front of a blurred background gets
-the background's radius) and motion blur (no disk rings: the fit finds no radius, and the network runs).
+Not modelled: blur that varies over the photo (a sharp subject in front of a blurred background gets
+the background's kernel) and motion blur (no rings and no isotropy: nothing fits better than a sharp
+photo, and only the network runs).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 import cv2
 import numpy as np
@@ -32,22 +36,31 @@ from engine.blur.analysis import estimate_noise_sigma, luminance
 from engine.progress import CancelToken, ProgressCallback
 from engine.tiling import run_tiled
 
+BlurShape = Literal["none", "disk", "soft"]
+
 __all__ = [
     "MIN_RADIUS",
+    "MIN_SIGMA",
+    "BlurShape",
     "DefocusEstimate",
+    "blur_kernel",
     "deconvolve",
     "defocus_kernel",
     "estimate_defocus",
     "prior_weight",
+    "soft_kernel",
 ]
 
-#: Candidate radii (px) of the fit; the grid step is its resolution.
-RADII = tuple(float(r) for r in np.arange(0.0, 12.01, 0.25))
+#: Candidate disk radii and soft-blur sigmas (px) of the fit; the grid step is its resolution.
+RADII = tuple(float(r) for r in np.arange(0.75, 12.01, 0.25))
+SIGMAS = tuple(float(s) for s in np.arange(0.5, 6.01, 0.25))
 #: Spectral slopes a of the fit (natural photos: about 2).
 SLOPES = tuple(float(a) for a in np.arange(1.0, 3.51, 0.25))
 #: An estimate under this radius means "in focus". Chosen on 36 BSD432 photos (every 12th): sharp ones
 #: fit 0.75-1.0, the same after motion blur (11 and 21 px) or JPEG q10 at most 1.25.
 MIN_RADIUS = 1.5
+#: The same for soft blurs: there, sharp, shaken and JPEG q10 photos fit sigmas of 0.75 at most.
+MIN_SIGMA = 1.0
 #: Side of the Welch patches (px).
 SPECTRUM_SIDE = 128
 #: At most this many patches enter the spectrum (the most textured ones of a regular grid).
@@ -80,22 +93,51 @@ def defocus_kernel(radius: float) -> np.ndarray:
     return (kernel / kernel.sum()).astype(np.float32)
 
 
+def soft_kernel(sigma: float) -> np.ndarray:
+    """A normalised Gaussian blur of `sigma` pixels, float32, odd side of about 6 sigma."""
+    half = max(1, int(math.ceil(3.0 * sigma)))
+    line = cv2.getGaussianKernel(2 * half + 1, sigma, cv2.CV_64F)
+    kernel = line @ line.T
+    return (kernel / kernel.sum()).astype(np.float32)
+
+
+def blur_kernel(shape: BlurShape, size: float) -> np.ndarray:
+    """The kernel of a candidate blur: a disk of radius `size` or a soft blur of sigma `size`."""
+    if shape == "none" or size <= 0.0:
+        return np.ones((1, 1), np.float32)
+    return defocus_kernel(size) if shape == "disk" else soft_kernel(size)
+
+
 @dataclass(frozen=True)
 class DefocusEstimate:
-    """The disk that best explains the photo's spectrum; `found` when it is big enough to undo."""
+    """The blur that best explains the photo's spectrum; `found` when it is big enough to undo.
 
-    radius: float
-    #: mean squared log-spectrum error of the best fit, and of the best fit without blur (radius 0)
+    `shape` "disk" (a lens out of focus: radius `size`) or "soft" (no sharp rim, e.g. a soft lens or an
+    enlarged photo: Gaussian sigma `size`); "none" when no blur fits better than a sharp photo.
+    """
+
+    shape: BlurShape
+    size: float
+    #: mean squared log-spectrum error of the best fit, and of the best fit without blur
     fit_error: float
     sharp_fit_error: float
 
     @property
     def found(self) -> bool:
-        return self.radius >= MIN_RADIUS and self.fit_error < self.sharp_fit_error
+        least = MIN_RADIUS if self.shape == "disk" else MIN_SIGMA
+        return self.shape != "none" and self.size >= least and self.fit_error < self.sharp_fit_error
 
     @property
     def kernel(self) -> np.ndarray:
-        return defocus_kernel(self.radius)
+        return blur_kernel(self.shape, self.size)
+
+    def describe(self) -> str:
+        """E.g. "an even out-of-focus blur (a disk of radius 3.00 px)", for the user."""
+        if self.shape == "disk":
+            return f"an even out-of-focus blur (a disk of radius {self.size:.2f} px)"
+        if self.shape == "soft":
+            return f"an even soft blur (Gaussian, sigma {self.size:.2f} px)"
+        return "no blur"
 
 
 def _radial_index(side: int) -> np.ndarray:
@@ -113,8 +155,8 @@ def _radial_mean(power: np.ndarray) -> np.ndarray:
     return (sums / np.maximum(_COUNTS, 1))[:_BINS]
 
 
-def _kernel_power(radius: float) -> np.ndarray:
-    kernel = defocus_kernel(radius).astype(np.float64)
+def _kernel_power(shape: BlurShape, size: float) -> np.ndarray:
+    kernel = blur_kernel(shape, size).astype(np.float64)
     plane = np.zeros((SPECTRUM_SIDE, SPECTRUM_SIDE))
     kh, kw = kernel.shape
     plane[:kh, :kw] = kernel
@@ -122,13 +164,13 @@ def _kernel_power(radius: float) -> np.ndarray:
     return _radial_mean(np.abs(np.fft.fft2(plane)) ** 2)
 
 
-_KERNEL_POWER: dict[float, np.ndarray] = {}
+_KERNEL_POWER: dict[tuple[BlurShape, float], np.ndarray] = {}
 
 
-def _cached_kernel_power(radius: float) -> np.ndarray:
-    if radius not in _KERNEL_POWER:
-        _KERNEL_POWER[radius] = _kernel_power(radius)
-    return _KERNEL_POWER[radius]
+def _cached_kernel_power(shape: BlurShape, size: float) -> np.ndarray:
+    if (shape, size) not in _KERNEL_POWER:
+        _KERNEL_POWER[(shape, size)] = _kernel_power(shape, size)
+    return _KERNEL_POWER[(shape, size)]
 
 
 def photo_spectrum(grey: np.ndarray) -> np.ndarray | None:
@@ -152,16 +194,16 @@ def photo_spectrum(grey: np.ndarray) -> np.ndarray | None:
     return _radial_mean(power / len(corners))
 
 
-def _fit_error(spectrum: np.ndarray, radius: float) -> float:
+def _fit_error(spectrum: np.ndarray, shape: BlurShape, size: float) -> float:
     """Best fit of A f^-a |H_r|^2 + N to the spectrum over the slopes a: mean squared log error."""
     bins = np.arange(_BINS)
     use = (bins >= 3) & (bins < _BINS - 2)  # skip the DC leak of the window and the corner bins
     f = bins[use] / SPECTRUM_SIDE
     observed = np.maximum(spectrum[use], 1e-20)
-    shape_r = _cached_kernel_power(radius)[use] if radius > 0.5 else np.ones_like(f)
+    blur_power = _cached_kernel_power(shape, size)[use]
     best = math.inf
     for slope in SLOPES:
-        g = f**-slope * shape_r
+        g = f**-slope * blur_power
         # Linear in (A, N): least squares on the relative error, then the log error of that fit.
         design = np.stack([g / observed, 1.0 / observed], axis=1)
         coef, *_ = np.linalg.lstsq(design, np.ones_like(observed), rcond=None)
@@ -175,10 +217,14 @@ def estimate_defocus(pixels: np.ndarray) -> DefocusEstimate:
     grey = pixels.mean(axis=2) if pixels.ndim == 3 else pixels
     spectrum = photo_spectrum(np.asarray(grey, np.float32))
     if spectrum is None:
-        return DefocusEstimate(0.0, 0.0, 0.0)
-    errors = {r: _fit_error(spectrum, r) for r in RADII}
-    radius = min(errors, key=errors.__getitem__)
-    return DefocusEstimate(radius=radius, fit_error=errors[radius], sharp_fit_error=errors[0.0])
+        return DefocusEstimate("none", 0.0, 0.0, 0.0)
+    candidates: list[tuple[BlurShape, float]] = [("none", 0.0)]
+    candidates += [("disk", r) for r in RADII] + [("soft", s) for s in SIGMAS]
+    errors = {c: _fit_error(spectrum, *c) for c in candidates}
+    shape, size = min(errors, key=errors.__getitem__)
+    return DefocusEstimate(
+        shape, size, fit_error=errors[(shape, size)], sharp_fit_error=errors[("none", 0.0)]
+    )
 
 
 def prior_weight(pixels: np.ndarray) -> float:

@@ -193,7 +193,7 @@ def restore(
         notes=task_notes(interpretation.tasks),
         findings=_defocus_findings(defocus),
         metadata={"model": spec.id, "model_sha256": spec.sha256}
-        | ({"defocus_radius": defocus.radius} if defocus is not None and defocus.found else {}),
+        | ({"defocus": (defocus.shape, defocus.size)} if defocus is not None and defocus.found else {}),
     )
 
 
@@ -205,7 +205,7 @@ def _undo_defocus(
     progress: ProgressCallback,
     cancel: CancelToken | None,
 ) -> np.ndarray:
-    progress(start, f"undoing an out-of-focus blur of {defocus.radius:.2f} px")
+    progress(start, f"undoing {defocus.describe()}")
     return deconvolve(
         np.clip(pixels, 0.0, 1.0),
         defocus.kernel,
@@ -218,7 +218,7 @@ def _defocus_findings(defocus: DefocusEstimate | None) -> tuple[str, ...]:
     if defocus is None:
         return ()
     if defocus.found:
-        return (f"Found an even out-of-focus blur (a disk of radius {defocus.radius:.2f} px) and undid it.",)
+        return (f"Found {defocus.describe()} and undid it.",)
     return ("Found no even out-of-focus blur to undo, so only the network ran.",)
 
 
