@@ -18,9 +18,14 @@ deconvolution needs is the kernel, and an even blur writes it into the photo's p
   12 MP photo stays in memory. The photo's borders are reflected, as a lens's blur near the frame edge is
   best guessed from the pixels beside it.
 
-Not modelled: blur that varies over the photo (a sharp subject in front of a blurred background gets
-the background's kernel) and motion blur (no rings and no isotropy: nothing fits better than a sharp
-photo, and only the network runs).
+* Where the photo is sharp, the deconvolution is not applied: each patch is fitted both ways too
+  (`blur_weights`), so a subject in focus, or a sharp strip, keeps its pixels (on a test photo a sharp
+  strip 60 px wide is untouched, 36 px keeps 32.7 dB, 21 px is deconvolved with the rest). A photo that
+  is mostly sharp shows no blur in the textured patches the estimate pools: nothing is deconvolved.
+
+Not modelled: blur whose size varies over the photo (one kernel is fitted, and applied wherever the
+photo shows it) and motion blur (no rings and no isotropy: nothing fits better than a sharp photo, and
+only the network runs).
 """
 
 from __future__ import annotations
@@ -44,11 +49,13 @@ __all__ = [
     "BlurShape",
     "DefocusEstimate",
     "blur_kernel",
+    "blur_weights",
     "deconvolve",
     "defocus_kernel",
     "estimate_defocus",
     "prior_weight",
     "soft_kernel",
+    "undo_blur",
 ]
 
 #: Candidate disk radii and soft-blur sigmas (px) of the fit; the grid step is its resolution.
@@ -231,6 +238,56 @@ def prior_weight(pixels: np.ndarray) -> float:
     """The deconvolution's gradient-prior weight for these pixels, from their noise level."""
     sigma = estimate_noise_sigma(luminance(pixels))
     return max(LAMBDA_FLOOR, LAMBDA_PER_SIGMA * sigma)
+
+
+def _patch_corners(length: int, side: int, step: int) -> list[int]:
+    starts = list(range(0, max(length - side, 0) + 1, step))
+    if starts[-1] + side < length:
+        starts.append(length - side)  # the last patch ends at the border: every pixel is covered
+    return starts
+
+
+def blur_weights(pixels: np.ndarray, estimate: DefocusEstimate) -> np.ndarray:
+    """Where the photo shows `estimate`'s blur: an H x W float32 map, 1 = blurred as estimated, 0 = sharp.
+
+    One kernel is fitted to the whole photo, but a photo may be sharp in part (a subject in focus in
+    front of a blurred background, a sharp strip at an edge). Each 128-px patch (half overlapping) is fitted
+    twice, sharp and with the estimated kernel: on BSD432 and test photos, blurred patches favour the
+    kernel by 1.2 or more in log-spectrum error, sharp ones favour "none" (error difference below 0).
+    The differences, clipped to 0..1 per patch, are blended with Hann windows into a smooth map. Flat
+    patches tell nothing apart and come out near 0, where deconvolution would change little anyway.
+    """
+    grey = np.asarray(pixels.mean(axis=2) if pixels.ndim == 3 else pixels, np.float64)
+    height, width = grey.shape
+    side = SPECTRUM_SIDE
+    if height < side or width < side:
+        return np.ones((height, width), np.float32)
+    window = np.outer(np.hanning(side), np.hanning(side))
+    taper = np.outer(np.hanning(side + 2)[1:-1], np.hanning(side + 2)[1:-1])  # no zero rim: full cover
+    total = np.zeros((height, width))
+    norm = np.zeros((height, width))
+    for y in _patch_corners(height, side, side // 2):
+        for x in _patch_corners(width, side, side // 2):
+            patch = grey[y : y + side, x : x + side]
+            power = _radial_mean(np.abs(np.fft.fft2((patch - patch.mean()) * window)) ** 2)
+            gain = _fit_error(power, "none", 0.0) - _fit_error(power, estimate.shape, estimate.size)
+            total[y : y + side, x : x + side] += taper * float(np.clip(gain, 0.0, 1.0))
+            norm[y : y + side, x : x + side] += taper
+    return (total / np.maximum(norm, 1e-12)).astype(np.float32)
+
+
+def undo_blur(
+    pixels: np.ndarray,
+    estimate: DefocusEstimate,
+    *,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> np.ndarray:
+    """Deconvolve `estimate`'s kernel where the photo shows that blur; sharp parts are left as they are."""
+    pixels = np.clip(np.asarray(pixels, np.float32), 0.0, 1.0)
+    sharp = deconvolve(pixels, estimate.kernel, progress=progress, cancel=cancel)
+    weights = blur_weights(pixels, estimate)[..., None]
+    return np.clip(pixels + weights * (sharp - pixels), 0.0, 1.0).astype(np.float32)
 
 
 def _otf(kernel: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.blur.defocus import DefocusEstimate, deconvolve, estimate_defocus
+from engine.blur.defocus import DefocusEstimate, estimate_defocus, undo_blur
 from engine.errors import InstructionError
 from engine.instructions import Interpretation, interpret
 from engine.instructions.head import STRENGTH_LEVELS
@@ -206,12 +206,7 @@ def _undo_defocus(
     cancel: CancelToken | None,
 ) -> np.ndarray:
     progress(start, f"undoing {defocus.describe()}")
-    return deconvolve(
-        np.clip(pixels, 0.0, 1.0),
-        defocus.kernel,
-        progress=scaled_progress(progress, start, end),
-        cancel=cancel,
-    )
+    return undo_blur(pixels, defocus, progress=scaled_progress(progress, start, end), cancel=cancel)
 
 
 def _defocus_findings(defocus: DefocusEstimate | None) -> tuple[str, ...]:
