@@ -31,7 +31,7 @@ RESTORE = ModelSpec(
             "deblur",
             "Motion blur is this version's weak spot: on the test photos it changes it by less than 0.1 dB, "
             "so a shaken photo comes back nearly unchanged. A photo evenly out of focus is sharpened by "
-            "deconvolution (+5 dB on the test photos), but not a sharp subject against a blurred background.",
+            "deconvolution (+5 dB on the test photos); parts already in focus are left as they are.",
         ),
         (
             "jpeg",
