@@ -1,4 +1,4 @@
-"""Render the desktop app's README screenshots offscreen (main window and batch queue) with the real engine.
+"""Render the desktop app's README screenshots offscreen (main window, defocus, batch queue), real engine.
 
     .venv/bin/python tools/render_screenshots.py [--out docs/screenshots]
 
@@ -59,6 +59,21 @@ def make_photo(path: Path, *, seed: int, noise: float = 0.0, blur: float = 0.0, 
         img = cv2.GaussianBlur(img, (0, 0), blur)
     img = img * gain + rng.normal(0.0, noise, img.shape).astype(np.float32)
     Image.fromarray((np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)).save(path)
+    return path
+
+
+def defocused_photo(path: Path) -> Path:
+    """tests/data/path_1200.jpg (a real photo) out of focus: a lens disk of radius 3 px, faint noise."""
+    import numpy as np
+    from PIL import Image
+
+    from engine.blur.defocus import defocus_kernel
+    from training.degradations import apply_kernel
+
+    photo = np.asarray(Image.open(ROOT / "tests" / "data" / "path_1200.jpg").convert("RGB"), np.float32)
+    soft = apply_kernel(photo / 255.0, defocus_kernel(3.0))
+    soft += np.random.default_rng(0).normal(0.0, 1 / 255, soft.shape).astype(np.float32)
+    Image.fromarray(np.round(np.clip(soft, 0.0, 1.0) * 255.0).astype(np.uint8)).save(path)
     return path
 
 
@@ -141,6 +156,26 @@ def save_png(image: object, path: Path) -> int:
     raise RuntimeError(f"{path.name}: cannot get under {MAX_BYTES} bytes; the window is too busy")
 
 
+def save_jpeg(image: object, path: Path) -> int:
+    """Save a QImage as JPEG under MAX_BYTES, full size: for windows that are mostly photo, where a PNG
+    palette would band the very detail the screenshot is there to show."""
+    from PIL import Image
+    from PySide6.QtCore import QBuffer, QIODevice
+
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    image.save(buffer, "PNG")  # type: ignore[attr-defined]
+    picture = Image.open(io.BytesIO(bytes(buffer.data()))).convert("RGB")
+    for quality in (90, 85, 80, 75, 70):
+        out = io.BytesIO()
+        picture.save(out, "JPEG", quality=quality, optimize=True, subsampling="4:4:4")
+        if out.tell() <= MAX_BYTES:
+            path.write_bytes(out.getvalue())
+            print(f"{path.name}: {picture.width} x {picture.height}, JPEG quality {quality}")
+            return out.tell()
+    raise RuntimeError(f"{path.name}: cannot get under {MAX_BYTES} bytes at JPEG quality 70")
+
+
 def render(out_dir: Path, timeout_s: int) -> list[str]:
     from PySide6.QtWidgets import QApplication
 
@@ -180,7 +215,24 @@ def render(out_dir: Path, timeout_s: int) -> list[str]:
     size = save_png(window.grab().toImage(), out_dir / "main-window.png")
     print(f"main-window.png: {size} bytes")
 
-    # 2. Batch queue: a few shots of a "session", culled by sharpness, then restored; one broken file.
+    # 2. An out-of-focus photo sharpened: the run panel says what was found; 100 % view, divider mid-way.
+    soft = defocused_photo(scratch / "soft.png")
+    if not window.open_photo(soft):
+        notes.append(f"could not open {soft}: {window.error_text}")
+    window.prompt.set_text("it's out of focus, sharpen it")
+    if wait_for([window.prompt.interpretationShown], timeout_s * 1000):
+        window.run_restore(window.prompt.interpretation)
+        wait_for([window.restoreFinished, window.restoreFailed], timeout_s * 1000)
+        if window.error_text:
+            notes.append(f"restore failed: {window.error_text}")
+        window.prompt._show_interpretation(window.prompt.interpretation)  # noqa: SLF001
+    window.canvas.zoom_actual()
+    window.canvas.set_divider(0.5)
+    settle()
+    size = save_jpeg(window.grab().toImage(), out_dir / "defocus.jpg")
+    print(f"defocus.jpg: {size} bytes")
+
+    # 3. Batch queue: a few shots of a "session", culled by sharpness, then restored; one broken file.
     shoot = make_shoot(photo, scratch / "shoot")
     window.tabs.setCurrentWidget(window.batch)
     window.batch.cull_mode.setChecked(True)
