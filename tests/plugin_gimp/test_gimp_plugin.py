@@ -106,6 +106,30 @@ def test_restore_adds_a_denoised_layer(gimp, tmp_path: Path, kind: str, output: 
     assert error_after < 0.9 * error_before, (error_before, error_after)
 
 
+def test_restore_undoes_an_out_of_focus_layer_and_says_what_it_found(gimp, tmp_path: Path) -> None:
+    if not _restore_model_present():
+        pytest.skip("the restoration model (resources/models/restore.onnx) is not in place yet")
+    from engine.blur.defocus import defocus_kernel
+    from engine.metrics import psnr
+    from training.degradations import apply_kernel
+
+    photo = np.asarray(Image.open(REAL_PHOTO.parent / "path_1200.jpg").convert("RGB"), np.float32) / 255.0
+    clean = photo[200:456, 400:656]
+    soft = np.round(apply_kernel(clean, defocus_kernel(3.0)) * 255.0) / 255.0
+    path = tmp_path / "soft.png"
+    Image.fromarray((soft * 255.0 + 0.5).astype(np.uint8), "RGB").save(path)
+
+    request = {"photo": str(path), "instruction": "it's out of focus", "output": "new-layer"}
+    run = gimp.run("restore_layer.py", {**request, "dump": str(tmp_path)})
+    result = run.result
+    assert result["status"] == "success", result.get("error")
+    report = json.loads(result["report"])
+    assert report["findings"] == ["Found an even out-of-focus blur (a disk of radius 3.00 px) and undid it."]
+    assert report["notes"] and report["notes"][0].startswith("Motion blur")
+    restored = _read_dump(result["restored"])
+    assert psnr(restored, clean) > psnr(soft, clean) + 1.5
+
+
 def test_blur_map_adds_a_layer_and_reports_the_score(gimp, tmp_path: Path) -> None:
     photo = tmp_path / "sharp.png"
     Image.fromarray((textured_image(SIZE, SIZE, seed=3) * 255).astype(np.uint8), "RGB").save(photo)
