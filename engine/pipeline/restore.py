@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.blur.defocus import DefocusEstimate, estimate_defocus, undo_blur
+from engine.blur.defocus import DefocusEstimate, estimate_defocus, is_grainy, undo_blur
 from engine.errors import InstructionError
 from engine.instructions import Interpretation, interpret
 from engine.instructions.head import STRENGTH_LEVELS
@@ -21,6 +21,8 @@ from engine.runtime import get_session
 from engine.tiling import TileInfer, default_tile_size, run_tiled
 
 RESTORE_MODEL_ID = "restore"
+#: How the network is conditioned when a grainy photo must lose its grain before its blur is undone.
+GRAIN_FIRST_INSTRUCTION = "remove the noise and the blur"
 NORMAL_STRENGTH = STRENGTH_LEVELS[1]
 
 
@@ -140,7 +142,7 @@ def restore(
         spec = dataclasses.replace(spec, scene_sides=tuple((t, scene_side) for t, _ in spec.scene_sides))
     side = scene_side_for(spec, interpretation.tasks, pixels.shape)
 
-    def tiled(image: np.ndarray, start: float, end: float, run: TileInfer = infer) -> np.ndarray:
+    def tiled(image: np.ndarray, start: float, end: float, run: TileInfer) -> np.ndarray:
         return run_tiled(
             image,
             run,
@@ -155,16 +157,22 @@ def restore(
 
     tasks = set(interpretation.tasks)
     # Defocus is undone by deconvolution (engine.blur.defocus): the network barely deblurs. Asked for
-    # deblurring alone, the photo's own spectrum tells the disk and the network is not needed; in a
-    # composite the network works first and the disk is read from its cleaner output.
+    # deblurring alone, the photo's own spectrum tells the kernel and the network is not needed; in a
+    # composite the network works first and the kernel is read from its cleaner output.
     defocus = estimate_defocus(pixels) if tasks == {"deblur"} else None
+    grain_first = defocus is not None and defocus.found and is_grainy(pixels)
+    if grain_first:
+        # Deconvolving grain would amplify it: the network removes it first, conditioned as for a
+        # request to remove noise and blur, and the kernel is read again from its output.
+        grain = np.asarray(interpret(GRAIN_FIRST_INSTRUCTION).embedding, np.float32).reshape(1, -1)
+        infer, defocus = session.tile_infer({spec.conditioning or "embedding": grain}), None
     if defocus is not None and defocus.found:
         restored = _undo_defocus(pixels, defocus, 0.02, 1.0, progress, cancel)
     else:
         network_end = 0.7 if "deblur" in tasks else 1.0
         if side:
             progress(0.02, "judging the whole scene")
-            small = tiled(shrink_to(pixels, side, spec.minimum_size), 0.02, 0.05)
+            small = tiled(shrink_to(pixels, side, spec.minimum_size), 0.02, 0.05, infer)
             guided = np.concatenate([pixels, scene_guide(small, pixels.shape)], axis=2)
             restored = tiled(
                 guided,
@@ -173,7 +181,7 @@ def restore(
                 guided_tiles(infer, guide_sigma(pixels.shape, max(small.shape[:2]))),
             )
         else:
-            restored = tiled(pixels, 0.02, network_end)
+            restored = tiled(pixels, 0.02, network_end, infer)
         if "deblur" in tasks and defocus is None:
             defocus = estimate_defocus(np.clip(restored, 0.0, 1.0))
             if defocus.found:
@@ -191,7 +199,7 @@ def restore(
         seconds=time.perf_counter() - started,
         auto_detected=auto,
         notes=task_notes(interpretation.tasks),
-        findings=_defocus_findings(defocus),
+        findings=_defocus_findings(defocus, grain_first),
         metadata={"model": spec.id, "model_sha256": spec.sha256}
         | ({"defocus": (defocus.shape, defocus.size)} if defocus is not None and defocus.found else {}),
     )
@@ -209,11 +217,12 @@ def _undo_defocus(
     return undo_blur(pixels, defocus, progress=scaled_progress(progress, start, end), cancel=cancel)
 
 
-def _defocus_findings(defocus: DefocusEstimate | None) -> tuple[str, ...]:
+def _defocus_findings(defocus: DefocusEstimate | None, grain_first: bool) -> tuple[str, ...]:
     if defocus is None:
         return ()
     if defocus.found:
-        return (f"Found {defocus.describe()} and undid it.",)
+        grain = " It was grainy too, so the grain was removed first." if grain_first else ""
+        return (f"Found {defocus.describe()} and undid it.{grain}",)
     return ("Found no even out-of-focus blur to undo, so only the network ran.",)
 
 

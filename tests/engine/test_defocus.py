@@ -18,6 +18,7 @@ from engine.blur.defocus import (
     deconvolve,
     defocus_kernel,
     estimate_defocus,
+    is_grainy,
     prior_weight,
     soft_kernel,
     undo_blur,
@@ -197,3 +198,15 @@ def test_the_cli_says_per_photo_what_it_found(
     done = {Path(r["path"]).name: r["findings"] for r in rows if r.get("event") == "done"}
     assert done["soft.png"] == ["Found an even out-of-focus blur (a disk of radius 3.00 px) and undid it."]
     assert len(done["crisp.png"]) == 1
+
+
+def test_a_grainy_defocused_photo_loses_its_grain_before_its_blur(sharp: np.ndarray) -> None:
+    grainy = camera(sharp, defocus_kernel(3.0), sigma=6 / 255)
+    assert is_grainy(grainy) and not is_grainy(camera(sharp, defocus_kernel(3.0)))
+    result = restore(grainy, "it's out of focus")
+    (finding,) = result.findings
+    assert finding.endswith("It was grainy too, so the grain was removed first.")
+    assert result.metadata["defocus"][0] in ("disk", "soft")
+    # Deconvolving the grain directly amplifies it: the network first does better.
+    direct = undo_blur(grainy, estimate_defocus(grainy))
+    assert psnr(result.pixels, sharp) > psnr(direct, sharp) + 0.3
