@@ -197,6 +197,8 @@ def status_text(item: qs.QueueItem) -> str:
         text = f"skipped: {item.reason}"
     elif item.status == qs.DONE and item.output:
         text = f"done → {Path(item.output).name}"
+        if item.reason:  # what the run found, e.g. "Found an even out-of-focus blur (...) and undid it."
+            text += f" · {item.reason}"
     if item.blurry:
         kind = f", {item.blur_kind}" if item.blur_kind and item.blur_kind != "sharp" else ""
         text = f"BLURRY{kind} · {text}"

@@ -275,7 +275,8 @@ class QtBatchWorker(QRunnable):
 
 
 def batch_outcome(report: BatchReport) -> tuple[str, str, str]:
-    """(status, reason, output path) of the single file a run_batch call was given."""
+    """(status, reason, output path) of the single file a run_batch call was given; for a restored photo
+    the reason is what the restoration found in it, if anything (e.g. the out-of-focus blur it undid)."""
     if report.failed:
         return "failed", report.failed[0][1], ""
     if report.cancelled:
@@ -284,7 +285,8 @@ def batch_outcome(report: BatchReport) -> tuple[str, str, str]:
         item, reason = report.skipped[0]
         return "skipped", reason, str(item.output)
     if report.done:
-        return "done", "", str(report.done[0].output)
+        item = report.done[0]
+        return "done", " ".join(report.findings.get(item.source, ())), str(item.output)
     if report.ignored:
         return "failed", report.ignored[0][1], ""
     return "failed", "nothing was written", ""

@@ -46,6 +46,8 @@ class BatchReport:
     failed: list[tuple[Path, str]] = field(default_factory=list)
     ignored: list[tuple[Path, str]] = field(default_factory=list)
     cancelled: bool = False
+    #: what the restoration found in each restored photo that had something to say (RestoreResult.findings)
+    findings: dict[Path, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -258,6 +260,8 @@ def run_batch(
             continue
         journal.record(item, key)
         report.done.append(item)
+        if result.findings:
+            report.findings[item.source] = result.findings
         emit(ItemEvent(item, "done", 1.0, findings=result.findings))
     progress(1.0, "batch finished")
     return report

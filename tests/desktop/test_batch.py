@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
 
 from desktop import queue_state as qs
@@ -137,3 +138,26 @@ def test_pause_finishes_the_current_photo_and_start_resumes(
 def test_dropping_a_folder_on_the_batch_tab_queues_its_photos(qtbot, panel, photo_dir: Path) -> None:  # noqa: ANN001
     drop(panel, [photo_dir])
     assert sorted(item.name for item in panel.queue.items) == ["a.png", "b.jpg", "c.png"]
+
+
+def test_a_restored_row_says_what_the_run_found(qtbot, panel, tmp_path: Path) -> None:  # noqa: ANN001
+    from PIL import Image
+
+    from engine.blur.defocus import defocus_kernel
+    from tests.conftest import save_rgb
+    from training.degradations import apply_kernel
+
+    photo = np.asarray(Image.open(Path(__file__).parents[1] / "data" / "path_1200.jpg").convert("RGB"))
+    crop = photo[200:456, 400:656].astype(np.float32) / 255.0
+    folder = tmp_path / "shoot"
+    folder.mkdir()
+    save_rgb(folder / "soft.png", apply_kernel(crop, defocus_kernel(3.0)))
+    panel.add_paths([folder])
+    panel.set_options(instruction="it's out of focus", output_dir=tmp_path / "out")
+    with qtbot.waitSignal(panel.queueFinished, timeout=RUN_TIMEOUT_MS):
+        assert panel.start()
+    (item,) = panel.queue.items
+    assert item.status == qs.DONE
+    found = "Found an even out-of-focus blur (a disk of radius 3.00 px) and undid it."
+    assert item.reason == found
+    assert status_text(item) == f"done → {Path(item.output).name} · {found}"

@@ -200,6 +200,19 @@ def test_the_cli_says_per_photo_what_it_found(
     assert len(done["crisp.png"]) == 1
 
 
+def test_the_batch_report_keeps_the_findings_per_photo(sharp: np.ndarray, tmp_path: Path) -> None:
+    from engine.batch import run_batch
+    from tests.conftest import save_rgb
+
+    soft = save_rgb(tmp_path / "soft.png", camera(sharp, defocus_kernel(3.0)))
+    report = run_batch([soft], "it's out of focus", tmp_path / "out")
+    assert [item.source for item in report.done] == [soft]
+    assert report.findings == {
+        soft: ("Found an even out-of-focus blur (a disk of radius 3.00 px) and undid it.",)
+    }
+    assert run_batch([soft], "remove the noise", tmp_path / "plain").findings == {}
+
+
 def test_a_grainy_defocused_photo_loses_its_grain_before_its_blur(sharp: np.ndarray) -> None:
     grainy = camera(sharp, defocus_kernel(3.0), sigma=6 / 255)
     assert is_grainy(grainy) and not is_grainy(camera(sharp, defocus_kernel(3.0)))
