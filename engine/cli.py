@@ -193,6 +193,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
 def cmd_blur(args: argparse.Namespace) -> int:
     from engine.batch import collect_inputs
     from engine.blur import analyze_blur, save_blur_map_png
+    from engine.blur.defocus import estimate_defocus
     from engine.io import read_photo
 
     found, report = collect_inputs(args.inputs)
@@ -207,6 +208,7 @@ def cmd_blur(args: argparse.Namespace) -> int:
             try:
                 photo = read_photo(path)
                 blur = analyze_blur(photo.pixels)
+                even = estimate_defocus(photo.pixels)
             except PhotoMendError as exc:
                 failures.append((path, str(exc)))
                 if args.json:
@@ -219,6 +221,8 @@ def cmd_blur(args: argparse.Namespace) -> int:
                 "score": round(float(blur.score), 4),
                 "blurry": bool(blur.blurry),
                 "kind": blur.kind,
+                # The even blur that `restore` would undo for a deblurring request (engine.blur.defocus).
+                "even_blur": {"shape": even.shape, "size_px": even.size} if even.found else None,
             }
             if map_dir is not None:
                 h, w = photo.pixels.shape[:2]
@@ -229,7 +233,8 @@ def cmd_blur(args: argparse.Namespace) -> int:
                 _print_json(row)
             else:
                 verdict = f"blurry ({blur.kind})" if blur.blurry else "sharp"
-                print(f"{path}: sharpness {blur.score:.3f} — {verdict}")
+                undo = f"; {even.describe()}, which restore can undo" if even.found else ""
+                print(f"{path}: sharpness {blur.score:.3f} — {verdict}{undo}")
     if failures and not args.json:
         for path, reason in report.failed:
             print(f"failed: {path}: {reason}", file=sys.stderr)

@@ -223,3 +223,22 @@ def test_a_grainy_defocused_photo_loses_its_grain_before_its_blur(sharp: np.ndar
     # Deconvolving the grain directly amplifies it: the network first does better.
     direct = undo_blur(grainy, estimate_defocus(grainy))
     assert psnr(result.pixels, sharp) > psnr(direct, sharp) + 0.3
+
+
+def test_photomend_blur_reports_the_even_blur_restore_would_undo(
+    sharp: np.ndarray, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from engine.cli import EXIT_OK, main
+    from tests.conftest import save_rgb
+
+    soft = save_rgb(tmp_path / "soft.png", camera(sharp, defocus_kernel(3.0)))
+    crisp = save_rgb(tmp_path / "crisp.png", sharp)
+    assert main(["blur", str(soft), str(crisp), "--json"]) == EXIT_OK
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
+    assert rows[0]["even_blur"] == {"shape": "disk", "size_px": 3.0}
+    assert rows[1]["even_blur"] is None
+    assert main(["blur", str(soft)]) == EXIT_OK
+    assert (
+        "an even out-of-focus blur (a disk of radius 3.00 px), which restore can undo"
+        in capsys.readouterr().out
+    )
