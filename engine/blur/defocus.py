@@ -226,7 +226,7 @@ def _fit_error(spectrum: np.ndarray, shape: BlurShape, size: float) -> float:
 
 
 def estimate_defocus(pixels: np.ndarray) -> DefocusEstimate:
-    """The defocus disk of H x W x 3 (or H x W) float pixels in [0, 1], from their spectrum."""
+    """The even blur (disk, Gaussian or none) of H x W x 3 (or H x W) pixels in [0, 1], by their spectrum."""
     grey = pixels.mean(axis=2) if pixels.ndim == 3 else pixels
     spectrum = photo_spectrum(np.asarray(grey, np.float32))
     if spectrum is None:
