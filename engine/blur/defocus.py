@@ -80,8 +80,9 @@ LAMBDA_PER_SIGMA = 0.075
 LAMBDA_FLOOR = 1e-4
 #: Luma noise sigma ([0, 1] units) from which grain is removed before a deconvolution, which would amplify
 #: it. Chosen on BSD432 (every 48th photo, disk r 3, per-channel noise sigma 1-10/255, which this estimate
-#: reads as 0.7/255 at 1/255 and 1.4/255 at 2/255): the network first, then the deconvolution, against the
-#: deconvolution alone, -0.13 dB at 1/255, then +0.53, +0.70, +0.81 and +1.41 dB at 2, 3, 6 and 10/255.
+#: reads as 0.7/255 at 1/255 and 1.4/255 at 2/255). The network first, then the deconvolution, against the
+#: deconvolution alone: -0.13 dB at 1/255 (an ad-hoc run), then, as `python -m bench.defocus --grain
+#: --every 48` prints, +0.51, +0.68, +0.72 and +1.41 dB at 2, 3, 6 and 10/255.
 GRAIN_SIGMA = 1.0 / 255
 HQS_ITERATIONS = 6
 #: Tile side and overlap (px) of the deconvolution; the overlap is blended.
