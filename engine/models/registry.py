@@ -9,7 +9,7 @@ RESTORE = ModelSpec(
     id="restore",
     file="restore.onnx",
     # The sha256 `python -m training.export` prints for the released restore.onnx (and its model card).
-    sha256="bb8e7e1c3c0ad2d9ab7b15f902aac36fd15f7937be113c1f604f510d74fafad5",
+    sha256="aa4283cd256a0542f4bf2921378f55188ae6afc50414ee7d24c01aa60ada1cd3",
     purpose="InstructIR-style restoration conditioned on an instruction embedding",
     # training/model.py's RestoreNet has 4 levels (2**4 = 16; its RestoreNetConfig.multiple_of).
     multiple_of=16,
