@@ -128,8 +128,8 @@ def settle(ms: int = 300) -> None:
     wait_for([], ms)
 
 
-def save_png(image: object, path: Path) -> int:
-    """Save a QImage as PNG under MAX_BYTES: lossless if it fits, else 256 colours, else smaller."""
+def to_pil(image: object) -> object:
+    """A QImage as an RGB PIL image (through a lossless PNG in memory)."""
     from PIL import Image
     from PySide6.QtCore import QBuffer, QIODevice
 
@@ -137,6 +137,14 @@ def save_png(image: object, path: Path) -> int:
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
     image.save(buffer, "PNG")  # type: ignore[attr-defined]
     picture = Image.open(io.BytesIO(bytes(buffer.data()))).convert("RGB")
+    return picture
+
+
+def save_png(image: object, path: Path) -> int:
+    """Save a QImage as PNG under MAX_BYTES: lossless if it fits, else 256 colours, else smaller."""
+    from PIL import Image
+
+    picture = to_pil(image)
     # Undithered palettes: dithering a noisy photo region makes PNG compress worse, not better.
     # Shrinking before dropping colours: UI text stays readable at 3/4 size, photos band below 128 colours.
     steps = [(1.0, 0), (1.0, 256), (0.875, 256), (0.75, 256), (0.75, 128), (0.75, 64)]
@@ -159,13 +167,7 @@ def save_png(image: object, path: Path) -> int:
 def save_jpeg(image: object, path: Path) -> int:
     """Save a QImage as JPEG under MAX_BYTES, full size: for windows that are mostly photo, where a PNG
     palette would band the very detail the screenshot is there to show."""
-    from PIL import Image
-    from PySide6.QtCore import QBuffer, QIODevice
-
-    buffer = QBuffer()
-    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    image.save(buffer, "PNG")  # type: ignore[attr-defined]
-    picture = Image.open(io.BytesIO(bytes(buffer.data()))).convert("RGB")
+    picture = to_pil(image)
     for quality in (90, 85, 80, 75, 70):
         out = io.BytesIO()
         picture.save(out, "JPEG", quality=quality, optimize=True, subsampling="4:4:4")

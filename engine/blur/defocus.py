@@ -169,13 +169,18 @@ def _radial_mean(power: np.ndarray) -> np.ndarray:
     return (sums / np.maximum(_COUNTS, 1))[:_BINS]
 
 
+_WINDOW = np.outer(np.hanning(SPECTRUM_SIDE), np.hanning(SPECTRUM_SIDE))
+
+
+def _patch_power(patch: np.ndarray) -> np.ndarray:
+    """Power spectrum of one SPECTRUM_SIDE patch, mean removed and Hann-windowed (float64)."""
+    patch = np.asarray(patch, np.float64)
+    return np.abs(np.fft.fft2((patch - patch.mean()) * _WINDOW)) ** 2
+
+
 def _kernel_power(shape: BlurShape, size: float) -> np.ndarray:
     kernel = blur_kernel(shape, size).astype(np.float64)
-    plane = np.zeros((SPECTRUM_SIDE, SPECTRUM_SIDE))
-    kh, kw = kernel.shape
-    plane[:kh, :kw] = kernel
-    plane = np.roll(plane, (-(kh // 2), -(kw // 2)), axis=(0, 1))
-    return _radial_mean(np.abs(np.fft.fft2(plane)) ** 2)
+    return _radial_mean(np.abs(_otf(kernel, (SPECTRUM_SIDE, SPECTRUM_SIDE))) ** 2)
 
 
 _KERNEL_POWER: dict[tuple[BlurShape, float], np.ndarray] = {}
@@ -200,11 +205,9 @@ def photo_spectrum(grey: np.ndarray) -> np.ndarray | None:
         variances = np.array([float(grey[y : y + side, x : x + side].var()) for y, x in corners])
         keep = np.argsort(variances)[-MAX_PATCHES:]
         corners = [corners[i] for i in sorted(keep)]
-    window = np.outer(np.hanning(side), np.hanning(side))
     power = np.zeros((side, side))
     for y, x in corners:
-        patch = grey[y : y + side, x : x + side].astype(np.float64)
-        power += np.abs(np.fft.fft2((patch - patch.mean()) * window)) ** 2
+        power += _patch_power(grey[y : y + side, x : x + side])
     return _radial_mean(power / len(corners))
 
 
@@ -274,14 +277,12 @@ def blur_weights(pixels: np.ndarray, estimate: DefocusEstimate) -> np.ndarray:
     side = SPECTRUM_SIDE
     if height < side or width < side:
         return np.ones((height, width), np.float32)
-    window = np.outer(np.hanning(side), np.hanning(side))
     taper = np.outer(np.hanning(side + 2)[1:-1], np.hanning(side + 2)[1:-1])  # no zero rim: full cover
     total = np.zeros((height, width))
     norm = np.zeros((height, width))
     for y in _patch_corners(height, side, side // 2):
         for x in _patch_corners(width, side, side // 2):
-            patch = grey[y : y + side, x : x + side]
-            power = _radial_mean(np.abs(np.fft.fft2((patch - patch.mean()) * window)) ** 2)
+            power = _radial_mean(_patch_power(grey[y : y + side, x : x + side]))
             gain = _fit_error(power, "none", 0.0) - _fit_error(power, estimate.shape, estimate.size)
             total[y : y + side, x : x + side] += taper * float(np.clip(gain, 0.0, 1.0))
             norm[y : y + side, x : x + side] += taper
@@ -299,11 +300,12 @@ def undo_blur(
     pixels = np.clip(np.asarray(pixels, np.float32), 0.0, 1.0)
     sharp = deconvolve(pixels, estimate.kernel, progress=progress, cancel=cancel)
     weights = blur_weights(pixels, estimate)[..., None]
-    return np.clip(pixels + weights * (sharp - pixels), 0.0, 1.0).astype(np.float32)
+    return np.clip(pixels + weights * (sharp - pixels), 0.0, 1.0).astype(np.float32, copy=False)
 
 
 def _otf(kernel: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    plane = np.zeros(shape, np.float32)
+    """The kernel's transfer function on a `shape` grid (centred at the origin), in the kernel's precision."""
+    plane = np.zeros(shape, kernel.dtype)
     kh, kw = kernel.shape
     plane[:kh, :kw] = kernel
     return np.fft.fft2(np.roll(plane, (-(kh // 2), -(kw // 2)), axis=(0, 1)))

@@ -183,7 +183,8 @@ def restore(
         else:
             restored = tiled(pixels, 0.02, network_end, infer)
         if "deblur" in tasks and defocus is None:
-            defocus = estimate_defocus(np.clip(restored, 0.0, 1.0))
+            np.clip(restored, 0.0, 1.0, out=restored)  # the network's own array: clipped in place
+            defocus = estimate_defocus(restored)
             if defocus.found:
                 restored = _undo_defocus(restored, defocus, network_end, 1.0, progress, cancel)
     np.clip(restored, 0.0, 1.0, out=restored)
