@@ -175,7 +175,7 @@ def test_in_a_composite_the_disk_is_read_after_the_network(sharp: np.ndarray) ->
 def test_other_tasks_never_look_for_a_disk(sharp: np.ndarray) -> None:
     result = restore(camera(sharp, defocus_kernel(3.0)), "remove the noise")
     assert "defocus" not in result.metadata
-    assert result.findings == ()
+    assert not any("blur" in finding for finding in result.findings)
 
 
 def test_the_cli_says_per_photo_what_it_found(
@@ -210,7 +210,7 @@ def test_the_batch_report_keeps_the_findings_per_photo(sharp: np.ndarray, tmp_pa
     assert report.findings == {
         soft: ("Found an even out-of-focus blur (a disk of radius 3.00 px) and undid it.",)
     }
-    assert run_batch([soft], "remove the noise", tmp_path / "plain").findings == {}
+    assert run_batch([soft], "make it brighter", tmp_path / "plain").findings == {}
 
 
 def test_a_grainy_defocused_photo_loses_its_grain_before_its_blur(sharp: np.ndarray) -> None:

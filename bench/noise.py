@@ -1,0 +1,125 @@
+"""The noise level and DCT filter (engine.noise) after the network: what they read, gain and cost.
+
+On BSD432 photos (textured; the set FLAT_SHARE and COLOURED_RATIO were chosen on; the validation sets are
+judged by bench/quality.py), per case: the noise level read (RMS, /255), and the mean PSNR of the input,
+of the network alone and of restore() as shipped (network, then the filter), all for "remove the noise".
+Clean and faintly noisy photos show what the network alone does to texture.
+
+    .venv/bin/python -m bench.noise                       # every 14th BSD432 photo (31), ~3 min
+    .venv/bin/python -m bench.noise --flat-share 0.25     # the noise read in the flattest 25 % instead
+    .venv/bin/python -m bench.noise --speed --every 1000   # restore() on a 12 MP grainy photo
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+import time
+from collections.abc import Callable, Iterator
+
+import cv2
+import numpy as np
+
+import engine.noise.dct as dct_module
+from bench.defocus import BSD_DIR, SPEED_PHOTO, degraded
+from bench.quality import read_rgb
+from engine.metrics import psnr
+from engine.noise import NoiseLevel
+from engine.pipeline import restore
+
+INSTRUCTION = "remove the noise"
+
+
+def white(sigma: float) -> Callable[[np.ndarray, np.random.Generator], np.ndarray]:
+    """White Gaussian noise of `sigma`/255, clipped and rounded to 8 bits as a saved photo is."""
+
+    def make(clean: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        out = clean + rng.normal(0.0, sigma / 255.0, clean.shape)
+        return (np.round(np.clip(out, 0.0, 1.0) * 255.0) / 255.0).astype(np.float32)
+
+    return make
+
+
+CASES: dict[str, Callable[[np.ndarray, np.random.Generator], np.ndarray]] = {
+    **{f"σ {s:g}": white(s) for s in (0, 3, 10, 25, 50)},
+    "σ 20 + camera JPEG q90": degraded(("denoise",), "sigma20_camera_jpeg90"),
+}
+
+
+@contextlib.contextmanager
+def network_alone() -> Iterator[None]:
+    """restore() as if no grain were found: the network's output is kept."""
+    module = sys.modules["engine.pipeline.restore"]
+    found = module.estimate_noise_level
+    module.estimate_noise_level = lambda *_: NoiseLevel((0.0, 0.0, 0.0))
+    try:
+        yield
+    finally:
+        module.estimate_noise_level = found
+
+
+def run_cases(every: int) -> str:
+    photos = sorted(BSD_DIR.glob("*.jpg"))[::every]
+    rows = [
+        "| case | photos | level read (/255): mean, min–max | input | network alone | PhotoMend |",
+        "|---|---|---|---|---|---|",
+    ]
+    for case_index, (name, make) in enumerate(CASES.items()):
+        levels, before, alone, after = [], [], [], []
+        for photo_index, path in enumerate(photos):
+            clean = read_rgb(path)
+            noisy = make(clean, np.random.default_rng([case_index, photo_index]))
+            result = restore(noisy, INSTRUCTION)
+            with network_alone():
+                alone.append(psnr(restore(noisy, INSTRUCTION).pixels, clean))
+            levels.append(result.metadata["noise"])
+            before.append(min(psnr(noisy, clean), 100.0))
+            after.append(psnr(result.pixels, clean))
+        rows.append(
+            f"| {name} | {len(photos)} | {np.mean(levels):.1f}, {min(levels):.1f}–{max(levels):.1f} "
+            f"| {np.mean(before):.2f} | {np.mean(alone):.2f} | {np.mean(after):.2f} |"
+        )
+        print(rows[-1], flush=True)
+    return "\n".join(rows)
+
+
+def run_speed() -> str:
+    source = read_rgb(SPEED_PHOTO)
+    clean = cv2.resize(source, (4000, 3000), interpolation=cv2.INTER_AREA)
+    noisy = white(15)(clean, np.random.default_rng(0))
+    started = time.perf_counter()
+    result = restore(noisy, INSTRUCTION)
+    seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    dct_module.denoise_dct(noisy, NoiseLevel((15 / 255,) * 3))
+    filter_seconds = time.perf_counter() - started
+    return (
+        f"12 MP (4000 x 3000, {SPEED_PHOTO.name} resized, σ 15): restore() {seconds:.1f} s, of which the "
+        f"DCT filter about {filter_seconds:.1f} s; {result.findings[0]} PSNR {psnr(noisy, clean):.2f} -> "
+        f"{psnr(result.pixels, clean):.2f} dB"
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.noise", description=__doc__.splitlines()[0])
+    parser.add_argument("--every", type=int, default=14, help="use every Nth BSD432 photo (default 14)")
+    parser.add_argument(
+        "--flat-share", type=float, help=f"share of flattest blocks read (default {dct_module.FLAT_SHARE})"
+    )
+    parser.add_argument("--speed", action="store_true", help="also time restore() on a 12 MP photo")
+    args = parser.parse_args(argv)
+    if args.flat_share is not None:
+        dct_module.FLAT_SHARE = args.flat_share
+    cv2.setNumThreads(2)
+    started = time.perf_counter()
+    table = run_cases(args.every)
+    print()
+    print(table)
+    if args.speed:
+        print(run_speed())
+    print(f"{time.perf_counter() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,162 @@
+"""engine.noise: the noise level read where the guide is flat, the DCT filter, the clipping correction,
+and restore()'s use of them for a request to remove noise."""
+
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import engine.noise.dct as dct_module
+from engine.errors import Cancelled
+from engine.metrics import psnr
+from engine.noise import NoiseLevel, denoise_dct, estimate_noise_level, undo_clipping
+from engine.pipeline import restore
+from engine.progress import CancelToken
+
+restore_module = sys.modules["engine.pipeline.restore"]  # the package exports restore(), which hides it
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+@pytest.fixture(scope="module")
+def forest() -> np.ndarray:
+    """A 384 x 384 crop of a real photo (tests/data/path_1200.jpg): a dark forest, texture everywhere."""
+    photo = np.asarray(Image.open(DATA / "path_1200.jpg").convert("RGB"), np.float32) / 255.0
+    return np.ascontiguousarray(photo[300:684, 300:684])
+
+
+@pytest.fixture(scope="module")
+def clean(forest: np.ndarray) -> np.ndarray:
+    """The forest under a smooth evening sky (the top 96 rows): a photo with some flat ground."""
+    rows = np.linspace(0.0, 1.0, 96, dtype=np.float32)[:, None, None]
+    sky = (0.55 + 0.2 * rows) * np.array([0.75, 0.82, 0.95], np.float32) * np.ones((1, 384, 1), np.float32)
+    return np.ascontiguousarray(np.concatenate([sky, forest[96:]], axis=0))
+
+
+def noisy(img: np.ndarray, sigma: float, seed: int = 0) -> np.ndarray:
+    """White Gaussian noise, clipped to [0, 1] and rounded to 8 bits as a saved photo is."""
+    out = img + np.random.default_rng(seed).normal(0.0, sigma, img.shape)
+    return (np.round(np.clip(out, 0.0, 1.0) * 255.0) / 255.0).astype(np.float32)
+
+
+def camera_jpeg(img: np.ndarray, sigma: float, quality: int = 90) -> np.ndarray:
+    """Noise, then the camera's JPEG (4:2:0): grain whose colour keeps only low frequencies."""
+    data = io.BytesIO()
+    Image.fromarray((noisy(img, sigma) * 255).round().astype(np.uint8)).save(data, "JPEG", quality=quality)
+    return np.asarray(Image.open(data).convert("RGB"), np.float32) / 255.0
+
+
+@pytest.mark.parametrize("sigma", [10 / 255, 25 / 255])
+def test_the_level_of_white_noise_is_read_where_the_guide_is_flat(clean: np.ndarray, sigma: float) -> None:
+    level = estimate_noise_level(noisy(clean, sigma), clean)
+    assert level.sigma == pytest.approx((sigma, sigma, sigma), rel=0.15)
+    assert level.rgb_sigma == pytest.approx([sigma] * 3, rel=0.15)
+    assert level.found
+    assert level.describe() == f"grain of about {255 * level.rms:.1f}/255"
+
+
+def test_a_clean_photo_has_little_grain_to_remove(clean: np.ndarray) -> None:
+    # A dark forest's dimmest texture reads as a trace of grain; the filter then leaves it as it was.
+    level = estimate_noise_level(clean, clean)
+    assert level.rms < 3 / 255
+    assert psnr(denoise_dct(clean, level), clean) > 40.0
+    flat = np.broadcast_to(clean[:96].mean(axis=(0, 1)), (128, 128, 3)).astype(np.float32)
+    assert not estimate_noise_level(flat, flat).found
+
+
+def test_texture_everywhere_is_kept(forest: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
+    # No flat ground: texture reads as a little noise, and the filter, whose Wiener gains keep what
+    # stands above that level, still gives back far more of the forest than the network alone.
+    kept = restore(forest, "remove the noise")
+    monkeypatch.setattr(restore_module, "estimate_noise_level", lambda *_: NoiseLevel((0.0, 0.0, 0.0)))
+    smoothed = restore(forest, "remove the noise")
+    assert psnr(kept.pixels, forest) > 38.0
+    assert psnr(kept.pixels, forest) > psnr(smoothed.pixels, forest) + 2.0
+
+
+def test_a_cameras_jpeg_grain_keeps_its_colour_noise_power(clean: np.ndarray) -> None:
+    # The colour channels' noise survives only at low frequencies: measured by its whole power (the
+    # mean over frequencies), not by the median, which would call it nearly gone.
+    grain = camera_jpeg(clean, 20 / 255)
+    level = estimate_noise_level(grain, clean)
+    assert 12 / 255 < level.sigma[0] < 24 / 255
+    assert min(level.sigma[1:]) > 5 / 255
+
+
+def test_the_filter_removes_white_noise_from_its_own_pixels(clean: np.ndarray) -> None:
+    grain = noisy(clean, 25 / 255)
+    out = denoise_dct(grain, NoiseLevel((25 / 255,) * 3))
+    assert out.dtype == np.float32 and out.shape == grain.shape
+    assert out.min() >= 0.0 and out.max() <= 1.0
+    assert psnr(out, clean) > psnr(grain, clean) + 7.0
+    assert np.array_equal(grain, noisy(clean, 25 / 255))  # the input is left as it was
+
+
+def test_without_noise_the_filter_keeps_the_photo(clean: np.ndarray) -> None:
+    out = denoise_dct(clean, NoiseLevel((0.2 / 255,) * 3))
+    assert psnr(out, clean) > 45.0
+
+
+def test_tiles_join_without_seams(clean: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
+    grain = noisy(clean, 15 / 255)
+    level = NoiseLevel((15 / 255,) * 3)
+    whole = denoise_dct(grain, level)
+    monkeypatch.setattr(dct_module, "TILE", 160)
+    tiled = denoise_dct(grain, level)
+    assert psnr(tiled, whole) > 45.0
+
+
+def test_clipping_bias_is_undone_only_where_the_input_was_clipped() -> None:
+    sigma = 25 / 255
+    dark = np.full((64, 64, 3), 0.03, np.float32)
+    grain = np.clip(dark + np.random.default_rng(3).normal(0.0, sigma, dark.shape), 0.0, 1.0).astype(
+        np.float32
+    )
+    biased = np.full_like(dark, float(grain.mean()))  # what a linear filter returns: the clipped mean
+    assert biased.mean() > 0.03 + 0.2 * sigma
+    corrected = undo_clipping(biased, grain, np.full(3, sigma, np.float32))
+    assert corrected.mean() == pytest.approx(0.03, abs=0.01)
+    unclipped = np.full_like(dark, 0.5)
+    assert np.array_equal(undo_clipping(biased, unclipped, np.full(3, sigma, np.float32)), biased)
+
+
+def test_the_filter_can_be_cancelled_and_reports_progress(
+    clean: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dct_module, "TILE", 128)
+    seen: list[float] = []
+    denoise_dct(noisy(clean, 10 / 255), NoiseLevel((10 / 255,) * 3), progress=lambda f, _m: seen.append(f))
+    assert seen and seen == sorted(seen) and seen[-1] == pytest.approx(1.0)
+    token = CancelToken()
+    token.cancel()
+    with pytest.raises(Cancelled):
+        denoise_dct(noisy(clean, 10 / 255), NoiseLevel((10 / 255,) * 3), cancel=token)
+
+
+def test_restore_measures_the_grain_and_says_so(clean: np.ndarray) -> None:
+    grain = noisy(clean, 25 / 255)
+    result = restore(grain, "remove the noise")
+    assert result.metadata["noise"] == pytest.approx(25.0, rel=0.15)
+    (finding,) = result.findings
+    assert finding.startswith("Found grain of about ") and finding.endswith("/255 and removed it.")
+    assert psnr(result.pixels, clean) > psnr(grain, clean) + 7.0
+
+
+def test_restore_beats_the_network_alone_on_grain(clean: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
+    grain = noisy(clean, 25 / 255)
+    refined = restore(grain, "remove the noise").pixels
+    monkeypatch.setattr(restore_module, "estimate_noise_level", lambda *_: NoiseLevel((0.0, 0.0, 0.0)))
+    network = restore(grain, "remove the noise")
+    assert network.findings == ("Found almost no grain, so only the network ran.",)
+    assert psnr(refined, clean) > psnr(network.pixels, clean) + 1.0
+
+
+def test_other_requests_do_not_run_the_filter(clean: np.ndarray) -> None:
+    result = restore(noisy(clean, 10 / 255), "it's dark and grainy")
+    assert "noise" not in result.metadata
+    assert not any("grain of about" in finding for finding in result.findings)
