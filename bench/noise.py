@@ -1,25 +1,29 @@
-"""The noise level and DCT filter (engine.noise) after the network: what they read, gain and cost.
+"""The noise level, JPEG quality and DCT filter (engine.noise): what they read, gain and cost.
 
 On BSD432 photos (textured; the set FLAT_SHARE and COLOURED_RATIO were chosen on; the validation sets are
 judged by bench/quality.py), per case: the noise level read (RMS, /255), and the mean PSNR of the input,
 of the network alone and of restore() as shipped (network, then the filter), all for "remove the noise".
-Clean and faintly noisy photos show what the network alone does to texture.
+Clean and faintly noisy photos show what the network alone does to texture. `--jpeg`: photos saved at
+qualities 5-90, "remove the jpeg artifacts": how often the quality is read right, and the same PSNRs.
 
     .venv/bin/python -m bench.noise                       # every 14th BSD432 photo (31), ~3 min
     .venv/bin/python -m bench.noise --flat-share 0.25     # the noise read in the flattest 25 % instead
     .venv/bin/python -m bench.noise --speed --every 1000   # restore() on a 12 MP grainy photo
+    .venv/bin/python -m bench.noise --jpeg                 # + JPEG qualities (LEVEL_PER_SCALE's choice)
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import sys
 import time
 from collections.abc import Callable, Iterator
 
 import cv2
 import numpy as np
+from PIL import Image
 
 import engine.noise.dct as dct_module
 from bench.defocus import BSD_DIR, SPEED_PHOTO, degraded
@@ -29,6 +33,7 @@ from engine.noise import NoiseLevel
 from engine.pipeline import restore
 
 INSTRUCTION = "remove the noise"
+JPEG_INSTRUCTION = "remove the jpeg artifacts"
 
 
 def white(sigma: float) -> Callable[[np.ndarray, np.random.Generator], np.ndarray]:
@@ -49,14 +54,15 @@ CASES: dict[str, Callable[[np.ndarray, np.random.Generator], np.ndarray]] = {
 
 @contextlib.contextmanager
 def network_alone() -> Iterator[None]:
-    """restore() as if no grain were found: the network's output is kept."""
+    """restore() as if no grain and no JPEG quality were found: the network's output is kept."""
     module = sys.modules["engine.pipeline.restore"]
-    found = module.estimate_noise_level
+    noise, quality = module.estimate_noise_level, module.estimate_jpeg_quality
     module.estimate_noise_level = lambda *_: NoiseLevel((0.0, 0.0, 0.0))
+    module.estimate_jpeg_quality = lambda *_: None
     try:
         yield
     finally:
-        module.estimate_noise_level = found
+        module.estimate_noise_level, module.estimate_jpeg_quality = noise, quality
 
 
 def run_cases(every: int) -> str:
@@ -79,6 +85,43 @@ def run_cases(every: int) -> str:
         rows.append(
             f"| {name} | {len(photos)} | {np.mean(levels):.1f}, {min(levels):.1f}–{max(levels):.1f} "
             f"| {np.mean(before):.2f} | {np.mean(alone):.2f} | {np.mean(after):.2f} |"
+        )
+        print(rows[-1], flush=True)
+    return "\n".join(rows)
+
+
+def saved_as_jpeg(quality: int) -> Callable[[np.ndarray, np.random.Generator], np.ndarray]:
+    """Saved by Pillow at `quality` (4:2:0) and decoded."""
+
+    def make(clean: np.ndarray, _rng: np.random.Generator) -> np.ndarray:
+        data = io.BytesIO()
+        Image.fromarray(np.round(clean * 255.0).astype(np.uint8)).save(data, "JPEG", quality=quality)
+        return np.asarray(Image.open(data).convert("RGB"), np.float32) / 255.0
+
+    return make
+
+
+def run_jpeg(every: int) -> str:
+    photos = sorted(BSD_DIR.glob("*.jpg"))[::every]
+    rows = [
+        "| JPEG quality | photos | read within 1 | input | network alone | PhotoMend |",
+        "|---|---|---|---|---|---|",
+    ]
+    for quality in (5, 10, 20, 40, 70, 90):
+        right, before, alone, after = 0, [], [], []
+        for path in photos:
+            clean = read_rgb(path)
+            blocky = saved_as_jpeg(quality)(clean, np.random.default_rng(0))
+            result = restore(blocky, JPEG_INSTRUCTION)
+            with network_alone():
+                alone.append(psnr(restore(blocky, JPEG_INSTRUCTION).pixels, clean))
+            read = result.metadata.get("jpeg_quality")
+            right += read is not None and abs(read - quality) <= 1
+            before.append(psnr(blocky, clean))
+            after.append(psnr(result.pixels, clean))
+        rows.append(
+            f"| {quality} | {len(photos)} | {right} | {np.mean(before):.2f} | {np.mean(alone):.2f} "
+            f"| {np.mean(after):.2f} |"
         )
         print(rows[-1], flush=True)
     return "\n".join(rows)
@@ -108,14 +151,19 @@ def main(argv: list[str] | None = None) -> None:
         "--flat-share", type=float, help=f"share of flattest blocks read (default {dct_module.FLAT_SHARE})"
     )
     parser.add_argument("--speed", action="store_true", help="also time restore() on a 12 MP photo")
+    parser.add_argument("--jpeg", action="store_true", help="also photos saved as JPEG at qualities 5-90")
+    parser.add_argument("--no-noise", action="store_true", help="skip the noise cases")
     args = parser.parse_args(argv)
     if args.flat_share is not None:
         dct_module.FLAT_SHARE = args.flat_share
     cv2.setNumThreads(2)
     started = time.perf_counter()
-    table = run_cases(args.every)
-    print()
-    print(table)
+    if not args.no_noise:
+        table = run_cases(args.every)
+        print()
+        print(table)
+    if args.jpeg:
+        print(run_jpeg(args.every))
     if args.speed:
         print(run_speed())
     print(f"{time.perf_counter() - started:.0f} s")

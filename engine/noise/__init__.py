@@ -1,4 +1,5 @@
-"""Noise: its level, read where the network sees flat ground, and a DCT-domain filter that removes it."""
+"""Noise: its level, read where the network sees flat ground, and a DCT-domain filter that removes it;
+JPEG artefacts, at the level the photo's quality implies."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from engine.noise.dct import (
     estimate_noise_level,
     undo_clipping,
 )
+from engine.noise.jpeg import estimate_jpeg_quality, jpeg_noise_level
 
 __all__ = [
     "BLOCK",
@@ -18,6 +20,8 @@ __all__ = [
     "MIN_NOISE",
     "NoiseLevel",
     "denoise_dct",
+    "estimate_jpeg_quality",
     "estimate_noise_level",
+    "jpeg_noise_level",
     "undo_clipping",
 ]

@@ -77,7 +77,7 @@ _OPPONENT = (
 ).astype(np.float32)
 
 
-def _dct_matrix(n: int) -> np.ndarray:
+def dct_matrix(n: int) -> np.ndarray:
     k = np.arange(n)[:, None]
     i = np.arange(n)[None, :]
     m = np.cos(math.pi * (2 * i + 1) * k / (2 * n)) * math.sqrt(2.0 / n)
@@ -85,7 +85,7 @@ def _dct_matrix(n: int) -> np.ndarray:
     return m.astype(np.float32)
 
 
-_DCT = _dct_matrix(BLOCK)
+_DCT = dct_matrix(BLOCK)
 
 
 def _to_opponent(rgb: np.ndarray) -> np.ndarray:
@@ -254,10 +254,15 @@ def denoise_dct(
     noisy: np.ndarray,
     level: NoiseLevel,
     *,
+    clipped: bool = True,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
 ) -> np.ndarray:
-    """Remove white noise of `level` from `noisy` (H x W x 3 float32, [0, 1]); returns a new clipped array."""
+    """Remove white noise of `level` from `noisy` (H x W x 3 float32, [0, 1]); returns a new clipped array.
+
+    `clipped`: the noise was clipped at 0 and 1 after it was added (grain), so its bias is undone where the
+    input is clipped; not for JPEG artefacts, which are made after clipping.
+    """
     rgb_sigma = level.rgb_sigma
 
     def infer(batch: np.ndarray) -> np.ndarray:
@@ -271,7 +276,9 @@ def denoise_dct(
                 continue
             basic = _shrink_plane(plane, sigma, None)
             out[..., c] = _shrink_plane(plane, sigma, basic)
-        restored = undo_clipping(_from_opponent(out), tile, rgb_sigma)
+        restored = _from_opponent(out)
+        if clipped:
+            restored = undo_clipping(restored, tile, rgb_sigma)
         return np.ascontiguousarray(restored.transpose(2, 0, 1))[None]
 
     out = run_tiled(

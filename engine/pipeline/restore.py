@@ -15,7 +15,14 @@ from engine.instructions import Interpretation, interpret
 from engine.instructions.head import STRENGTH_LEVELS
 from engine.io import Photo
 from engine.models import get_spec
-from engine.noise import NoiseLevel, denoise_dct, estimate_noise_level
+from engine.noise import (
+    NoiseLevel,
+    denoise_dct,
+    estimate_jpeg_quality,
+    estimate_noise_level,
+    jpeg_noise_level,
+)
+from engine.noise.jpeg import MAX_QUALITY
 from engine.pipeline.scene import guide_sigma, guided_tiles, scene_guide, scene_side_for, shrink_to
 from engine.progress import CancelToken, ProgressCallback, no_progress, scaled_progress
 from engine.runtime import get_session
@@ -167,8 +174,20 @@ def restore(
         # request to remove noise and blur, and the kernel is read again from its output.
         grain = np.asarray(interpret(GRAIN_FIRST_INSTRUCTION).embedding, np.float32).reshape(1, -1)
         infer, defocus = session.tile_infer({spec.conditioning or "embedding": grain}), None
+    # Asked only to clean up JPEG artefacts, the quality is read from the block grid, and where it is low
+    # enough the artefacts are filtered as noise of the level it implies (engine.noise.jpeg).
+    quality = estimate_jpeg_quality(pixels) if tasks == {"jpeg"} else None
     if defocus is not None and defocus.found:
         restored = _undo_defocus(pixels, defocus, 0.02, 1.0, progress, cancel)
+    elif quality is not None and quality <= MAX_QUALITY:
+        progress(0.02, f"smoothing the blocks of a JPEG saved at quality {quality}")
+        restored = denoise_dct(
+            pixels,
+            jpeg_noise_level(quality),
+            clipped=False,
+            progress=scaled_progress(progress, 0.02, 1.0),
+            cancel=cancel,
+        )
     else:
         network_end = 0.7 if "deblur" in tasks else 0.65 if tasks == {"denoise"} else 1.0
         if side:
@@ -212,11 +231,25 @@ def restore(
         seconds=time.perf_counter() - started,
         auto_detected=auto,
         notes=task_notes(interpretation.tasks),
-        findings=_defocus_findings(defocus, grain_first) + _noise_findings(noise),
-        metadata={"model": spec.id, "model_sha256": spec.sha256}
-        | ({"defocus": (defocus.shape, defocus.size)} if defocus is not None and defocus.found else {})
-        | ({"noise": round(255.0 * noise.rms, 2)} if noise is not None else {}),
+        findings=_defocus_findings(defocus, grain_first)
+        + _noise_findings(noise)
+        + (_jpeg_findings(quality) if tasks == {"jpeg"} else ()),
+        metadata=_metadata(spec.id, spec.sha256, defocus, noise, quality),
     )
+
+
+def _metadata(
+    model: str, sha256: str, defocus: DefocusEstimate | None, noise: NoiseLevel | None, quality: int | None
+) -> dict[str, object]:
+    """What a run found, for RestoreResult.metadata: the model, and the blur, noise or JPEG quality read."""
+    metadata: dict[str, object] = {"model": model, "model_sha256": sha256}
+    if defocus is not None and defocus.found:
+        metadata["defocus"] = (defocus.shape, defocus.size)
+    if noise is not None:
+        metadata["noise"] = round(255.0 * noise.rms, 2)
+    if quality is not None:
+        metadata["jpeg_quality"] = quality
+    return metadata
 
 
 def _undo_defocus(
@@ -246,6 +279,14 @@ def _noise_findings(noise: NoiseLevel | None) -> tuple[str, ...]:
     if noise.found:
         return (f"Found {noise.describe()} and removed it.",)
     return ("Found almost no grain, so only the network ran.",)
+
+
+def _jpeg_findings(quality: int | None) -> tuple[str, ...]:
+    if quality is None:
+        return ("Found no JPEG block grid to read the quality from, so only the network ran.",)
+    if quality <= MAX_QUALITY:
+        return (f"Found JPEG compression at quality {quality} and smoothed its blocks.",)
+    return (f"Found JPEG compression at quality {quality}, too light to need more than the network.",)
 
 
 def restore_photo(

@@ -1,5 +1,6 @@
-"""engine.noise: the noise level read where the guide is flat, the DCT filter, the clipping correction,
-and restore()'s use of them for a request to remove noise."""
+"""engine.noise: the noise level read where the guide is flat, the DCT filter, the clipping correction, the
+JPEG quality read from the block grid, and restore()'s use of them for requests to remove noise or JPEG
+artefacts."""
 
 from __future__ import annotations
 
@@ -14,7 +15,15 @@ from PIL import Image
 import engine.noise.dct as dct_module
 from engine.errors import Cancelled
 from engine.metrics import psnr
-from engine.noise import NoiseLevel, denoise_dct, estimate_noise_level, undo_clipping
+from engine.noise import (
+    NoiseLevel,
+    denoise_dct,
+    estimate_jpeg_quality,
+    estimate_noise_level,
+    jpeg_noise_level,
+    undo_clipping,
+)
+from engine.noise.jpeg import COLOUR_FACTOR
 from engine.pipeline import restore
 from engine.progress import CancelToken
 
@@ -160,3 +169,51 @@ def test_other_requests_do_not_run_the_filter(clean: np.ndarray) -> None:
     result = restore(noisy(clean, 10 / 255), "it's dark and grainy")
     assert "noise" not in result.metadata
     assert not any("grain of about" in finding for finding in result.findings)
+
+
+def jpeg(img: np.ndarray, quality: int) -> np.ndarray:
+    data = io.BytesIO()
+    Image.fromarray((img * 255).round().astype(np.uint8)).save(data, "JPEG", quality=quality)
+    return np.asarray(Image.open(data).convert("RGB"), np.float32) / 255.0
+
+
+@pytest.mark.parametrize("quality", [5, 10, 30, 60, 75])
+def test_the_jpeg_quality_is_read_from_the_block_grid(clean: np.ndarray, quality: int) -> None:
+    assert estimate_jpeg_quality(jpeg(clean, quality)) == pytest.approx(quality, abs=1)
+
+
+def test_no_quality_is_read_without_a_block_grid(clean: np.ndarray, forest: np.ndarray) -> None:
+    assert estimate_jpeg_quality(forest) is None  # the test file, cropped 4 px off its grid
+    assert estimate_jpeg_quality(noisy(clean, 5 / 255)) is None
+    assert estimate_jpeg_quality(jpeg(clean, 10)[3:, 5:]) is None  # cropped off the 8-pixel grid
+    assert estimate_jpeg_quality(jpeg(clean, 95)) is None  # steps too small to tell
+
+
+def test_lower_quality_means_a_higher_level() -> None:
+    levels = [jpeg_noise_level(q) for q in (5, 10, 30, 60, 90)]
+    assert [lv.rms for lv in levels] == sorted((lv.rms for lv in levels), reverse=True)
+    assert levels[1].sigma[1] == pytest.approx(COLOUR_FACTOR * levels[1].sigma[0])
+
+
+def test_restore_reads_the_quality_and_smooths_the_blocks(clean: np.ndarray) -> None:
+    blocky = jpeg(clean, 10)
+    result = restore(blocky, "remove the jpeg artifacts")
+    assert result.metadata["jpeg_quality"] == 10
+    assert result.findings == ("Found JPEG compression at quality 10 and smoothed its blocks.",)
+    assert psnr(result.pixels, clean) > psnr(blocky, clean) + 0.4
+
+
+def test_without_a_grid_the_network_cleans_up(clean: np.ndarray) -> None:
+    shifted = jpeg(clean, 10)[3:, 5:]
+    result = restore(shifted, "remove the jpeg artifacts")
+    assert "jpeg_quality" not in result.metadata
+    assert result.findings == ("Found no JPEG block grid to read the quality from, so only the network ran.",)
+
+
+def test_jpeg_artefacts_are_not_unclipped() -> None:
+    # Artefacts come after clipping: dark pixels next to black must not be pushed darker.
+    dark = np.full((64, 64, 3), 0.04, np.float32)
+    dark[::4, ::4] = 0.0
+    level = jpeg_noise_level(10)
+    assert denoise_dct(dark, level, clipped=False).mean() == pytest.approx(dark.mean(), abs=1e-3)
+    assert denoise_dct(dark, level).mean() < dark.mean() - 0.005
