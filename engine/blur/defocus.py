@@ -39,7 +39,7 @@ import numpy as np
 
 from engine.blur.analysis import estimate_noise_sigma, luminance
 from engine.progress import CancelToken, ProgressCallback
-from engine.tiling import run_tiled
+from engine.tiling import map_tiles
 
 BlurShape = Literal["none", "disk", "soft"]
 
@@ -361,8 +361,7 @@ def deconvolve(
     kernel = np.asarray(kernel, np.float32)
     pad = 3 * max(kernel.shape)
 
-    def infer(batch: np.ndarray) -> np.ndarray:
-        tile = batch[0].transpose(1, 2, 0)
+    def process(tile: np.ndarray) -> np.ndarray:
         height, width = tile.shape[:2]
         padded_h = cv2.getOptimalDFTSize(height + 2 * pad)
         padded_w = cv2.getOptimalDFTSize(width + 2 * pad)
@@ -371,15 +370,6 @@ def deconvolve(
         )
         if padded.ndim == 2:
             padded = padded[..., None]
-        sharp = _deconvolve_plane_set(padded, kernel, lam, iterations)[pad : pad + height, pad : pad + width]
-        return np.ascontiguousarray(sharp.transpose(2, 0, 1))[None]
+        return _deconvolve_plane_set(padded, kernel, lam, iterations)[pad : pad + height, pad : pad + width]
 
-    out = run_tiled(
-        np.ascontiguousarray(pixels, dtype=np.float32),
-        infer,
-        tile_size=TILE,
-        overlap=OVERLAP,
-        progress=progress,
-        cancel=cancel,
-    )
-    return np.clip(out, 0.0, 1.0, out=out)
+    return map_tiles(pixels, process, tile_size=TILE, overlap=OVERLAP, progress=progress, cancel=cancel)

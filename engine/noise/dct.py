@@ -37,7 +37,7 @@ import cv2
 import numpy as np
 
 from engine.progress import CancelToken, ProgressCallback
-from engine.tiling import run_tiled
+from engine.tiling import map_tiles
 
 __all__ = [
     "BLOCK",
@@ -265,8 +265,7 @@ def denoise_dct(
     """
     rgb_sigma = level.rgb_sigma
 
-    def infer(batch: np.ndarray) -> np.ndarray:
-        tile = np.ascontiguousarray(batch[0].transpose(1, 2, 0))
+    def process(tile: np.ndarray) -> np.ndarray:
         opponent = _to_opponent(tile)
         out = np.empty_like(opponent)
         for c, sigma in enumerate(level.sigma):
@@ -277,16 +276,6 @@ def denoise_dct(
             basic = _shrink_plane(plane, sigma, None)
             out[..., c] = _shrink_plane(plane, sigma, basic)
         restored = _from_opponent(out)
-        if clipped:
-            restored = undo_clipping(restored, tile, rgb_sigma)
-        return np.ascontiguousarray(restored.transpose(2, 0, 1))[None]
+        return undo_clipping(restored, tile, rgb_sigma) if clipped else restored
 
-    out = run_tiled(
-        np.ascontiguousarray(noisy, dtype=np.float32),
-        infer,
-        tile_size=TILE,
-        overlap=OVERLAP,
-        progress=progress,
-        cancel=cancel,
-    )
-    return np.clip(out, 0.0, 1.0, out=out)
+    return map_tiles(noisy, process, tile_size=TILE, overlap=OVERLAP, progress=progress, cancel=cancel)

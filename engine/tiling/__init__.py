@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from engine.tiling.plan import Tile, TilePlan, axis_spans, blend_ramp, reflect_indices
-from engine.tiling.tiled import TileInfer, default_tile_size, run_tiled
+from engine.tiling.tiled import TileInfer, default_tile_size, map_tiles, run_tiled
 
 __all__ = [
     "Tile",
@@ -12,6 +12,7 @@ __all__ = [
     "axis_spans",
     "blend_ramp",
     "default_tile_size",
+    "map_tiles",
     "reflect_indices",
     "run_tiled",
 ]

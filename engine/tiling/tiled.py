@@ -102,6 +102,33 @@ def run_tiled(
     return result
 
 
+def map_tiles(
+    pixels: np.ndarray,
+    process: Callable[[np.ndarray], np.ndarray],
+    *,
+    tile_size: int,
+    overlap: int,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> np.ndarray:
+    """run_tiled for a numpy filter: `process` maps an (h, w, C) tile to an (h, w, C) result; the blended
+    output is a new float32 array clipped to [0, 1]."""
+
+    def infer(batch: np.ndarray) -> np.ndarray:
+        result = process(np.ascontiguousarray(batch[0].transpose(1, 2, 0)))
+        return np.ascontiguousarray(result.transpose(2, 0, 1))[None]
+
+    out = run_tiled(
+        np.ascontiguousarray(pixels, dtype=np.float32),
+        infer,
+        tile_size=tile_size,
+        overlap=overlap,
+        progress=progress,
+        cancel=cancel,
+    )
+    return np.clip(out, 0.0, 1.0, out=out)
+
+
 def _ignore_progress(fraction: float, stage: str) -> None:
     """Progress sink when the caller passes none."""
 

@@ -17,7 +17,7 @@ from engine.errors import Cancelled, DeviceError, ModelError, OutOfMemoryError
 from engine.models import ModelSpec
 from engine.progress import CancelToken
 from engine.runtime import get_session, is_out_of_memory, session_options
-from engine.tiling import TilePlan, default_tile_size, reflect_indices, run_tiled
+from engine.tiling import TilePlan, default_tile_size, map_tiles, reflect_indices, run_tiled
 
 TOLERANCE = 1.0 / 255.0
 Infer = Callable[[np.ndarray], np.ndarray]
@@ -378,3 +378,18 @@ def test_default_tile_size_auto_follows_the_preferred_device(monkeypatch: pytest
     assert default_tile_size(None) == 512
     with pytest.raises(DeviceError):
         default_tile_size("tpu")
+
+
+def test_map_tiles_runs_a_numpy_filter_tile_by_tile_and_clips() -> None:
+    image = np.random.default_rng(5).random((300, 470, 3), dtype=np.float32)
+    shapes: list[tuple[int, ...]] = []
+
+    def brighter(tile: np.ndarray) -> np.ndarray:
+        shapes.append(tile.shape)
+        assert tile.flags.c_contiguous
+        return tile * 1.5
+
+    out = map_tiles(image, brighter, tile_size=128, overlap=16)
+    assert len(shapes) > 4 and all(s[2] == 3 for s in shapes)
+    np.testing.assert_allclose(out, np.clip(image * 1.5, 0.0, 1.0), atol=1e-5)
+    assert out.max() == 1.0 and image.max() < 1.0  # the input is left as it was
