@@ -120,6 +120,10 @@ class NoiseLevel:
     def describe(self) -> str:
         return f"grain of about {255.0 * self.rms:.1f}/255"
 
+    def scaled(self, factor: float) -> NoiseLevel:
+        """The level times `factor` in every channel (e.g. for the photo shrunk by `factor`)."""
+        return NoiseLevel(tuple(factor * s for s in self.sigma))  # type: ignore[arg-type]
+
 
 def _read_level(coefficients: np.ndarray, texture: np.ndarray, candidates: np.ndarray) -> np.ndarray:
     """Noise variance per opponent channel from the flattest FLAT_SHARE of the `candidates` blocks."""

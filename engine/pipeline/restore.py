@@ -134,7 +134,8 @@ def restore(
     pixels = image.pixels if isinstance(image, Photo) else image
     if pixels.ndim != 3 or pixels.shape[2] != 3:
         raise ValueError(f"expected H x W x 3 pixels, got shape {pixels.shape}")
-    pixels = shrink_to(np.ascontiguousarray(pixels, dtype=np.float32), max_side)
+    source = np.ascontiguousarray(pixels, dtype=np.float32)
+    pixels = shrink_to(source, max_side)
     started = time.perf_counter()
     progress(0.0, "understanding the instruction")
     interpretation, auto = _resolve_instruction(pixels, instruction, device)
@@ -175,15 +176,17 @@ def restore(
         grain = np.asarray(interpret(GRAIN_FIRST_INSTRUCTION).embedding, np.float32).reshape(1, -1)
         infer, defocus = session.tile_infer({spec.conditioning or "embedding": grain}), None
     # Asked only to clean up JPEG artefacts, the quality is read from the block grid, and where it is low
-    # enough the artefacts are filtered as noise of the level it implies (engine.noise.jpeg).
-    quality = estimate_jpeg_quality(pixels) if tasks == {"jpeg"} else None
+    # enough the artefacts are filtered as noise of the level it implies (engine.noise.jpeg). A preview
+    # (max_side) has lost the grid: it is read at full size, and the level shrinks with the photo.
+    quality = estimate_jpeg_quality(source) if tasks == {"jpeg"} else None
+    shrunk_by = pixels.shape[0] / source.shape[0]
     if defocus is not None and defocus.found:
         restored = _undo_defocus(pixels, defocus, 0.02, 1.0, progress, cancel)
     elif quality is not None and quality <= MAX_QUALITY:
         progress(0.02, f"smoothing the blocks of a JPEG saved at quality {quality}")
         restored = denoise_dct(
             pixels,
-            jpeg_noise_level(quality),
+            jpeg_noise_level(quality).scaled(shrunk_by),
             clipped=False,
             progress=scaled_progress(progress, 0.02, 1.0),
             cancel=cancel,

@@ -217,3 +217,14 @@ def test_jpeg_artefacts_are_not_unclipped() -> None:
     level = jpeg_noise_level(10)
     assert denoise_dct(dark, level, clipped=False).mean() == pytest.approx(dark.mean(), abs=1e-3)
     assert denoise_dct(dark, level).mean() < dark.mean() - 0.005
+
+
+def test_a_preview_reads_the_quality_at_full_size(clean: np.ndarray) -> None:
+    blocky = jpeg(np.concatenate([clean, clean[::-1]], axis=1), 10)  # 384 x 768
+    preview = restore(blocky, "remove the jpeg artifacts", max_side=384)
+    assert preview.pixels.shape[:2] == (192, 384)
+    assert preview.metadata["jpeg_quality"] == 10
+    assert preview.findings == ("Found JPEG compression at quality 10 and smoothed its blocks.",)
+    assert jpeg_noise_level(10).scaled(0.5).sigma == pytest.approx(
+        tuple(s / 2 for s in jpeg_noise_level(10).sigma)
+    )
