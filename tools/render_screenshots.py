@@ -199,7 +199,7 @@ def render(out_dir: Path, timeout_s: int) -> list[str]:
     photo = sample_photo(scratch)
     if not window.open_photo(photo):
         notes.append(f"could not open {photo}: {window.error_text}")
-    window.prompt.set_text("remove the noise and brighten it")
+    window.prompt.set_text("it's grainy, clean up the noise")  # the README's main job
     if not wait_for([window.prompt.interpretationShown], timeout_s * 1000):
         notes.append("no interpretation shown (instruction encoder missing?)")
     interpretation = window.prompt.interpretation
