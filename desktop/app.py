@@ -29,6 +29,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
+    from desktop.qt_gc import GuiThreadCollector
     from desktop.qt_main_window import QtMainWindow, app_icon
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
@@ -36,6 +37,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setOrganizationName("PhotoMend")
     app.setApplicationVersion(__version__)
     app.setWindowIcon(app_icon())
+    collector = GuiThreadCollector(app)  # garbage is collected in this thread only (desktop/qt_gc.py)
+    collector.start()
     window = QtMainWindow()
     window.show()
     if args.files:
@@ -43,7 +46,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.quit_after is not None:
         window.confirm_close = False
         QTimer.singleShot(args.quit_after, window.close)
-    return app.exec()
+    try:
+        return app.exec()
+    finally:
+        collector.stop()
 
 
 if __name__ == "__main__":

@@ -21,6 +21,17 @@ from tests.conftest import add_noise, save_rgb, textured_image  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
+def garbage_in_the_gui_thread(qapp: QApplication) -> Iterator[None]:
+    """As in the app (desktop/qt_gc.py): no automatic collection in worker threads, collected here."""
+    from desktop.qt_gc import GuiThreadCollector
+
+    collector = GuiThreadCollector(qapp)
+    collector.start()
+    yield
+    collector.stop()
+
+
+@pytest.fixture(autouse=True)
 def user_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """platformdirs reads XDG_* on every call: no test touches the real per-user settings or queue."""
     home = tmp_path / "user"
