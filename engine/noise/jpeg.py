@@ -4,7 +4,8 @@ A JPEG stores each 8 x 8 block's DCT coefficients as multiples of a quantisation
 luma's block-aligned coefficients still cluster at those multiples. For the lowest frequencies the step
 is read as the largest one that most non-zero coefficients are multiples of, and the IJG scale that
 produced it (libjpeg, Pillow, OpenCV and most cameras use the IJG tables) gives the quality. A photo that
-was resized or cropped off the 8-pixel grid after saving shows no such clusters, and no quality is read.
+was resized or cropped off the 8-pixel grid after saving shows no such clusters, and no quality is read;
+nor above about quality 80, where the DC's step (under 6) is lost in the decoding's rounding.
 
 The artefacts are then treated as noise for engine.noise's filter, at a level proportional to the
 quantisation scale (LEVEL_PER_SCALE in luma, COLOUR_FACTOR times that in colour: 4:2:0 leaves the colour
@@ -19,13 +20,11 @@ import numpy as np
 
 from engine.noise.dct import BLOCK, NoiseLevel, dct_matrix
 
-__all__ = ["COLOUR_FACTOR", "LEVEL_PER_SCALE", "MAX_QUALITY", "estimate_jpeg_quality", "jpeg_noise_level"]
+__all__ = ["COLOUR_FACTOR", "LEVEL_PER_SCALE", "estimate_jpeg_quality", "jpeg_noise_level"]
 
 #: Luma level per unit of the IJG quantisation scale (100 at quality 50, 500 at quality 10), /255.
 LEVEL_PER_SCALE = 0.04
 COLOUR_FACTOR = 3.0
-#: Above this quality the artefacts are too faint to be worth a pass.
-MAX_QUALITY = 90
 MAX_BLOCKS = 40_000
 MIN_SAMPLES = 40  # non-zero coefficients a step must explain
 # The share of them within FIT_TOLERANCE, or FIT_RELATIVE of the step, of a multiple of it. Decoding

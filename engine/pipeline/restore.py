@@ -22,7 +22,6 @@ from engine.noise import (
     estimate_noise_level,
     jpeg_noise_level,
 )
-from engine.noise.jpeg import MAX_QUALITY
 from engine.pipeline.scene import guide_sigma, guided_tiles, scene_guide, scene_side_for, shrink_to
 from engine.progress import CancelToken, ProgressCallback, no_progress, scaled_progress
 from engine.runtime import get_session
@@ -175,14 +174,14 @@ def restore(
         # request to remove noise and blur, and the kernel is read again from its output.
         grain = np.asarray(interpret(GRAIN_FIRST_INSTRUCTION).embedding, np.float32).reshape(1, -1)
         infer, defocus = session.tile_infer({spec.conditioning or "embedding": grain}), None
-    # Asked only to clean up JPEG artefacts, the quality is read from the block grid, and where it is low
-    # enough the artefacts are filtered as noise of the level it implies (engine.noise.jpeg). A preview
+    # Asked only to clean up JPEG artefacts, the quality is read from the block grid (up to about 80), and
+    # the artefacts are filtered as noise of the level it implies (engine.noise.jpeg). A preview
     # (max_side) has lost the grid: it is read at full size, and the level shrinks with the photo.
     quality = estimate_jpeg_quality(source) if tasks == {"jpeg"} else None
     shrunk_by = pixels.shape[0] / source.shape[0]
     if defocus is not None and defocus.found:
         restored = _undo_defocus(pixels, defocus, 0.02, 1.0, progress, cancel)
-    elif quality is not None and quality <= MAX_QUALITY:
+    elif quality is not None:
         progress(0.02, f"smoothing the blocks of a JPEG saved at quality {quality}")
         restored = denoise_dct(
             pixels,
@@ -211,7 +210,7 @@ def restore(
             if defocus.found:
                 restored = _undo_defocus(restored, defocus, network_end, 1.0, progress, cancel)
     # Asked only to remove noise, the network's output is the guide that tells the noise level, and the
-    # photo is denoised again from its own pixels (engine.noise: +2.5 dB on McMaster at σ 25).
+    # photo is denoised again from its own pixels (engine.noise: +2.4 dB on McMaster at σ 25).
     noise = None
     if tasks == {"denoise"}:
         np.clip(restored, 0.0, 1.0, out=restored)
@@ -287,9 +286,7 @@ def _noise_findings(noise: NoiseLevel | None) -> tuple[str, ...]:
 def _jpeg_findings(quality: int | None) -> tuple[str, ...]:
     if quality is None:
         return ("Found no JPEG block grid to read the quality from, so only the network ran.",)
-    if quality <= MAX_QUALITY:
-        return (f"Found JPEG compression at quality {quality} and smoothed its blocks.",)
-    return (f"Found JPEG compression at quality {quality}, too light to need more than the network.",)
+    return (f"Found JPEG compression at quality {quality} and smoothed its blocks.",)
 
 
 def restore_photo(
