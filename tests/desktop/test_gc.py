@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import weakref
 
 from PySide6.QtWidgets import QApplication
 
@@ -28,10 +29,9 @@ def test_the_timer_collects_cycles_when_they_are_due(qapp: QApplication, qtbot) 
     collector.start()
     try:
         gc.collect()
-        for _ in range(gc.get_threshold()[0] + 10):
-            Node()
+        watched = [weakref.ref(Node()) for _ in range(gc.get_threshold()[0] + 10)]
         assert gc.get_count()[0] > gc.get_threshold()[0]  # due, and not collected automatically
-        qtbot.waitUntil(lambda: gc.get_count()[0] < gc.get_threshold()[0], timeout=2000)
-        assert not any(isinstance(o, Node) for o in gc.get_objects())
+        assert all(ref() is not None for ref in watched)
+        qtbot.waitUntil(lambda: all(ref() is None for ref in watched), timeout=2000)
     finally:
         collector.stop()
