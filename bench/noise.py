@@ -4,7 +4,8 @@ On BSD432 photos (textured; the set FLAT_SHARE and COLOURED_RATIO were chosen on
 judged by bench/quality.py), per case: the noise level read (RMS, /255), and the mean PSNR of the input,
 of the network alone and of restore() as shipped (network, then the filter), all for "remove the noise".
 Clean and faintly noisy photos show what the network alone does to texture. `--jpeg`: photos saved at
-qualities 5-90, "remove the jpeg artifacts": how often the quality is read right, and the same PSNRs.
+qualities 5-90 (training.degradations' JPEG, 4:2:0), "remove the jpeg artifacts": how often the quality
+is read right, and the same PSNRs.
 
     .venv/bin/python -m bench.noise                       # every 14th BSD432 photo (31), ~3 min
     .venv/bin/python -m bench.noise --flat-share 0.25     # the noise read in the flattest 25 % instead
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import io
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
-from PIL import Image
 
 import engine.noise.dct as dct_module
 from bench.defocus import BSD_DIR, SPEED_PHOTO, degraded
@@ -32,6 +31,7 @@ from bench.quality import read_rgb
 from engine.metrics import psnr
 from engine.noise import NoiseLevel
 from engine.pipeline import RestoreResult, restore
+from training.degradations.jpeg import jpeg_compress
 
 INSTRUCTION = "remove the noise"
 JPEG_INSTRUCTION = "remove the jpeg artifacts"
@@ -106,17 +106,6 @@ def run_cases(every: int) -> str:
     return "\n".join(rows)
 
 
-def saved_as_jpeg(quality: int) -> Callable[[np.ndarray, np.random.Generator], np.ndarray]:
-    """Saved by Pillow at `quality` (4:2:0) and decoded."""
-
-    def make(clean: np.ndarray, _rng: np.random.Generator) -> np.ndarray:
-        data = io.BytesIO()
-        Image.fromarray(np.round(clean * 255.0).astype(np.uint8)).save(data, "JPEG", quality=quality)
-        return np.asarray(Image.open(data).convert("RGB"), np.float32) / 255.0
-
-    return make
-
-
 def run_jpeg(every: int) -> str:
     photos = sorted(BSD_DIR.glob("*.jpg"))[::every]
     rows = [
@@ -127,7 +116,7 @@ def run_jpeg(every: int) -> str:
         right, scores = 0, Scores()
         for path in photos:
             clean = read_rgb(path)
-            blocky = saved_as_jpeg(quality)(clean, np.random.default_rng(0))
+            blocky = jpeg_compress(clean, quality)
             read = scores.measure(blocky, clean, JPEG_INSTRUCTION).metadata.get("jpeg_quality")
             right += isinstance(read, int) and abs(read - quality) <= 1
         rows.append(f"| {quality} | {len(photos)} | {right} | {scores.cells()} |")

@@ -30,6 +30,7 @@ changes with brightness (one level per channel for the whole photo).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -230,13 +231,16 @@ def _shrink_plane(plane: np.ndarray, sigma: float, basic: np.ndarray | None) -> 
     return (total / np.maximum(norm, 1e-12))[pad:-pad, pad:-pad]
 
 
-def _clipped_mean(x: np.ndarray, sigma: float) -> np.ndarray:
-    """E[clip(x + n, 0, 1)] for n ~ N(0, sigma²), elementwise over x."""
+@functools.lru_cache(maxsize=16)
+def _clipped_mean_table(sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    """(x, E[clip(x + n, 0, 1)]) on a grid of x, for n ~ N(0, sigma²): made once per level, not per tile."""
+    x = np.linspace(-4.0 * sigma, 1.0 + 4.0 * sigma, 2048)
     erf = np.vectorize(math.erf, otypes=[np.float64])
     a, b = -x / sigma, (1.0 - x) / sigma
     cdf_a, cdf_b = 0.5 * (1.0 + erf(a / math.sqrt(2.0))), 0.5 * (1.0 + erf(b / math.sqrt(2.0)))
     pdf_a, pdf_b = np.exp(-0.5 * a * a), np.exp(-0.5 * b * b)
-    return x * (cdf_b - cdf_a) + sigma * (pdf_a - pdf_b) / math.sqrt(2.0 * math.pi) + (1.0 - cdf_b)
+    mean = x * (cdf_b - cdf_a) + sigma * (pdf_a - pdf_b) / math.sqrt(2.0 * math.pi) + (1.0 - cdf_b)
+    return x, mean
 
 
 def undo_clipping(estimate: np.ndarray, noisy: np.ndarray, rgb_sigma: np.ndarray) -> np.ndarray:
@@ -246,8 +250,8 @@ def undo_clipping(estimate: np.ndarray, noisy: np.ndarray, rgb_sigma: np.ndarray
         sigma = float(rgb_sigma[c])
         if sigma <= 0.0:
             continue
-        grid = np.linspace(-4.0 * sigma, 1.0 + 4.0 * sigma, 2048)
-        unbiased = np.interp(estimate[..., c], _clipped_mean(grid, sigma), grid).astype(np.float32)
+        grid, clipped_mean = _clipped_mean_table(sigma)
+        unbiased = np.interp(estimate[..., c], clipped_mean, grid).astype(np.float32)
         clipped = ((noisy[..., c] <= 0.0) | (noisy[..., c] >= 1.0)).astype(np.float32)
         weight = np.minimum(1.0, cv2.blur(clipped, (BLOCK, BLOCK)) / CLIP_SHARE)
         out[..., c] += weight * (unbiased - estimate[..., c])

@@ -18,6 +18,7 @@ import math
 
 import numpy as np
 
+from engine.blur.analysis import luminance
 from engine.noise.dct import BLOCK, NoiseLevel, dct_matrix
 
 __all__ = ["COLOUR_FACTOR", "LEVEL_PER_SCALE", "estimate_jpeg_quality", "jpeg_noise_level"]
@@ -76,7 +77,7 @@ def estimate_jpeg_quality(pixels: np.ndarray) -> int | None:
     if rows * cols < MIN_SAMPLES:
         return None
     step = max(1, math.ceil(math.sqrt(rows * cols / MAX_BLOCKS)))
-    luma = 255.0 * (pixels[..., 0] * 0.299 + pixels[..., 1] * 0.587 + pixels[..., 2] * 0.114) - 128.0
+    luma = 255.0 * luminance(pixels) - 128.0  # JPEG's Y (Rec. 601), level-shifted as its encoder does
     cut = luma[: rows * BLOCK, : cols * BLOCK].astype(np.float64)
     blocks = cut.reshape(rows, BLOCK, cols, BLOCK)[::step, :, ::step].transpose(0, 2, 1, 3)
     blocks = blocks.reshape(-1, BLOCK, BLOCK)
