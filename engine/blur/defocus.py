@@ -24,8 +24,8 @@ deconvolution needs is the kernel, and an even blur writes it into the photo's p
   is mostly sharp shows no blur in the textured patches the estimate pools: nothing is deconvolved.
 
 Not modelled: blur whose size varies over the photo (one kernel is fitted, and applied wherever the
-photo shows it) and motion blur (no rings and no isotropy: nothing fits better than a sharp photo, and
-only the network runs).
+photo shows it) and motion blur (no rings and no isotropy: nothing fits better than a sharp photo;
+engine.blur.motion reads it blindly instead).
 """
 
 from __future__ import annotations
@@ -180,7 +180,7 @@ def _patch_power(patch: np.ndarray) -> np.ndarray:
 
 def _kernel_power(shape: BlurShape, size: float) -> np.ndarray:
     kernel = blur_kernel(shape, size).astype(np.float64)
-    return _radial_mean(np.abs(_otf(kernel, (SPECTRUM_SIDE, SPECTRUM_SIDE))) ** 2)
+    return _radial_mean(np.abs(transfer_function(kernel, (SPECTRUM_SIDE, SPECTRUM_SIDE))) ** 2)
 
 
 _KERNEL_POWER: dict[tuple[BlurShape, float], np.ndarray] = {}
@@ -192,8 +192,8 @@ def _cached_kernel_power(shape: BlurShape, size: float) -> np.ndarray:
     return _KERNEL_POWER[(shape, size)]
 
 
-def photo_spectrum(grey: np.ndarray) -> np.ndarray | None:
-    """Radial power spectrum (Welch, Hann windows) of the most textured patches; None if too small."""
+def welch_power(grey: np.ndarray) -> np.ndarray | None:
+    """2-D power spectrum (Welch, Hann windows) of the most textured patches; None if too small."""
     side = SPECTRUM_SIDE
     height, width = grey.shape
     if height < side or width < side:
@@ -208,25 +208,37 @@ def photo_spectrum(grey: np.ndarray) -> np.ndarray | None:
     power = np.zeros((side, side))
     for y, x in corners:
         power += _patch_power(grey[y : y + side, x : x + side])
-    return _radial_mean(power / len(corners))
+    return power / len(corners)
 
 
-def _fit_error(spectrum: np.ndarray, shape: BlurShape, size: float) -> float:
-    """Best fit of A f^-a |H_r|^2 + N to the spectrum over the slopes a: mean squared log error."""
-    bins = np.arange(_BINS)
-    use = (bins >= 3) & (bins < _BINS - 2)  # skip the DC leak of the window and the corner bins
-    f = bins[use] / SPECTRUM_SIDE
-    observed = np.maximum(spectrum[use], 1e-20)
-    blur_power = _cached_kernel_power(shape, size)[use]
+def photo_spectrum(grey: np.ndarray) -> np.ndarray | None:
+    """Radial power spectrum (Welch, Hann windows) of the most textured patches; None if too small."""
+    power = welch_power(grey)
+    return None if power is None else _radial_mean(power)
+
+
+def fit_error(observed: np.ndarray, frequency: np.ndarray, blur_power: np.ndarray) -> float:
+    """Best fit of A f^-a |H|^2 + N to observed power over the slopes a: mean squared log error.
+
+    `observed`, `frequency` (cycles per pixel) and `blur_power` (|H|^2) are matching 1-D arrays.
+    """
+    observed = np.maximum(observed, 1e-20)
     best = math.inf
     for slope in SLOPES:
-        g = f**-slope * blur_power
+        g = frequency**-slope * blur_power
         # Linear in (A, N): least squares on the relative error, then the log error of that fit.
         design = np.stack([g / observed, 1.0 / observed], axis=1)
         coef, *_ = np.linalg.lstsq(design, np.ones_like(observed), rcond=None)
         model = np.maximum(coef[0], 1e-20) * g + np.maximum(coef[1], 1e-20)
         best = min(best, float(np.mean((np.log(model) - np.log(observed)) ** 2)))
     return best
+
+
+def _fit_error(spectrum: np.ndarray, shape: BlurShape, size: float) -> float:
+    """fit_error of the radial spectrum for a disk or Gaussian blur of `size`."""
+    bins = np.arange(_BINS)
+    use = (bins >= 3) & (bins < _BINS - 2)  # skip the DC leak of the window and the corner bins
+    return fit_error(spectrum[use], bins[use] / SPECTRUM_SIDE, _cached_kernel_power(shape, size)[use])
 
 
 def estimate_defocus(pixels: np.ndarray) -> DefocusEstimate:
@@ -303,7 +315,7 @@ def undo_blur(
     return np.clip(pixels + weights * (sharp - pixels), 0.0, 1.0).astype(np.float32, copy=False)
 
 
-def _otf(kernel: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+def transfer_function(kernel: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """The kernel's transfer function on a `shape` grid (centred at the origin), in the kernel's precision."""
     plane = np.zeros(shape, kernel.dtype)
     kh, kw = kernel.shape
@@ -314,7 +326,7 @@ def _otf(kernel: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 def _deconvolve_plane_set(image: np.ndarray, kernel: np.ndarray, lam: float, iterations: int) -> np.ndarray:
     """HQS deconvolution of an H x W x C image (circular; the caller pads)."""
     shape = image.shape[:2]
-    otf = _otf(kernel, shape)
+    otf = transfer_function(kernel, shape)
     # Forward differences x[i+1] - x[i] as circular convolutions, matching np.roll below.
     dx = np.zeros(shape, np.float32)
     dx[0, 0], dx[0, -1] = -1.0, 1.0

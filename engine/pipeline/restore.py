@@ -1,5 +1,5 @@
-"""Instruction -> conditioning -> tiled inference (+ a scene pass: haze, low light; + defocus deconvolution;
-+ a DCT denoising pass) -> blend by strength."""
+"""Instruction -> conditioning -> tiled inference (+ a scene pass: haze, low light; + defocus or camera-shake
+deconvolution; + a DCT denoising pass) -> blend by strength."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engine.blur.defocus import DefocusEstimate, estimate_defocus, is_grainy, undo_blur
+from engine.blur.motion import MotionEstimate, estimate_motion, undo_motion
 from engine.errors import InstructionError
 from engine.instructions import Interpretation, interpret
 from engine.instructions.head import STRENGTH_LEVELS
@@ -179,8 +180,16 @@ def restore(
     # (max_side) has lost the grid: it is read at full size, and the level shrinks with the photo.
     quality = estimate_jpeg_quality(source) if tasks == {"jpeg"} else None
     shrunk_by = pixels.shape[0] / source.shape[0]
+    # A shaken photo writes no rings into its spectrum: without an even blur, the shake's path is read
+    # blindly from the photo's edges (engine.blur.motion), and undone when the spectrum confirms it.
+    motion = None
+    if defocus is not None and not defocus.found and not grain_first:
+        motion = estimate_motion(pixels, progress=scaled_progress(progress, 0.02, 0.6), cancel=cancel)
     if defocus is not None and defocus.found:
         restored = _undo_defocus(pixels, defocus, 0.02, 1.0, progress, cancel)
+    elif motion is not None and motion.found:
+        progress(0.6, f"undoing {motion.describe()}")
+        restored = undo_motion(pixels, motion, progress=scaled_progress(progress, 0.6, 1.0), cancel=cancel)
     elif quality is not None:
         progress(0.02, f"smoothing the blocks of a JPEG saved at quality {quality}")
         restored = denoise_dct(
@@ -233,20 +242,27 @@ def restore(
         seconds=time.perf_counter() - started,
         auto_detected=auto,
         notes=task_notes(interpretation.tasks),
-        findings=_defocus_findings(defocus, grain_first)
+        findings=_blur_findings(defocus, motion, grain_first)
         + _noise_findings(noise)
         + (_jpeg_findings(quality) if tasks == {"jpeg"} else ()),
-        metadata=_metadata(spec.id, spec.sha256, defocus, noise, quality),
+        metadata=_metadata(spec.id, spec.sha256, defocus, motion, noise, quality),
     )
 
 
 def _metadata(
-    model: str, sha256: str, defocus: DefocusEstimate | None, noise: NoiseLevel | None, quality: int | None
+    model: str,
+    sha256: str,
+    defocus: DefocusEstimate | None,
+    motion: MotionEstimate | None,
+    noise: NoiseLevel | None,
+    quality: int | None,
 ) -> dict[str, object]:
     """What a run found, for RestoreResult.metadata: the model, and the blur, noise or JPEG quality read."""
     metadata: dict[str, object] = {"model": model, "model_sha256": sha256}
     if defocus is not None and defocus.found:
         metadata["defocus"] = (defocus.shape, defocus.size)
+    if motion is not None and motion.found:
+        metadata["motion_length"] = round(motion.length, 1)
     if noise is not None:
         metadata["noise"] = round(255.0 * noise.rms, 2)
     if quality is not None:
@@ -266,13 +282,17 @@ def _undo_defocus(
     return undo_blur(pixels, defocus, progress=scaled_progress(progress, start, end), cancel=cancel)
 
 
-def _defocus_findings(defocus: DefocusEstimate | None, grain_first: bool) -> tuple[str, ...]:
+def _blur_findings(
+    defocus: DefocusEstimate | None, motion: MotionEstimate | None, grain_first: bool
+) -> tuple[str, ...]:
     if defocus is None:
         return ()
     if defocus.found:
         grain = " It was grainy too, so the grain was removed first." if grain_first else ""
         return (f"Found {defocus.describe()} and undid it.{grain}",)
-    return ("Found no even out-of-focus blur to undo, so only the network ran.",)
+    if motion is not None and motion.found:
+        return (f"Found {motion.describe()} and undid it.",)
+    return ("Found neither an even out-of-focus blur nor a camera shake to undo, so only the network ran.",)
 
 
 def _noise_findings(noise: NoiseLevel | None) -> tuple[str, ...]:

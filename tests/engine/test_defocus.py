@@ -159,7 +159,9 @@ def test_restore_undoes_an_even_defocus(sharp: np.ndarray) -> None:
 def test_restore_leaves_a_sharp_photo_to_the_network(sharp: np.ndarray) -> None:
     result = restore(sharp, "sharpen it please")
     assert "defocus" not in result.metadata
-    assert result.findings == ("Found no even out-of-focus blur to undo, so only the network ran.",)
+    assert result.findings == (
+        "Found neither an even out-of-focus blur nor a camera shake to undo, so only the network ran.",
+    )
     assert psnr(result.pixels, sharp) > 35.0
 
 
@@ -192,7 +194,7 @@ def test_the_cli_says_per_photo_what_it_found(
     assert main(["restore", str(folder), *prompt, "--output", str(tmp_path / "out")]) == EXIT_OK
     err = capsys.readouterr().err
     assert "soft.png: Found an even out-of-focus blur (a disk of radius 3.00 px) and undid it." in err
-    assert "crisp.png: Found no even out-of-focus blur to undo" in err
+    assert "crisp.png: Found neither an even out-of-focus blur nor a camera shake to undo" in err
     assert main(["restore", str(folder), *prompt, "--output", str(tmp_path / "json"), "--json"]) == EXIT_OK
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
     done = {Path(r["path"]).name: r["findings"] for r in rows if r.get("event") == "done"}

@@ -102,7 +102,9 @@ def test_restore_reply_names_the_task_and_what_the_model_does_poorly(tmp_path: P
     assert len(reply["notes"]) == 1
     assert reply["notes"][0].startswith("Motion blur is this version's weak spot")
     # What the defocus search found in this photo (a 32 x 48 layer: too small to show a disk).
-    assert reply["findings"] == ["Found no even out-of-focus blur to undo, so only the network ran."]
+    assert reply["findings"] == [
+        "Found neither an even out-of-focus blur nor a camera shake to undo, so only the network ran."
+    ]
     assert np.fromfile(tmp_path / "result.f32", dtype="<f4").size == layer.size
 
 

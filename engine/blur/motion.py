@@ -1,0 +1,401 @@
+"""Camera shake: read the shake's path from the photo itself, then undo it by deconvolution.
+
+numpy + OpenCV only. Why this is not left to the network: trained on the compute we have, the network
+returns a shaken photo as it came (McMaster, a 21-px shake: 22.00 -> 22.01 dB). A shake, unlike a lens out
+of focus, writes no rings into the spectrum (engine.blur.defocus finds nothing), so its kernel is estimated
+blindly, the way Xu, Zheng & Jia (2013) and Pan et al. (2014) do, coarse to fine over a pyramid whose
+kernel side grows by sqrt(2) per level:
+
+* latent step: the sharp photo is approximated by one with sparse (L0) gradients, by half-quadratic
+  splitting, a closed-form step per iteration in the Fourier domain. Such an image keeps only the strong
+  edges, which are what tells a kernel;
+* edge step: of its gradients, only the strongest are kept, as many per direction as a kernel of this size
+  needs to be determined (Cho & Lee 2009: r * sqrt(pixels * kernel pixels) for each of 4 directions);
+* kernel step: least squares on the gradients, ||grad(L) * k - grad(B)||^2 + w ||k||^2, over the kernel's
+  support (conjugate gradients on FFT products), then small values and small islands pruned;
+* the kernel is moved so its mass is centred, so that the deconvolved photo does not shift.
+
+The kernel is then undone with engine.blur.defocus.deconvolve (sparse-gradient prior, tiled). A shake that
+cannot be read - a photo without strong edges, or one whose stripes repeat, where the estimate spreads
+into a blob instead of a thin path - is reported as not found, and left to the network.
+
+Not modelled: a shake that differs across the frame (rotation about the lens axis), and moving subjects.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from engine.blur.analysis import luminance
+from engine.blur.defocus import SPECTRUM_SIDE, deconvolve, fit_error, transfer_function, welch_power
+from engine.progress import CancelToken, ProgressCallback, no_progress, scaled_progress
+
+__all__ = [
+    "CROP",
+    "MAX_KERNEL",
+    "WORK_SIDE",
+    "MotionEstimate",
+    "estimate_motion",
+    "undo_motion",
+]
+
+#: The estimate runs on a copy whose long side is at most this (px); its kernel is scaled back up. A 12 MP
+#: photo is read at half its size: shakes of 2 * MIN_LENGTH to 2 * MAX_KERNEL px are seen.
+WORK_SIDE = 2048
+#: ... and on the most detailed CROP x CROP square of that copy: edges tell the kernel, and flat sky or
+#: wall only costs time.
+CROP = 640
+#: Largest kernel side at the working scale (px): a shake up to this long is read.
+MAX_KERNEL = 31
+#: Alternations of latent, edge and kernel steps per pyramid level.
+ITERATIONS = 5
+#: L0 weight of the latent step at the coarsest level, divided by 1.1 per alternation down to the floor.
+L0_WEIGHT = 4e-3
+L0_FLOOR = 1e-4
+#: Edges kept per direction: EDGE_RATIO * sqrt(pixels * kernel pixels) (Cho & Lee's r).
+EDGE_RATIO = 2.0
+#: Edges are taken only where Xu & Jia's usefulness r, over a USEFUL_WINDOW square, reaches USEFUL_MIN.
+USEFUL_WINDOW = 9
+USEFUL_MIN = 0.1
+#: Weight of ||k||^2 in the kernel step. Chosen on 24 BSD432 photos (0.5, 2, 8: within 0.13 dB).
+KERNEL_WEIGHT = 8.0
+#: Kernel values under this share of the peak are dropped, and so are islands under this share of the mass.
+PRUNE_SHARE = 0.05
+ISLAND_SHARE = 0.1
+#: A shorter path than this (px, where it is read) is not trusted: on sharp photos, blind estimates
+#: return paths of 2-15 px, and those that pass the two checks below were 5-7 px long.
+MIN_LENGTH = 8.0
+#: A thin path of length L covers about 3 L pixels; an estimate that spreads over more than this many
+#: times L pixels (holding 90 % of its mass) is a blob, not a path, and is not trusted.
+MAX_SPREAD = 4.5
+#: The kernel must explain the photo's 2-D power spectrum better than "no blur" does: its fit error must be
+#: under this share of the sharp fit's. Blind estimates always return some kernel, and on a sharp photo
+#: they return a short false one whose deconvolution ruins it (-10 to -25 dB on 11 BSD432 photos). There
+#: the ratio was 0.37-1.4, on 15 shaken ones (21 px) 0.06-0.33.
+SPECTRUM_MARGIN = 0.4
+#: And deconvolving with it must make the photo's gradients sparser (Krishnan et al. 2011's |g|_1 / |g|_2)
+#: than the same prior without a kernel does: the ratio must be under this. Sharp photos: 0.86-1.02;
+#: shaken ones: 0.79-0.93.
+SPARSITY_MARGIN = 0.95
+#: Weight of the sparse-gradient prior in the deconvolution. Chosen on the same BSD432 photos (1e-3 -0.3 dB,
+#: 5e-4 -0.9 dB): a kernel read blindly is never exact, and a stronger prior rings less where it is wrong.
+DECONVOLUTION_WEIGHT = 2e-3
+
+
+@dataclass(frozen=True)
+class MotionEstimate:
+    """The camera-shake kernel read from a photo (at full size, float32, sum 1), or None."""
+
+    kernel: np.ndarray | None
+    #: length of the path (px at full size): the longer side of its bounding box
+    length: float
+    #: pixels holding 90 % of the kernel's mass, over its length
+    spread: float
+    #: mean squared log error of the photo's 2-D spectrum fitted with this kernel, and with no blur
+    fit_error: float = math.inf
+    sharp_fit_error: float = math.inf
+    #: gradient sparsity after deconvolving with the kernel, over that after the prior alone
+    sparsity: float = math.inf
+    #: the path's length where it was read (px of the working copy)
+    read_length: float = 0.0
+
+    @property
+    def found(self) -> bool:
+        return (
+            self.kernel is not None
+            and self.read_length >= MIN_LENGTH
+            and self.spread <= MAX_SPREAD
+            and self.fit_error < SPECTRUM_MARGIN * self.sharp_fit_error
+            and self.sparsity < SPARSITY_MARGIN
+        )
+
+    def describe(self) -> str:
+        """E.g. "camera shake along a path about 21 px long", for the user."""
+        return f"camera shake along a path about {self.length:.0f} px long"
+
+
+def _gradients(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Forward differences, circular (matching the Fourier-domain steps)."""
+    return np.roll(x, -1, axis=1) - x, np.roll(x, -1, axis=0) - x
+
+
+def _difference_otfs(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    dx = np.zeros(shape, np.float32)
+    dx[0, 0], dx[0, -1] = -1.0, 1.0
+    dy = np.zeros(shape, np.float32)
+    dy[0, 0], dy[-1, 0] = -1.0, 1.0
+    return np.fft.fft2(dx), np.fft.fft2(dy)
+
+
+def _kernel_of(spectrum: np.ndarray, side: int) -> np.ndarray:
+    """The side x side kernel (centred) whose transfer function is `spectrum`: transfer_function's inverse."""
+    plane = np.real(np.fft.ifft2(spectrum)).astype(np.float32)
+    half = side // 2
+    return np.roll(plane, (half, half), axis=(0, 1))[:side, :side]
+
+
+def _sparse_latent(blurred: np.ndarray, kernel: np.ndarray, weight: float) -> np.ndarray:
+    """min |k * x - y|^2 + weight * #{grad x != 0}, by half-quadratic splitting (Xu et al. 2013)."""
+    shape = blurred.shape
+    otf = transfer_function(kernel, shape)
+    fdx, fdy = _difference_otfs(shape)
+    grad_power = np.abs(fdx) ** 2 + np.abs(fdy) ** 2
+    otf_power = np.abs(otf) ** 2
+    data = np.conj(otf) * np.fft.fft2(blurred)
+    latent = blurred
+    beta = 2.0 * weight
+    while beta < 1e5:
+        gx, gy = _gradients(latent)
+        small = gx * gx + gy * gy < weight / beta
+        gx[small] = 0.0
+        gy[small] = 0.0
+        numerator = data + beta * (np.conj(fdx) * np.fft.fft2(gx) + np.conj(fdy) * np.fft.fft2(gy))
+        latent = np.real(np.fft.ifft2(numerator / (otf_power + beta * grad_power))).astype(np.float32)
+        beta *= 2.0
+    return latent
+
+
+def _strong_edges(latent: np.ndarray, side: int, inside: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The latent's gradients, only the strongest ones in each of 4 directions (Cho & Lee 2009)."""
+    gx, gy = _gradients(latent)
+    magnitude = np.hypot(gx, gy) * inside
+    direction = np.floor(np.mod(np.arctan2(gy, gx), np.pi) / (np.pi / 4) + 0.5).astype(np.int64) % 4
+    wanted = int(EDGE_RATIO * math.sqrt(magnitude.size * side * side))
+    keep = np.zeros(magnitude.shape, bool)
+    for d in range(4):
+        values = magnitude[direction == d]
+        if values.size > wanted:
+            threshold = np.partition(values, values.size - wanted - 1)[values.size - wanted - 1]
+            keep |= (direction == d) & (magnitude > threshold)
+        else:
+            keep |= direction == d
+    return gx * keep, gy * keep
+
+
+def _usefulness(gx: np.ndarray, gy: np.ndarray, side: int) -> np.ndarray:
+    """Xu & Jia (2010)'s r: |sum of gradients| / (sum of |gradients| + 0.5) over a window around each pixel.
+
+    Near 1 along an edge wider than the window, near 0 in fine texture (grass, foliage, fabric), whose
+    gradients cancel: texture finer than the kernel misleads its estimate, so its edges are not used.
+    """
+    window = (USEFUL_WINDOW, USEFUL_WINDOW)
+    sx = cv2.boxFilter(gx, -1, window, normalize=False)
+    sy = cv2.boxFilter(gy, -1, window, normalize=False)
+    total = cv2.boxFilter(np.hypot(gx, gy), -1, window, normalize=False)
+    return np.hypot(sx, sy) / (total + 0.5)
+
+
+def _kernel_step(
+    blurred_grads: tuple[np.ndarray, np.ndarray], latent_grads: tuple[np.ndarray, np.ndarray], side: int
+) -> np.ndarray:
+    """Least-squares kernel on its side x side support, by conjugate gradients."""
+    shape = blurred_grads[0].shape
+    latent_f = [np.fft.fft2(g) for g in latent_grads]
+    (lx, ly), (bx, by) = latent_f, blurred_grads
+    rhs = _kernel_of(np.conj(lx) * np.fft.fft2(bx) + np.conj(ly) * np.fft.fft2(by), side)
+    gram = np.abs(lx) ** 2 + np.abs(ly) ** 2
+
+    def apply(k: np.ndarray) -> np.ndarray:
+        return _kernel_of(gram * transfer_function(k, shape), side) + KERNEL_WEIGHT * k
+
+    kernel = np.full((side, side), 1.0 / (side * side), np.float32)
+    residual = rhs - apply(kernel)
+    direction = residual.copy()
+    power = float((residual * residual).sum())
+    for _ in range(20):
+        applied = apply(direction)
+        step = power / max(float((direction * applied).sum()), 1e-30)
+        kernel = kernel + step * direction
+        residual = residual - step * applied
+        new_power = float((residual * residual).sum())
+        if new_power < 1e-12:
+            break
+        direction = residual + (new_power / power) * direction
+        power = new_power
+    return _prune(kernel)
+
+
+def _prune(kernel: np.ndarray) -> np.ndarray:
+    kernel = np.where(kernel < PRUNE_SHARE * kernel.max(), 0.0, kernel).astype(np.float32)
+    count, labels = cv2.connectedComponents((kernel > 0).astype(np.uint8), connectivity=8)
+    total = float(kernel.sum())
+    for label in range(1, count):
+        island = labels == label
+        if kernel[island].sum() < ISLAND_SHARE * total:
+            kernel[island] = 0.0
+    total = float(kernel.sum())
+    if total <= 0:
+        kernel = np.zeros_like(kernel)
+        kernel[kernel.shape[0] // 2, kernel.shape[1] // 2] = 1.0
+        return kernel
+    return kernel / total
+
+
+def _centred(kernel: np.ndarray) -> np.ndarray:
+    """The kernel moved (sub-pixel) so its centre of mass is its centre: deconvolving it will not shift."""
+    side = kernel.shape[0]
+    rows, cols = np.mgrid[:side, :side]
+    total = float(kernel.sum())
+    cy = float((kernel * rows).sum()) / total
+    cx = float((kernel * cols).sum()) / total
+    shift = np.array([[1, 0, side // 2 - cx], [0, 1, side // 2 - cy]], np.float32)
+    moved = cv2.warpAffine(kernel.astype(np.float32), shift, (side, side), flags=cv2.INTER_LINEAR)
+    moved = np.maximum(moved, 0.0)
+    return moved / moved.sum()
+
+
+def _resized_kernel(kernel: np.ndarray, side: int) -> np.ndarray:
+    out = np.maximum(cv2.resize(kernel, (side, side), interpolation=cv2.INTER_LINEAR), 0.0)
+    return out / out.sum()
+
+
+def _blind_kernel(
+    grey: np.ndarray, side: int, progress: ProgressCallback, cancel: CancelToken | None
+) -> np.ndarray:
+    """Coarse-to-fine kernel estimate on a grey float32 image (kernel side `side`, odd)."""
+    sides: list[float] = []
+    size = float(side)
+    while size >= 3.0:
+        sides.append(size)
+        size /= math.sqrt(2.0)
+    sides.reverse()
+    kernel: np.ndarray | None = None
+    weight = L0_WEIGHT
+    steps = len(sides) * ITERATIONS
+    for level, level_size in enumerate(sides):
+        k_side = int(round(level_size)) | 1
+        factor = level_size / side
+        if factor < 1.0:
+            dsize = (max(16, round(grey.shape[1] * factor)), max(16, round(grey.shape[0] * factor)))
+            image = cv2.resize(grey, dsize, interpolation=cv2.INTER_AREA)
+        else:
+            image = grey
+        if kernel is None:
+            kernel = np.zeros((k_side, k_side), np.float32)
+            kernel[k_side // 2, k_side // 2 - 1 : k_side // 2 + 1] = 0.5
+        else:
+            kernel = _resized_kernel(kernel, k_side)
+        # Reflected borders, and the border's gradients left out of both sides of the kernel step: the
+        # Fourier steps are circular, and the seam where the padding wraps around is no edge of the photo.
+        padded = cv2.copyMakeBorder(image, k_side, k_side, k_side, k_side, cv2.BORDER_REFLECT)
+        inside = np.zeros(padded.shape, np.float32)
+        inside[2 * k_side : -2 * k_side, 2 * k_side : -2 * k_side] = 1.0
+        gx, gy = _gradients(padded)
+        blurred_grads = (gx * inside, gy * inside)
+        edges_allowed = inside * (_usefulness(gx, gy, k_side) >= USEFUL_MIN)
+        for iteration in range(ITERATIONS):
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            progress((level * ITERATIONS + iteration) / steps, "reading the camera shake")
+            latent = _sparse_latent(padded, kernel, weight)
+            kernel = _kernel_step(blurred_grads, _strong_edges(latent, k_side, edges_allowed), k_side)
+            weight = max(weight / 1.1, L0_FLOOR)
+    assert kernel is not None
+    return _centred(kernel)
+
+
+def _most_detailed_square(grey: np.ndarray, side: int) -> np.ndarray:
+    """The side x side square (or the whole image, if smaller) with the most gradient energy."""
+    height, width = grey.shape
+    if height <= side and width <= side:
+        return grey
+    gx, gy = _gradients(grey)
+    energy = cv2.integral(np.abs(gx[:-1, :-1]) + np.abs(gy[:-1, :-1]))
+    rows, cols = min(side, height), min(side, width)
+    step = max(8, side // 16)
+    best, corner = -1.0, (0, 0)
+    for y in range(0, height - rows + 1, step):
+        for x in range(0, width - cols + 1, step):
+            total = (
+                energy[y + rows - 1, x + cols - 1]
+                - energy[y, x + cols - 1]
+                - energy[y + rows - 1, x]
+                + energy[y, x]
+            )
+            if total > best:
+                best, corner = float(total), (y, x)
+    y, x = corner
+    return np.ascontiguousarray(grey[y : y + rows, x : x + cols])
+
+
+def _normalised_sparsity(grey: np.ndarray) -> float:
+    """|g|_1 / (|g|_2 sqrt(n)) of the forward differences: lower is sparser (sharper)."""
+    g = np.concatenate([np.diff(grey, axis=1).ravel(), np.diff(grey, axis=0).ravel()]).astype(np.float64)
+    return float(np.abs(g).sum() / max(math.sqrt(float((g * g).sum()) * g.size), 1e-12))
+
+
+def _sparsity_gain(grey: np.ndarray, kernel: np.ndarray) -> float:
+    """Sparsity after deconvolving `kernel`, over that after the same prior without it (SPARSITY_MARGIN)."""
+    plane = grey[..., None]
+    sharpened = deconvolve(plane, kernel, lam=DECONVOLUTION_WEIGHT)[..., 0]
+    smoothed = deconvolve(plane, np.ones((1, 1), np.float32), lam=DECONVOLUTION_WEIGHT)[..., 0]
+    return _normalised_sparsity(sharpened) / max(_normalised_sparsity(smoothed), 1e-12)
+
+
+def estimate_motion(
+    pixels: np.ndarray,
+    *,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> MotionEstimate:
+    """Read a camera shake's kernel from H x W x C float32 pixels in [0, 1] (see the module's notes)."""
+    grey = luminance(np.clip(np.asarray(pixels, np.float32), 0.0, 1.0))
+    height, width = grey.shape
+    scale = min(1.0, WORK_SIDE / max(height, width))
+    if scale < 1.0:
+        grey = cv2.resize(grey, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
+    grey = _most_detailed_square(grey, CROP)
+    side = min(MAX_KERNEL, (min(grey.shape) // 4) | 1)
+    power = welch_power(grey)
+    if side < 5 or power is None:
+        return MotionEstimate(None, 0.0, math.inf)
+    kernel = _blind_kernel(grey, side, progress, cancel)
+    mass = np.sort(kernel.ravel())[::-1]
+    covering = int(np.searchsorted(np.cumsum(mass), 0.9)) + 1
+    rows, cols = np.nonzero(kernel >= PRUNE_SHARE * kernel.max())
+    length = float(max(rows.max() - rows.min(), cols.max() - cols.min()))
+    spread = covering / max(length, 1.0)
+    fit, sharp_fit = spectrum_fit(power, kernel), spectrum_fit(power, None)
+    sparsity = _sparsity_gain(grey, kernel)
+    full_kernel = kernel if scale >= 1.0 else _centred(_resized_kernel(kernel, int(round(side / scale)) | 1))
+    return MotionEstimate(
+        full_kernel.astype(np.float32), length / scale, spread, fit, sharp_fit, sparsity, length
+    )
+
+
+def undo_motion(
+    pixels: np.ndarray,
+    estimate: MotionEstimate,
+    *,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> np.ndarray:
+    """Deconvolve the shake `estimate` found; a copy of the pixels when it found none."""
+    pixels = np.clip(np.asarray(pixels, np.float32), 0.0, 1.0)
+    if not estimate.found or estimate.kernel is None:
+        return pixels.copy()
+    return deconvolve(
+        pixels,
+        estimate.kernel,
+        lam=DECONVOLUTION_WEIGHT,
+        progress=scaled_progress(progress, 0.0, 1.0),
+        cancel=cancel,
+    )
+
+
+_FREQUENCY = np.hypot(*np.meshgrid(np.fft.fftfreq(SPECTRUM_SIDE), np.fft.fftfreq(SPECTRUM_SIDE)))
+_FIT_BAND = (_FREQUENCY >= 3 / SPECTRUM_SIDE) & (_FREQUENCY <= 0.5 - 2 / SPECTRUM_SIDE)
+
+
+def spectrum_fit(power: np.ndarray, kernel: np.ndarray | None) -> float:
+    """fit_error of a 2-D power spectrum (SPECTRUM_SIDE square) for a blur `kernel` (None: no blur)."""
+    if kernel is None:
+        blur_power = np.ones(int(_FIT_BAND.sum()))
+    else:
+        otf = transfer_function(np.asarray(kernel, np.float64), (SPECTRUM_SIDE, SPECTRUM_SIDE))
+        blur_power = (np.abs(otf) ** 2)[_FIT_BAND]
+    return fit_error(power[_FIT_BAND], _FREQUENCY[_FIT_BAND], blur_power)
