@@ -180,16 +180,22 @@ def restore(
     # (max_side) has lost the grid: it is read at full size, and the level shrinks with the photo.
     quality = estimate_jpeg_quality(source) if tasks == {"jpeg"} else None
     shrunk_by = pixels.shape[0] / source.shape[0]
-    # A shaken photo writes no rings into its spectrum: without an even blur, the shake's path is read
-    # blindly from the photo's edges (engine.blur.motion), and undone when the spectrum confirms it.
+    # A shaken photo writes no rings into its spectrum: the shake's path is read blindly from the photo's
+    # edges (engine.blur.motion), and undone when the spectrum and the sharper edges confirm it - and
+    # explain the photo better than the even blur, if one was found (a shake can fit a slight one).
     motion = None
-    if defocus is not None and not defocus.found and not grain_first:
-        motion = estimate_motion(pixels, progress=scaled_progress(progress, 0.02, 0.6), cancel=cancel)
-    if defocus is not None and defocus.found:
-        restored = _undo_defocus(pixels, defocus, 0.02, 1.0, progress, cancel)
-    elif motion is not None and motion.found:
+    if defocus is not None:
+        motion = estimate_motion(
+            pixels,
+            even_blur=defocus.kernel if defocus.found else None,
+            progress=scaled_progress(progress, 0.02, 0.6),
+            cancel=cancel,
+        )
+    if motion is not None and motion.found:
         progress(0.6, f"undoing {motion.describe()}")
         restored = undo_motion(pixels, motion, progress=scaled_progress(progress, 0.6, 1.0), cancel=cancel)
+    elif defocus is not None and defocus.found:
+        restored = _undo_defocus(pixels, defocus, 0.6, 1.0, progress, cancel)
     elif quality is not None:
         progress(0.02, f"smoothing the blocks of a JPEG saved at quality {quality}")
         restored = denoise_dct(
@@ -259,10 +265,10 @@ def _metadata(
 ) -> dict[str, object]:
     """What a run found, for RestoreResult.metadata: the model, and the blur, noise or JPEG quality read."""
     metadata: dict[str, object] = {"model": model, "model_sha256": sha256}
-    if defocus is not None and defocus.found:
-        metadata["defocus"] = (defocus.shape, defocus.size)
     if motion is not None and motion.found:
         metadata["motion_length"] = round(motion.length, 1)
+    elif defocus is not None and defocus.found:
+        metadata["defocus"] = (defocus.shape, defocus.size)
     if noise is not None:
         metadata["noise"] = round(255.0 * noise.rms, 2)
     if quality is not None:
@@ -287,11 +293,11 @@ def _blur_findings(
 ) -> tuple[str, ...]:
     if defocus is None:
         return ()
+    if motion is not None and motion.found:
+        return (f"Found {motion.describe()} and undid it.",)
     if defocus.found:
         grain = " It was grainy too, so the grain was removed first." if grain_first else ""
         return (f"Found {defocus.describe()} and undid it.{grain}",)
-    if motion is not None and motion.found:
-        return (f"Found {motion.describe()} and undid it.",)
     return ("Found neither an even out-of-focus blur nor a camera shake to undo, so only the network ran.",)
 
 

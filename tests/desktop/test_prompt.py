@@ -38,7 +38,7 @@ def test_a_task_the_model_does_poorly_is_said_before_it_runs(qtbot, prompt: QtPr
     assert "deblur" in interpretation.tasks
     summary, note = prompt.interpretation_label.text().split("\n")
     assert summary == f"→ {interpretation.summary()}"
-    assert "Motion blur" in note and "out of focus" in note and "dB" in note
+    assert "camera shake" in note and "out-of-focus" in note and "dB" in note
     assert prompt.interpretation_label.property("warning") is False  # it still runs: a note, not a refusal
 
 

@@ -127,7 +127,7 @@ def test_restore_undoes_an_out_of_focus_layer_and_says_what_it_found(gimp, tmp_p
     assert result["status"] == "success", result.get("error")
     report = json.loads(result["report"])
     assert report["findings"] == ["Found an even out-of-focus blur (a disk of radius 3.00 px) and undid it."]
-    assert report["notes"] and report["notes"][0].startswith("Motion blur")
+    assert report["notes"] and report["notes"][0].startswith("Blur is undone by deconvolution")
     restored = _read_dump(result["restored"])
     assert psnr(restored, clean) > psnr(soft, clean) + 1.5
 

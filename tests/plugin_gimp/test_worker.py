@@ -100,7 +100,7 @@ def test_restore_reply_names_the_task_and_what_the_model_does_poorly(tmp_path: P
     assert done.returncode == 0, done.stderr
     assert reply["ok"] and "blur" in reply["summary"]
     assert len(reply["notes"]) == 1
-    assert reply["notes"][0].startswith("Motion blur is this version's weak spot")
+    assert reply["notes"][0].startswith("Blur is undone by deconvolution, not by the network")
     # What the defocus search found in this photo (a 32 x 48 layer: too small to show a disk).
     assert reply["findings"] == [
         "Found neither an even out-of-focus blur nor a camera shake to undo, so only the network ran."
