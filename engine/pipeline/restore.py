@@ -206,19 +206,23 @@ def restore(
             cancel=cancel,
         )
     else:
-        network_end = 0.7 if "deblur" in tasks else 0.65 if tasks == {"denoise"} else 1.0
+        # After a shake was looked for in vain, the network takes the rest of the bar.
+        network_start = 0.6 if motion is not None else 0.02
+        network_end = 0.7 if "deblur" in tasks and motion is None else 0.65 if tasks == {"denoise"} else 1.0
         if side:
-            progress(0.02, "judging the whole scene")
-            small = tiled(shrink_to(pixels, side, spec.minimum_size), 0.02, 0.05, infer)
+            progress(network_start, "judging the whole scene")
+            small = tiled(
+                shrink_to(pixels, side, spec.minimum_size), network_start, network_start + 0.03, infer
+            )
             guided = np.concatenate([pixels, scene_guide(small, pixels.shape)], axis=2)
             restored = tiled(
                 guided,
-                0.05,
+                network_start + 0.03,
                 network_end,
                 guided_tiles(infer, guide_sigma(pixels.shape, max(small.shape[:2]))),
             )
         else:
-            restored = tiled(pixels, 0.02, network_end, infer)
+            restored = tiled(pixels, network_start, network_end, infer)
         if "deblur" in tasks and defocus is None:
             np.clip(restored, 0.0, 1.0, out=restored)  # the network's own array: clipped in place
             defocus = estimate_defocus(restored)

@@ -128,3 +128,17 @@ def test_a_defocused_photo_is_not_read_as_a_shake(photo: np.ndarray) -> None:
 
     result = restore(camera(photo, defocus_kernel(3.0)), "the camera shook")
     assert result.metadata["defocus"][0] == "disk" and "motion_length" not in result.metadata
+
+
+def test_a_sharp_photo_asked_to_lose_a_shake_goes_to_the_network_with_steady_progress(
+    photo: np.ndarray,
+) -> None:
+    fractions: list[float] = []
+    result = restore(photo, "the camera shook", progress=lambda f, _m: fractions.append(f))
+    assert result.findings == (
+        "Found neither an even out-of-focus blur nor a camera shake to undo, so only the network ran.",
+    )
+    assert "motion_length" not in result.metadata and "defocus" not in result.metadata
+    # The search took the first part of the bar; the network goes on from there, never back.
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert psnr(result.pixels, photo) > 33.0
