@@ -2,8 +2,9 @@
 
 Per case, on BSD432 photos (the set its constants were chosen on; the validation sets are judged by
 bench/quality.py): how many photos a shake was found in, the path lengths read, and the mean PSNR before
-and after (the deconvolution runs only where a shake was found, as in restore()). Sharp, defocused and
-JPEG photos must show no shake; the checks that turn a false path down are what matter there.
+and after (the deconvolution runs only where a shake was found, and the even blur engine.blur.defocus finds
+is its rival, as in restore()). Sharp, defocused and JPEG photos must show no shake; the checks that turn
+a false path down are what matter there.
 
     .venv/bin/python -m bench.motion                   # every 36th BSD432 photo (12), ~8 min
     .venv/bin/python -m bench.motion --speed --every 0  # only restore() on a 12 MP shaken photo
@@ -20,7 +21,7 @@ import numpy as np
 
 from bench.defocus import BSD_DIR, SPEED_PHOTO, degraded, on_camera
 from bench.quality import read_rgb
-from engine.blur.defocus import defocus_kernel
+from engine.blur.defocus import defocus_kernel, estimate_defocus
 from engine.blur.motion import estimate_motion, undo_motion
 from engine.metrics import psnr
 from training.degradations import motion_kernel
@@ -45,7 +46,8 @@ def run_cases(every: int) -> str:
         for photo_index, path in enumerate(photos):
             clean = read_rgb(path)
             shaken = make(clean, np.random.default_rng([case_index, photo_index]))
-            estimate = estimate_motion(shaken)
+            even = estimate_defocus(shaken)
+            estimate = estimate_motion(shaken, even_blur=even.kernel if even.found else None)
             if estimate.found:
                 lengths.append(estimate.length)
             before.append(psnr(shaken, clean))
