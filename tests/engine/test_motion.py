@@ -52,7 +52,7 @@ def _aligned_correlation(found: np.ndarray, truth: np.ndarray) -> float:
 def test_the_shake_path_is_read_from_the_photo(estimate: MotionEstimate, shake: np.ndarray) -> None:
     assert estimate.found and estimate.kernel is not None
     assert estimate.kernel.dtype == np.float32 and estimate.kernel.sum() == pytest.approx(1.0, abs=1e-4)
-    assert estimate.length == pytest.approx(21, abs=4)
+    assert estimate.length == pytest.approx(21, abs=6)
     assert _aligned_correlation(estimate.kernel, shake) > 0.7
     # The kernel explains the photo's spectrum far better than "no blur" does.
     assert estimate.fit_error < 0.5 * estimate.sharp_fit_error
@@ -116,7 +116,7 @@ def test_restore_undoes_a_camera_shake(photo: np.ndarray, shaken: np.ndarray) ->
     messages: list[str] = []
     result = restore(shaken, "the camera shook", progress=lambda _f, m: messages.append(m))
     length = result.metadata["motion_length"]
-    assert isinstance(length, float) and length == pytest.approx(21, abs=4)
+    assert isinstance(length, float) and length == pytest.approx(21, abs=6)
     assert result.findings == (f"Found camera shake along a path about {length:.0f} px long and undid it.",)
     assert "reading the camera shake" in messages
     assert f"undoing camera shake along a path about {length:.0f} px long" in messages
