@@ -37,7 +37,7 @@ import numpy as np
 
 from engine.blur.analysis import luminance
 from engine.blur.defocus import SPECTRUM_SIDE, deconvolve, fit_error, transfer_function, welch_power
-from engine.progress import CancelToken, ProgressCallback, no_progress, scaled_progress
+from engine.progress import CancelToken, ProgressCallback, no_progress
 
 __all__ = [
     "CROP",
@@ -400,12 +400,12 @@ def undo_motion(
     """Deconvolve the shake `estimate` found; a copy of the pixels when it found none."""
     pixels = np.clip(np.asarray(pixels, np.float32), 0.0, 1.0)
     if not estimate.found or estimate.kernel is None:
-        return pixels.copy()
+        return pixels  # np.clip made it a new array
     return deconvolve(
         pixels,
         estimate.kernel,
         lam=DECONVOLUTION_WEIGHT,
-        progress=scaled_progress(progress, 0.0, 1.0),
+        progress=progress,
         cancel=cancel,
     )
 
