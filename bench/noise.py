@@ -3,14 +3,16 @@
 On BSD432 photos (textured; the set FLAT_SHARE and COLOURED_RATIO were chosen on; the validation sets are
 judged by bench/quality.py), per case: the noise level read (RMS, /255), and the mean PSNR of the input,
 of the network alone and of restore() as shipped (network, then the filter), all for "remove the noise".
-Clean and faintly noisy photos show what the network alone does to texture. `--jpeg`: photos saved at
-qualities 5-90 (training.degradations' JPEG, 4:2:0), "remove the jpeg artifacts": how often the quality
-is read right, and the same PSNRs.
+Clean and faintly noisy photos show what the network alone does to texture. `--jpeg`: the 12 BSD432
+photos the JPEG refiner never saw, saved at qualities 5-90 (training.degradations' JPEG, 4:2:0), "remove
+the jpeg artifacts": how often the quality is read right, the same PSNRs and the DCT filter's alone (at
+the quality read), before the refiner (resources/models/jpeg.onnx) finishes it.
 
     .venv/bin/python -m bench.noise                       # every 14th BSD432 photo (31), ~3 min
     .venv/bin/python -m bench.noise --flat-share 0.25     # the noise read in the flattest 25 % instead
     .venv/bin/python -m bench.noise --speed --every 1000   # restore() on a 12 MP grainy photo
     .venv/bin/python -m bench.noise --jpeg                 # + JPEG qualities (LEVEL_PER_SCALE's choice)
+    .venv/bin/python -m bench.noise --no-noise --jpeg --speed   # JPEG only, + a 12 MP JPEG q10
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import engine.noise.dct as dct_module
 from bench.defocus import BSD_DIR, SPEED_PHOTO, degraded
 from bench.quality import read_rgb
 from engine.metrics import psnr
-from engine.noise import NoiseLevel
+from engine.noise import NoiseLevel, denoise_dct, jpeg_noise_level
 from engine.pipeline import RestoreResult, restore
 from training.degradations.jpeg import jpeg_compress
 
@@ -107,21 +109,40 @@ def run_cases(every: int) -> str:
 
 
 def run_jpeg(every: int) -> str:
-    photos = sorted(BSD_DIR.glob("*.jpg"))[::every]
+    """Every `every`-th of the BSD432 photos the JPEG refiner was not trained on (VAL_EVERY-th ones)."""
+    from training.refiner import VAL_EVERY  # (imports torch)
+
+    photos = sorted(BSD_DIR.glob("*.jpg"))[:: VAL_EVERY * every]
     rows = [
-        "| JPEG quality | photos | read within 1 | input | network alone | PhotoMend |",
-        "|---|---|---|---|---|---|",
+        "| JPEG quality | photos | read within 1 | input | network alone | DCT filter alone | PhotoMend |",
+        "|---|---|---|---|---|---|---|",
     ]
     for quality in (5, 10, 20, 40, 70, 90):
-        right, scores = 0, Scores()
+        right, scores, filtered = 0, Scores(), []
         for path in photos:
             clean = read_rgb(path)
             blocky = jpeg_compress(clean, quality)
             read = scores.measure(blocky, clean, JPEG_INSTRUCTION).metadata.get("jpeg_quality")
             right += isinstance(read, int) and abs(read - quality) <= 1
-        rows.append(f"| {quality} | {len(photos)} | {right} | {scores.cells()} |")
+            if isinstance(read, int):
+                filtered.append(psnr(denoise_dct(blocky, jpeg_noise_level(read), clipped=False), clean))
+        alone = f"{np.mean(filtered):.2f}" if filtered else "—"
+        before, network, after = scores.cells().split(" | ")
+        rows.append(f"| {quality} | {len(photos)} | {right} | {before} | {network} | {alone} | {after} |")
         print(rows[-1], flush=True)
     return "\n".join(rows)
+
+
+def run_jpeg_speed() -> str:
+    clean = cv2.resize(read_rgb(SPEED_PHOTO), (4000, 3000), interpolation=cv2.INTER_AREA)
+    blocky = jpeg_compress(clean, 10)
+    started = time.perf_counter()
+    result = restore(blocky, JPEG_INSTRUCTION)
+    seconds = time.perf_counter() - started
+    return (
+        f"12 MP (4000 x 3000, {SPEED_PHOTO.name} resized, JPEG q10): restore() {seconds:.1f} s; "
+        f"{result.findings[0]} PSNR {psnr(blocky, clean):.2f} -> {psnr(result.pixels, clean):.2f} dB"
+    )
 
 
 def run_speed() -> str:
@@ -150,6 +171,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--speed", action="store_true", help="also time restore() on a 12 MP photo")
     parser.add_argument("--jpeg", action="store_true", help="also photos saved as JPEG at qualities 5-90")
     parser.add_argument("--no-noise", action="store_true", help="skip the noise cases")
+    parser.add_argument(
+        "--jpeg-every", type=int, default=1, help="JPEG: every Nth of the 12 held-out photos (default 1)"
+    )
     args = parser.parse_args(argv)
     if args.flat_share is not None:
         dct_module.FLAT_SHARE = args.flat_share
@@ -160,9 +184,11 @@ def main(argv: list[str] | None = None) -> None:
         print()
         print(table)
     if args.jpeg:
-        print(run_jpeg(args.every))
+        print(run_jpeg(args.jpeg_every))
     if args.speed:
         print(run_speed())
+        if args.jpeg:
+            print(run_jpeg_speed())
     print(f"{time.perf_counter() - started:.0f} s")
 
 

@@ -58,8 +58,25 @@ DETECTOR = ModelSpec(
     input_size=(256, 256),
 )
 
+JPEG = ModelSpec(
+    id="jpeg",
+    file="jpeg.onnx",
+    sha256="f601010a2e7b616a58b740dbfc14e55ff0a66d007c8b6bbcc2450dbb3f7617d5",
+    purpose="finishes the DCT filter's clean-up of a JPEG whose quality was read from its block grid",
+    # training/refiner.py's FilterRefiner: two stride-2 levels, a receptive field of about 40 px.
+    multiple_of=4,
+    minimum_size=16,
+    tiling_safe=True,
+    tile_overlap=32,
+    # image (1,6,H,W) float32 [0,1]: the decoded photo stacked with engine.noise's filtered one;
+    # level (1,1): the IJG quantisation scale / engine.noise.SCALE_UNIT (1 at quality 10)
+    inputs=("image", "level"),
+    conditioning=None,
+    output="restored",  # (1,3,H,W)
+)
+
 #: Every model the engine may load. Add new models here, by hand.
-REGISTRY: tuple[ModelSpec, ...] = (RESTORE, DETECTOR)
+REGISTRY: tuple[ModelSpec, ...] = (RESTORE, DETECTOR, JPEG)
 
 
 def all_specs() -> list[ModelSpec]:

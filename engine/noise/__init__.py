@@ -12,16 +12,18 @@ from engine.noise.dct import (
     estimate_noise_level,
     undo_clipping,
 )
-from engine.noise.jpeg import estimate_jpeg_quality, jpeg_noise_level
+from engine.noise.jpeg import SCALE_UNIT, estimate_jpeg_quality, jpeg_noise_level, quantisation_scale
 
 __all__ = [
     "BLOCK",
     "HARD_THRESHOLD",
     "MIN_NOISE",
+    "SCALE_UNIT",
     "NoiseLevel",
     "denoise_dct",
     "estimate_jpeg_quality",
     "estimate_noise_level",
     "jpeg_noise_level",
+    "quantisation_scale",
     "undo_clipping",
 ]

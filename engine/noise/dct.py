@@ -129,7 +129,9 @@ class NoiseLevel:
 def _read_level(coefficients: np.ndarray, texture: np.ndarray, candidates: np.ndarray) -> np.ndarray:
     """Noise variance per opponent channel from the flattest FLAT_SHARE of the `candidates` blocks."""
     keep = max(min(len(candidates), MIN_FLAT_BLOCKS), int(FLAT_SHARE * len(candidates)))
-    flattest = coefficients[candidates[np.argsort(texture[candidates])[:keep]]]
+    # A stable sort: among equally flat blocks (a synthetic gradient) the choice must not depend on the
+    # CPU's sorting kernel (numpy's default sort picks different ties with and without AVX-512).
+    flattest = coefficients[candidates[np.argsort(texture[candidates], kind="stable")[:keep]]]
     variance = np.median(flattest * flattest, axis=0) / _MEDIAN_CHI2  # (3, 8, 8)
     ac = variance.reshape(3, -1)[:, 1:]
     median, mean = np.median(ac, axis=1), ac.mean(axis=1)

@@ -10,6 +10,8 @@ nor above about quality 80, where the DC's step (under 6) is lost in the decodin
 The artefacts are then treated as noise for engine.noise's filter, at a level proportional to the
 quantisation scale (LEVEL_PER_SCALE in luma, COLOUR_FACTOR times that in colour: 4:2:0 leaves the colour
 coarser). Chosen on BSD432 (16 photos, qualities 10, 20, 40 and 70): +0.6, +0.5, +0.35 and +0.2 dB.
+At full size restore() hands the filtered photo, the decoded one and the scale to the JPEG refiner
+(registry JPEG), which restores what a per-block filter cannot: edges, and colour at the luma's edges.
 """
 
 from __future__ import annotations
@@ -21,11 +23,20 @@ import numpy as np
 from engine.blur.analysis import luminance
 from engine.noise.dct import BLOCK, NoiseLevel, dct_matrix
 
-__all__ = ["COLOUR_FACTOR", "LEVEL_PER_SCALE", "estimate_jpeg_quality", "jpeg_noise_level"]
+__all__ = [
+    "COLOUR_FACTOR",
+    "LEVEL_PER_SCALE",
+    "SCALE_UNIT",
+    "estimate_jpeg_quality",
+    "jpeg_noise_level",
+    "quantisation_scale",
+]
 
 #: Luma level per unit of the IJG quantisation scale (100 at quality 50, 500 at quality 10), /255.
 LEVEL_PER_SCALE = 0.04
 COLOUR_FACTOR = 3.0
+#: The unit the JPEG refiner (registry JPEG, training/refiner.py) reads the scale in: 1 at quality 10.
+SCALE_UNIT = 500.0
 MAX_BLOCKS = 40_000
 MIN_SAMPLES = 40  # non-zero coefficients a step must explain
 # The share of them within FIT_TOLERANCE, or FIT_RELATIVE of the step, of a multiple of it. Decoding
@@ -102,9 +113,13 @@ def estimate_jpeg_quality(pixels: np.ndarray) -> int | None:
     return int(round(min(max(quality, 1.0), 100.0)))
 
 
+def quantisation_scale(quality: int) -> float:
+    """The IJG scale (percent of the Annex K tables) a JPEG saved at `quality` was quantised with."""
+    q = min(max(int(quality), 1), 100)
+    return 5000.0 / q if q < 50 else 200.0 - 2.0 * q
+
+
 def jpeg_noise_level(quality: int) -> NoiseLevel:
     """The level at which engine.noise's filter removes the artefacts of a JPEG saved at `quality`."""
-    q = min(max(int(quality), 1), 100)
-    scale = 5000.0 / q if q < 50 else 200.0 - 2.0 * q
-    luma = LEVEL_PER_SCALE * scale / 255.0
+    luma = LEVEL_PER_SCALE * quantisation_scale(quality) / 255.0
     return NoiseLevel((luma, COLOUR_FACTOR * luma, COLOUR_FACTOR * luma))

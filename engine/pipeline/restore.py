@@ -1,5 +1,6 @@
 """Instruction -> conditioning -> tiled inference (+ a scene pass: haze, low light; + defocus or camera-shake
-deconvolution; + a DCT denoising pass) -> blend by strength."""
+deconvolution; + a DCT denoising pass; for JPEG artefacts the DCT filter and the JPEG refiner instead)
+-> blend by strength."""
 
 from __future__ import annotations
 
@@ -15,13 +16,15 @@ from engine.errors import InstructionError
 from engine.instructions import Interpretation, interpret
 from engine.instructions.head import STRENGTH_LEVELS
 from engine.io import Photo
-from engine.models import get_spec
+from engine.models import JPEG, ModelSpec, get_spec
 from engine.noise import (
+    SCALE_UNIT,
     NoiseLevel,
     denoise_dct,
     estimate_jpeg_quality,
     estimate_noise_level,
     jpeg_noise_level,
+    quantisation_scale,
 )
 from engine.pipeline.scene import guide_sigma, guided_tiles, scene_guide, scene_side_for, shrink_to
 from engine.progress import CancelToken, ProgressCallback, no_progress, scaled_progress
@@ -151,14 +154,16 @@ def restore(
         spec = dataclasses.replace(spec, scene_sides=tuple((t, scene_side) for t, _ in spec.scene_sides))
     side = scene_side_for(spec, interpretation.tasks, pixels.shape)
 
-    def tiled(image: np.ndarray, start: float, end: float, run: TileInfer) -> np.ndarray:
+    def tiled(
+        image: np.ndarray, start: float, end: float, run: TileInfer, model: ModelSpec = spec
+    ) -> np.ndarray:
         return run_tiled(
             image,
             run,
             tile_size=chosen_tile,
-            overlap=spec.tile_overlap,
-            multiple_of=spec.multiple_of,
-            minimum_size=spec.minimum_size,
+            overlap=model.tile_overlap,
+            multiple_of=model.multiple_of,
+            minimum_size=model.minimum_size,
             progress=scaled_progress(progress, start, end),
             cancel=cancel,
             out_channels=3,
@@ -180,6 +185,9 @@ def restore(
     # (max_side) has lost the grid: it is read at full size, and the level shrinks with the photo.
     quality = estimate_jpeg_quality(source) if tasks == {"jpeg"} else None
     shrunk_by = pixels.shape[0] / source.shape[0]
+    # At full size the JPEG refiner finishes the filter's work; a preview has lost the block grid it was
+    # trained on, and gets the filter alone.
+    refine = quality is not None and shrunk_by == 1.0
     # A shaken photo writes no rings into its spectrum: the shake's path is read blindly from the photo's
     # edges (engine.blur.motion), and undone when the spectrum and the sharper edges confirm it - and
     # explain the photo better than the even blur, if one was found (a shake can fit a slight one).
@@ -202,9 +210,15 @@ def restore(
             pixels,
             jpeg_noise_level(quality).scaled(shrunk_by),
             clipped=False,
-            progress=scaled_progress(progress, 0.02, 1.0),
+            progress=scaled_progress(progress, 0.02, 0.45 if refine else 1.0),
             cancel=cancel,
         )
+        if refine:
+            progress(0.45, "restoring the detail the compression blurred")
+            refiner = get_session(JPEG, device)
+            level = np.array([[quantisation_scale(quality) / SCALE_UNIT]], np.float32)
+            stacked = np.concatenate([pixels, restored], axis=2)
+            restored = tiled(stacked, 0.45, 1.0, refiner.tile_infer({"level": level}), JPEG)
     else:
         # After a shake was looked for in vain, the network takes the rest of the bar.
         network_start = 0.6 if motion is not None else 0.02
@@ -254,8 +268,8 @@ def restore(
         notes=task_notes(interpretation.tasks),
         findings=_blur_findings(defocus, motion, grain_first)
         + _noise_findings(noise)
-        + (_jpeg_findings(quality) if tasks == {"jpeg"} else ()),
-        metadata=_metadata(spec.id, spec.sha256, defocus, motion, noise, quality),
+        + (_jpeg_findings(quality, refine) if tasks == {"jpeg"} else ()),
+        metadata=_metadata(spec.id, spec.sha256, defocus, motion, noise, quality, refine),
     )
 
 
@@ -266,6 +280,7 @@ def _metadata(
     motion: MotionEstimate | None,
     noise: NoiseLevel | None,
     quality: int | None,
+    refined: bool,
 ) -> dict[str, object]:
     """What a run found, for RestoreResult.metadata: the model, and the blur, noise or JPEG quality read."""
     metadata: dict[str, object] = {"model": model, "model_sha256": sha256}
@@ -277,6 +292,8 @@ def _metadata(
         metadata["noise"] = round(255.0 * noise.rms, 2)
     if quality is not None:
         metadata["jpeg_quality"] = quality
+    if refined:
+        metadata["jpeg_model_sha256"] = JPEG.sha256
     return metadata
 
 
@@ -313,10 +330,15 @@ def _noise_findings(noise: NoiseLevel | None) -> tuple[str, ...]:
     return ("Found almost no grain, so only the network ran.",)
 
 
-def _jpeg_findings(quality: int | None) -> tuple[str, ...]:
+def _jpeg_findings(quality: int | None, refined: bool) -> tuple[str, ...]:
     if quality is None:
         return ("Found no JPEG block grid to read the quality from, so only the network ran.",)
-    return (f"Found JPEG compression at quality {quality} and smoothed its blocks.",)
+    if refined:
+        return (f"Found JPEG compression at quality {quality}, smoothed its blocks and restored detail.",)
+    return (
+        f"Found JPEG compression at quality {quality} and smoothed its blocks (the full-size run also "
+        "restores the detail they hid).",
+    )
 
 
 def restore_photo(

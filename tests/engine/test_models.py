@@ -42,9 +42,9 @@ def write_model(path: Path, content: bytes) -> ModelSpec:
     )
 
 
-def test_registry_lists_restore_and_detector_with_their_io() -> None:
+def test_registry_lists_restore_detector_and_jpeg_with_their_io() -> None:
     specs = {spec.id: spec for spec in all_specs()}
-    assert set(specs) == {"restore", "detector"}
+    assert set(specs) == {"restore", "detector", "jpeg"}
     restore = specs["restore"]
     assert restore.file == "restore.onnx"
     assert restore.inputs == ("image", "embedding")
@@ -56,6 +56,14 @@ def test_registry_lists_restore_and_detector_with_their_io() -> None:
     assert (detector.inputs, detector.conditioning, detector.output) == (("image",), None, "logits")
     assert detector.tiling_safe is False
     assert detector.input_size == (256, 256)
+    jpeg = specs["jpeg"]
+    assert (jpeg.file, jpeg.inputs, jpeg.conditioning, jpeg.output) == (
+        "jpeg.onnx",
+        ("image", "level"),
+        None,
+        "restored",
+    )
+    assert (jpeg.multiple_of, jpeg.tiling_safe) == (4, True)
     assert get_spec("restore") is restore
 
 
@@ -67,11 +75,11 @@ def test_registry_files_are_relative_to_models_dir() -> None:
 def test_all_specs_returns_a_copy() -> None:
     specs = all_specs()
     specs.clear()
-    assert len(all_specs()) == 2
+    assert len(all_specs()) == 3
 
 
 def test_unknown_model_id_names_the_known_ones() -> None:
-    with pytest.raises(ModelError, match=r"unknown model 'nope' \(known: restore, detector\)"):
+    with pytest.raises(ModelError, match=r"unknown model 'nope' \(known: restore, detector, jpeg\)"):
         get_spec("nope")
 
 
@@ -96,7 +104,7 @@ def test_malformed_spec_is_rejected(changes: dict[str, object], complaint: str) 
         replace(get_spec("restore"), **changes)
 
 
-@pytest.mark.parametrize("model_id", ["restore", "detector"])
+@pytest.mark.parametrize("model_id", ["restore", "detector", "jpeg"])
 def test_missing_registry_model_gives_one_line_message(resources: Path, model_id: str) -> None:
     spec = get_spec(model_id)
     with pytest.raises(ModelError) as caught:

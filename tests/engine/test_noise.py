@@ -15,6 +15,7 @@ from PIL import Image
 import engine.noise.dct as dct_module
 from engine.errors import Cancelled
 from engine.metrics import psnr
+from engine.models import JPEG
 from engine.noise import (
     NoiseLevel,
     denoise_dct,
@@ -93,7 +94,8 @@ def test_a_cameras_jpeg_grain_keeps_its_colour_noise_power(clean: np.ndarray) ->
     # mean over frequencies), not by the median, which would call it nearly gone.
     grain = camera_jpeg(clean, 20 / 255)
     level = estimate_noise_level(grain, clean)
-    assert 12 / 255 < level.sigma[0] < 24 / 255
+    # The luma reads 23.6 here: the flattest blocks are the sky's, whose gradient adds to the grain.
+    assert 12 / 255 < level.sigma[0] < 26 / 255
     assert min(level.sigma[1:]) > 5 / 255
 
 
@@ -199,8 +201,53 @@ def test_restore_reads_the_quality_and_smooths_the_blocks(clean: np.ndarray) -> 
     blocky = jpeg(clean, 10)
     result = restore(blocky, "remove the jpeg artifacts")
     assert result.metadata["jpeg_quality"] == 10
-    assert result.findings == ("Found JPEG compression at quality 10 and smoothed its blocks.",)
-    assert psnr(result.pixels, clean) > psnr(blocky, clean) + 0.4
+    assert result.metadata["jpeg_model_sha256"] == JPEG.sha256
+    assert result.findings == (
+        "Found JPEG compression at quality 10, smoothed its blocks and restored detail.",
+    )
+    filtered = denoise_dct(blocky, jpeg_noise_level(10), clipped=False)
+    assert psnr(filtered, clean) > psnr(blocky, clean) + 0.4
+    # A dark forest in a synthetic sky: the refiner adds little here (+0.02 dB), but takes nothing away.
+    assert psnr(result.pixels, clean) > psnr(filtered, clean)
+
+
+@pytest.fixture(scope="module")
+def cups() -> np.ndarray:
+    """Cups on a table (tests/data/cups_512.jpg, 384 x 320): smooth colours and sharp edges."""
+    return np.asarray(Image.open(DATA / "cups_512.jpg").convert("RGB"), np.float32)[:, :384] / 255.0
+
+
+@pytest.mark.parametrize(("quality", "gain"), [(5, 0.3), (10, 0.5), (30, 0.8), (60, 0.7)])
+def test_the_refiner_restores_what_the_filter_cannot(cups: np.ndarray, quality: int, gain: float) -> None:
+    blocky = jpeg(cups, quality)
+    result = restore(blocky, "clean up the compression artifacts")
+    assert result.metadata["jpeg_quality"] == pytest.approx(quality, abs=1)
+    filtered = denoise_dct(blocky, jpeg_noise_level(quality), clipped=False)
+    # Measured +0.5, +1.0, +1.6 and +1.5 dB over the filter alone; the bar is half of that.
+    assert psnr(result.pixels, cups) > psnr(filtered, cups) + gain
+
+
+def test_refined_tiles_join_without_seams(clean: np.ndarray) -> None:
+    blocky = jpeg(clean, 10)
+    whole = restore(blocky, "remove the jpeg artifacts").pixels
+    tiled = restore(blocky, "remove the jpeg artifacts", tile_size=128).pixels
+    assert psnr(tiled, whole) > 45.0
+
+
+def test_refining_reports_progress_and_can_be_cancelled(clean: np.ndarray) -> None:
+    blocky = jpeg(clean, 10)
+    token = CancelToken()
+    seen: list[tuple[float, str]] = []
+
+    def progress(fraction: float, message: str) -> None:
+        seen.append((fraction, message))
+        if message.startswith("restoring the detail"):
+            token.cancel()
+
+    with pytest.raises(Cancelled):
+        restore(blocky, "remove the jpeg artifacts", tile_size=128, progress=progress, cancel=token)
+    assert any(message.startswith("smoothing the blocks") for _, message in seen)
+    assert [f for f, _ in seen] == sorted(f for f, _ in seen)
 
 
 def test_without_a_grid_the_network_cleans_up(clean: np.ndarray) -> None:
@@ -224,7 +271,11 @@ def test_a_preview_reads_the_quality_at_full_size(clean: np.ndarray) -> None:
     preview = restore(blocky, "remove the jpeg artifacts", max_side=384)
     assert preview.pixels.shape[:2] == (192, 384)
     assert preview.metadata["jpeg_quality"] == 10
-    assert preview.findings == ("Found JPEG compression at quality 10 and smoothed its blocks.",)
+    assert preview.findings == (
+        "Found JPEG compression at quality 10 and smoothed its blocks (the full-size run also restores "
+        "the detail they hid).",
+    )
+    assert "jpeg_model_sha256" not in preview.metadata
     assert jpeg_noise_level(10).scaled(0.5).sigma == pytest.approx(
         tuple(s / 2 for s in jpeg_noise_level(10).sigma)
     )

@@ -12,6 +12,7 @@ import pytest
 torch = pytest.importorskip("torch")
 ort = pytest.importorskip("onnxruntime")
 
+from tests.training.weights import perturb  # noqa: E402
 from training.export import export_onnx  # noqa: E402
 from training.model import RestoreNet, RestoreNetConfig, grow, pad_to_multiple  # noqa: E402
 
@@ -26,13 +27,8 @@ DEBLUR_PROMPT = "the camera shook, sharpen it"
 
 def _random_model(config: RestoreNetConfig, seed: int = 0) -> RestoreNet:
     torch.manual_seed(seed)
-    model = RestoreNet(config)
-    # Fresh blocks start as identities (zero beta/gamma); perturb every parameter so parity covers the
-    # whole graph, not just the global residual.
-    with torch.no_grad():
-        for p in model.parameters():
-            p.add_(0.05 * torch.randn_like(p))
-    return model.eval()
+    # Fresh blocks start as identities (zero beta/gamma): perturbed, parity covers the whole graph.
+    return perturb(RestoreNet(config)).eval()
 
 
 def _inputs(h: int, w: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -177,8 +173,7 @@ def test_an_expert_starts_silent_and_then_changes_only_what_its_task_prompts_ask
     image = torch.rand(len(prompts), 3, 32, 48)
     with torch.no_grad():
         assert torch.equal(with_expert(image, emb), small(image, emb))  # zero last layer: silent
-        for p in with_expert.experts.parameters():  # as if trained
-            p.add_(0.05 * torch.randn_like(p))
+        perturb(with_expert.experts)  # as if trained
         change = (with_expert(image, emb) - small(image, emb)).abs().amax(dim=(1, 2, 3))
     # gated by the task prior's deblur probability: the blur prompt changes, the others (nearly) do not
     assert float(change[0]) > 1e-3

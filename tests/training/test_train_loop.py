@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from tests.training.weights import perturb
 from training.conditioning import PromptBank
 from training.data import ImageBank, PairSampler, SamplerConfig
 from training.degradations.pipeline import TASKS
@@ -170,10 +171,7 @@ def test_freeze_trunk_trains_the_expert_and_nothing_else(tmp_path) -> None:
             save_rgb(tmp_path / folder / f"{i}.png", textured_image(64, 80, seed=i))
     tiny = RestoreNetConfig(width=8, enc_blocks=(1, 1, 1), middle_blocks=1, dec_blocks=(1, 1, 1))
     torch.manual_seed(0)
-    start = RestoreNet(tiny)
-    with torch.no_grad():
-        for p in start.parameters():
-            p.add_(0.05 * torch.randn_like(p))
+    start = perturb(RestoreNet(tiny))
     torch.save(fp16_state(start, 0, {}), tmp_path / "init.pt")
     others = ",".join(f"{t}=0" for t in TASKS if t != "deblur")
     main(

@@ -1,0 +1,116 @@
+"""Filter refiners (training side): a fresh network is the DCT filter itself, torch vs ONNX Runtime parity at
+two sizes with fp16 weights, the checkpoint round trip, the training cases, and the shipped JPEG refiner's
+interface."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+ort = pytest.importorskip("onnxruntime")
+
+from engine.models import JPEG, file_sha256, spec_file  # noqa: E402
+from tests.training.weights import perturb  # noqa: E402
+from training.refiner import (  # noqa: E402
+    FilterRefiner,
+    RefinerConfig,
+    export_onnx,
+    jpeg_case,
+    load_checkpoint,
+    noise_case,
+    parity,
+)
+
+TINY = RefinerConfig(widths=(8, 12, 16), blocks=(1, 1, 1))
+
+
+def _perturbed(seed: int = 0, config: RefinerConfig = TINY) -> FilterRefiner:
+    """Random weights everywhere, the zero-initialised tail included, so parity covers the whole graph."""
+    torch.manual_seed(seed)
+    return perturb(FilterRefiner(config)).eval()
+
+
+def test_a_fresh_refiner_returns_the_filtered_photo() -> None:
+    decoded, filtered = torch.rand(2, 3, 32, 48), torch.rand(2, 3, 32, 48)
+    with torch.no_grad():
+        out = FilterRefiner()(decoded, filtered, torch.tensor([[1.0], [0.2]]))
+    assert torch.equal(out, filtered)
+
+
+def test_onnx_matches_torch_at_two_sizes(tmp_path: Path) -> None:
+    model = _perturbed()
+    path = export_onnx(model, tmp_path / "jpeg.onnx")
+    assert parity(model, path, sizes=((32, 48), (60, 36))) < 1e-4
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    image = np.random.default_rng(1).random((1, 6, 44, 28), dtype=np.float32)
+    (out,) = session.run(None, {"image": image, "level": np.array([[0.5]], np.float32)})
+    assert out.shape == (1, 3, 44, 28)
+
+
+def test_the_level_changes_the_output(tmp_path: Path) -> None:
+    path = export_onnx(_perturbed(), tmp_path / "jpeg.onnx")
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    image = np.random.default_rng(2).random((1, 6, 32, 32), dtype=np.float32)
+    low, high = (
+        session.run(None, {"image": image, "level": np.array([[s]], np.float32)})[0] for s in (0.1, 1.5)
+    )
+    assert np.abs(low - high).max() > 1e-3
+
+
+def test_fp16_weights_halve_the_file(tmp_path: Path) -> None:
+    model = _perturbed(config=RefinerConfig())
+    full = export_onnx(model, tmp_path / "fp32.onnx", fp16_weights=False).stat().st_size
+    half = export_onnx(model, tmp_path / "fp16.onnx").stat().st_size
+    assert half < 0.6 * full
+
+
+def test_checkpoint_round_trip(tmp_path: Path) -> None:
+    model = _perturbed(3)
+    path = tmp_path / "best.pt"
+    torch.save({"model": model.state_dict(), "config": {"widths": [8, 12, 16], "blocks": [1, 1, 1]}}, path)
+    loaded = load_checkpoint(path)
+    args = (torch.rand(1, 3, 16, 16), torch.rand(1, 3, 16, 16), torch.tensor([[0.7]]))
+    with torch.no_grad():
+        assert torch.equal(loaded(*args), model(*args))
+
+
+@pytest.fixture(scope="module")
+def photo() -> np.ndarray:
+    """A 192 x 192 crop of a real photo shipped with the tests."""
+    from PIL import Image
+
+    image = Image.open(Path(__file__).resolve().parents[1] / "data" / "path_1200.jpg").convert("RGB")
+    return np.asarray(image, np.float32)[400:592, 500:692] / 255.0
+
+
+def _psnr(a: np.ndarray, b: np.ndarray) -> float:
+    return float(10 * np.log10(1.0 / np.mean((a - b) ** 2)))
+
+
+def test_a_jpeg_case_is_the_decoded_file_its_filtered_self_and_the_scale(photo: np.ndarray) -> None:
+    decoded, filtered, level = jpeg_case(photo, 10)
+    assert level == pytest.approx(1.0)  # quality 10 is the unit
+    assert jpeg_case(photo, 50)[2] == pytest.approx(0.2)
+    assert _psnr(decoded, photo) < _psnr(filtered, photo)
+
+
+def test_a_noise_case_carries_the_level_the_engine_reads(photo: np.ndarray) -> None:
+    noisy, filtered, level = noise_case(photo, np.random.default_rng(0), "sigma25")
+    assert np.array_equal(noisy, np.round(noisy * 255) / 255)  # 8 bits, as a saved photo
+    assert level == pytest.approx(0.5, abs=0.1)  # σ 25 in units of σ 50
+    assert _psnr(filtered, photo) > _psnr(noisy, photo) + 5.0
+
+
+def test_shipped_refiner_has_the_registry_interface() -> None:
+    path = spec_file(JPEG)
+    if not path.is_file():
+        pytest.fail(f"{path} is not shipped")
+    assert path.stat().st_size < 2_000_000
+    assert file_sha256(path) == JPEG.sha256
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    assert [i.name for i in session.get_inputs()] == list(JPEG.inputs)
+    assert session.get_inputs()[0].shape[1] == 6
+    assert [o.name for o in session.get_outputs()] == [JPEG.output]

@@ -1,0 +1,432 @@
+"""Filter refiners: small U-Nets that finish what engine.noise's DCT filter starts.
+
+The DCT filter (a sliding 8 x 8 DCT shrinkage) removes noise and JPEG artefacts at a level read from the
+photo, but it is a per-block filter: it cannot bring back the edges the luma still shows in a colour that
+4:2:0 and quality 10 kept one value of per 16 x 16 block, nor tell fine texture from grain as a trained
+network can. A refiner sees the degraded photo, the filter's output and the level the engine read, and
+predicts a correction to the filter's output (its last layer starts at zero: a fresh refiner is the
+filter). One design, one kind of training data each:
+
+- `jpeg`: synthetic JPEGs (OpenCV's libjpeg, 4:2:0, quality 5-60, a fifth saved twice); the level is
+  the IJG quantisation scale over engine.noise.SCALE_UNIT (1 at quality 10). Shipped as
+  resources/models/jpeg.onnx.
+- `noise`: Gaussian (σ 1-55) and Poisson-Gaussian sensor noise, half of it saved as a camera's JPEG
+  (training.degradations' denoise draws); the level is the one engine.noise reads (guided by the clean
+  crop, as the engine is by the network's output), its rms over NOISE_UNIT.
+
+Crops (144 x 144) of BSD432 (every VAL_EVERY-th photo held out to validate) and of the wallpapers at full
+and half size; training takes a 96 x 96 patch at a random offset, so the JPEG grid's phase varies as it
+does in a tile of a big photo.
+
+    python -m training.refiner data  --kind jpeg --out training/cache/jpeg --samples 10000
+    python -m training.refiner train --kind jpeg --data training/cache/jpeg --out runs/jpeg --minutes 115
+    python -m training.refiner export --checkpoint runs/jpeg/best.pt --onnx resources/models/jpeg.onnx
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from multiprocessing import Pool
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F  # noqa: N812
+
+from engine.noise.dct import denoise_dct, estimate_noise_level
+from engine.noise.jpeg import SCALE_UNIT, jpeg_noise_level, quantisation_scale
+from training.data import load_images
+from training.degradations.jpeg import jpeg_compress
+from training.degradations.pipeline import degrade
+
+__all__ = [
+    "KINDS",
+    "NOISE_UNIT",
+    "FilterRefiner",
+    "RefinerConfig",
+    "StackedRefiner",
+    "export_onnx",
+    "load_checkpoint",
+    "make_samples",
+    "parity",
+    "validation_psnr",
+]
+
+DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+SAMPLE_SIDE = 144  # a stored crop; training takes a PATCH from it at a random offset (the grid's phase)
+PATCH = 96
+#: Every VAL_EVERY-th BSD432 photo is held out of training and validates it (never McMaster or Set14).
+VAL_EVERY = 36
+#: The noise refiner reads the noise level's rms in these units (1 at σ 50).
+NOISE_UNIT = 50.0 / 255.0
+
+#: (degraded, filtered, level) of one clean crop: what the engine would hand the refiner.
+Case = tuple[np.ndarray, np.ndarray, float]
+
+
+def jpeg_case(clean: np.ndarray, quality: int, first_quality: int | None = None) -> Case:
+    decoded = jpeg_compress(clean, quality, first_quality)
+    filtered = denoise_dct(decoded, jpeg_noise_level(quality), clipped=False)
+    return decoded, np.clip(filtered, 0.0, 1.0), quantisation_scale(quality) / SCALE_UNIT
+
+
+def _random_jpeg(clean: np.ndarray, rng: np.random.Generator) -> Case:
+    quality = int(rng.integers(5, 61))
+    first = int(rng.integers(30, 96)) if rng.random() < 0.2 else None
+    return jpeg_case(clean, quality, first)
+
+
+def noise_case(clean: np.ndarray, rng: np.random.Generator, level: str | None = None) -> Case:
+    """`level` None: a random training draw; else a name of training.degradations' denoise LEVELS."""
+    noisy = degrade(clean, ("denoise",), rng, level).image
+    noisy = (np.round(noisy * 255.0) / 255.0).astype(np.float32)  # saved to 8 bits, as a photo is
+    read = estimate_noise_level(noisy, clean)
+    return noisy, denoise_dct(noisy, read), read.rms / NOISE_UNIT
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What one refiner is trained on: a random case per crop, and fixed cases to validate on."""
+
+    draw: Callable[[np.ndarray, np.random.Generator], Case]
+    validation: tuple[tuple[str, Callable[[np.ndarray], Case]], ...]
+
+
+KINDS: dict[str, Kind] = {
+    "jpeg": Kind(
+        _random_jpeg,
+        (("q10", lambda clean: jpeg_case(clean, 10)), ("q30", lambda clean: jpeg_case(clean, 30))),
+    ),
+    "noise": Kind(
+        lambda clean, rng: noise_case(clean, rng),
+        (
+            ("s25", lambda clean: noise_case(clean, np.random.default_rng(25), "sigma25")),
+            ("s50", lambda clean: noise_case(clean, np.random.default_rng(50), "sigma50")),
+        ),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class RefinerConfig:
+    """Shape of the refiner; stored in the checkpoint so it rebuilds its own model."""
+
+    widths: tuple[int, int, int] = (24, 48, 96)
+    blocks: tuple[int, int, int] = (1, 2, 2)
+
+
+class _ResBlock(nn.Module):
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(width, width, 3, padding=1)
+        self.conv2 = nn.Conv2d(width, width, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.conv2(F.relu(self.conv1(x)))
+
+
+def _blocks(width: int, count: int) -> nn.Sequential:
+    return nn.Sequential(*(_ResBlock(width) for _ in range(count)))
+
+
+class FilterRefiner(nn.Module):
+    """degraded, filtered (N,3,H,W) in [0,1], level (N,1) -> filtered + correction; H, W multiples of 4."""
+
+    multiple_of = 4
+
+    def __init__(self, config: RefinerConfig | None = None) -> None:
+        super().__init__()
+        self.config = config or RefinerConfig()
+        w0, w1, w2 = self.config.widths
+        b0, b1, b2 = self.config.blocks
+        self.head = nn.Conv2d(7, w0, 3, padding=1)
+        self.enc0, self.down0 = _blocks(w0, b0), nn.Conv2d(w0, w1, 2, stride=2)
+        self.enc1, self.down1 = _blocks(w1, b1), nn.Conv2d(w1, w2, 2, stride=2)
+        self.middle = _blocks(w2, b2)
+        self.up1, self.dec1 = nn.Sequential(nn.Conv2d(w2, 4 * w1, 1), nn.PixelShuffle(2)), _blocks(w1, b1)
+        self.up0, self.dec0 = nn.Sequential(nn.Conv2d(w1, 4 * w0, 1), nn.PixelShuffle(2)), _blocks(w0, b0)
+        self.tail = nn.Conv2d(w0, 3, 3, padding=1)
+        nn.init.zeros_(self.tail.weight)  # starts as the DCT filter itself
+        nn.init.zeros_(self.tail.bias)
+
+    def forward(self, degraded: torch.Tensor, filtered: torch.Tensor, level: torch.Tensor) -> torch.Tensor:
+        plane = level[:, :, None, None] * torch.ones_like(degraded[:, :1])
+        x0 = self.enc0(self.head(torch.cat([degraded, filtered, plane], dim=1)))
+        x1 = self.enc1(self.down0(x0))
+        x2 = self.middle(self.down1(x1))
+        y1 = self.dec1(self.up1(x2) + x1)
+        y0 = self.dec0(self.up0(y1) + x0)
+        return filtered + self.tail(y0)
+
+
+# --- data -------------------------------------------------------------------------------------------
+
+_SOURCES: dict[str, list[np.ndarray]] = {}
+
+
+def _init_sources(photos: str, bsd: str, kind: str) -> None:
+    paths = sorted(Path(bsd).glob("*.jpg"))
+    train = [p for i, p in enumerate(paths) if i % VAL_EVERY]
+    _SOURCES["bsd"] = [cv2.imread(str(p))[:, :, ::-1].copy() for p in train]
+    full = load_images(Path(photos))
+    _SOURCES["photos"] = full
+    _SOURCES["photos_half"] = [
+        cv2.resize(im, (im.shape[1] // 2, im.shape[0] // 2), interpolation=cv2.INTER_AREA) for im in full
+    ]
+    _SOURCES["kind"] = [np.array(kind)]
+
+
+def _u8(a: np.ndarray) -> np.ndarray:
+    return np.clip(np.rint(a * 255.0), 0, 255).astype(np.uint8)
+
+
+def _one_sample(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    rng = np.random.default_rng(seed)
+    group = rng.choice(["bsd", "photos", "photos_half"], p=[0.5, 0.25, 0.25])
+    images = _SOURCES[str(group)]
+    img = images[int(rng.integers(len(images)))]
+    y = int(rng.integers(0, img.shape[0] - SAMPLE_SIDE + 1))
+    x = int(rng.integers(0, img.shape[1] - SAMPLE_SIDE + 1))
+    clean = img[y : y + SAMPLE_SIDE, x : x + SAMPLE_SIDE].astype(np.float32) / 255.0
+    degraded, filtered, level = KINDS[str(_SOURCES["kind"][0])].draw(clean, rng)
+    return _u8(clean), _u8(degraded), _u8(filtered), level
+
+
+def make_samples(
+    kind: str, out: Path, samples: int, seed: int, photos: Path, bsd: Path, workers: int = 2
+) -> None:
+    """samples.npz: clean, decoded (the degraded photo as its 8-bit file holds it), filtered (uint8
+    N x 144 x 144 x 3) and scale (the level fed to the refiner, float32 N)."""
+    out.mkdir(parents=True, exist_ok=True)
+    with Pool(workers, initializer=_init_sources, initargs=(str(photos), str(bsd), kind)) as pool:
+        rows = pool.map(_one_sample, range(seed, seed + samples), chunksize=64)
+    np.savez(
+        out / "samples.npz",
+        clean=np.stack([r[0] for r in rows]),
+        decoded=np.stack([r[1] for r in rows]),
+        filtered=np.stack([r[2] for r in rows]),
+        scale=np.array([r[3] for r in rows], np.float32),
+    )
+
+
+def validation_images(bsd: Path) -> list[np.ndarray]:
+    """The held-out BSD432 photos, cut to 320 x 480 (or 480 x 320)."""
+    paths = sorted(bsd.glob("*.jpg"))
+    held = [cv2.imread(str(p))[:, :, ::-1] for i, p in enumerate(paths) if i % VAL_EVERY == 0]
+    return [im[: im.shape[0] // 16 * 16, : im.shape[1] // 16 * 16].astype(np.float32) / 255.0 for im in held]
+
+
+def _psnr(a: np.ndarray, b: np.ndarray) -> float:
+    return float(10.0 * math.log10(1.0 / max(float(np.mean((a - b) ** 2)), 1e-12)))
+
+
+#: (label, clean, degraded, filtered, level) of one validation photo
+ValidationRow = tuple[str, np.ndarray, np.ndarray, np.ndarray, float]
+
+
+def validation_set(kind: str, bsd: Path) -> list[ValidationRow]:
+    return [
+        (label, clean, *case(clean))
+        for label, case in KINDS[kind].validation
+        for clean in validation_images(bsd)
+    ]
+
+
+def _tensor(a: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1)))[None]
+
+
+@torch.no_grad()
+def validation_psnr(model: FilterRefiner, rows: list[ValidationRow]) -> dict[str, float]:
+    """Mean PSNR per validation case of the input, the DCT filter and the refiner on the held-out photos."""
+    model.eval()
+    table: dict[str, list[float]] = {}
+    for label, clean, degraded, filtered, level in rows:
+        out = model(_tensor(degraded), _tensor(filtered), torch.tensor([[level]], dtype=torch.float32))
+        refined = np.clip(out[0].numpy().transpose(1, 2, 0), 0.0, 1.0)
+        for name, image in (("input", degraded), ("dct", filtered), ("refiner", refined)):
+            table.setdefault(f"{label}_{name}", []).append(_psnr(clean, image))
+    model.train()
+    return {key: round(float(np.mean(values)), 3) for key, values in table.items()}
+
+
+# --- training ---------------------------------------------------------------------------------------
+
+
+def _batch(data: dict[str, np.ndarray], rng: np.random.Generator, size: int) -> list[torch.Tensor]:
+    index = rng.integers(0, len(data["scale"]), size)
+    y, x = rng.integers(0, SAMPLE_SIDE - PATCH + 1, 2)
+    tensors = []
+    for key in ("clean", "decoded", "filtered"):
+        crop = data[key][index, y : y + PATCH, x : x + PATCH].astype(np.float32) / 255.0
+        tensors.append(torch.from_numpy(crop).permute(0, 3, 1, 2))
+    k, flip = int(rng.integers(4)), bool(rng.integers(2))
+    tensors = [torch.rot90(t, k, dims=(2, 3)) for t in tensors]
+    if flip:
+        tensors = [torch.flip(t, dims=(3,)) for t in tensors]
+    tensors.append(torch.from_numpy(data["scale"][index])[:, None])
+    return tensors
+
+
+def train(
+    kind: str, data_dir: Path, out: Path, minutes: float, batch: int, lr: float, seed: int, bsd: Path
+) -> None:
+    """Adam, L1, cosine over the wall-clock budget; validation and checkpoints every 250 steps (resumable
+    from out/last.pt; out/best.pt keeps the best mean refiner PSNR over the validation cases)."""
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    loaded = np.load(data_dir / "samples.npz")
+    data = {key: loaded[key] for key in loaded.files}
+    rows = validation_set(kind, bsd)
+    model = FilterRefiner()
+    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
+    step, spent, best = 0, 0.0, -1.0
+    last = out / "last.pt"
+    if last.exists():
+        state = torch.load(last, weights_only=False)
+        model.load_state_dict(state["model"])
+        optimiser.load_state_dict(state["optimiser"])
+        step, spent, best = state["step"], state["seconds"], state["best"]
+        rng = np.random.default_rng(seed + step)
+    log = (out / "log.jsonl").open("a")
+    budget = minutes * 60.0
+    started = time.perf_counter() - spent
+    while (spent := time.perf_counter() - started) < budget:
+        for group in optimiser.param_groups:  # cosine over the time budget, so a resumed run ends on time
+            group["lr"] = 1e-6 + 0.5 * (lr - 1e-6) * (1.0 + math.cos(math.pi * spent / budget))
+        clean, decoded, filtered, scale = _batch(data, rng, batch)
+        loss = F.l1_loss(model(decoded, filtered, scale), clean)
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        step += 1
+        if step % 250 == 0:
+            scores = validation_psnr(model, rows)
+            gain = float(np.mean([v for key, v in scores.items() if key.endswith("_refiner")]))
+            record = {"step": step, "minutes": round(spent / 60, 1), "loss": round(loss.item(), 5), **scores}
+            log.write(json.dumps(record) + "\n")
+            log.flush()
+            print(json.dumps(record), flush=True)
+            state = {
+                "model": model.state_dict(),
+                "optimiser": optimiser.state_dict(),
+                "config": asdict(model.config),
+                "kind": kind,
+                "step": step,
+                "seconds": spent,
+                "best": max(best, gain),
+                "scores": scores,
+            }
+            if gain > best:
+                best = gain
+                torch.save(state, out / "best.pt")
+            torch.save(state, last)
+
+
+def load_checkpoint(path: Path) -> FilterRefiner:
+    state = torch.load(path, weights_only=False, map_location="cpu")
+    config = state["config"]
+    model = FilterRefiner(RefinerConfig(tuple(config["widths"]), tuple(config["blocks"])))
+    model.load_state_dict(state["model"])
+    return model.eval()
+
+
+class StackedRefiner(nn.Module):
+    """The exported interface: one (N,6,H,W) image, the degraded photo stacked with the DCT filter's output,
+    so that engine.tiling cuts both into the same tiles; level (N,1) as in training."""
+
+    def __init__(self, refiner: FilterRefiner) -> None:
+        super().__init__()
+        self.refiner = refiner
+
+    def forward(self, image: torch.Tensor, level: torch.Tensor) -> torch.Tensor:
+        return self.refiner(image[:, :3], image[:, 3:], level)
+
+
+def export_onnx(model: FilterRefiner, path: Path, fp16_weights: bool = True) -> Path:
+    """ONNX with dynamic height and width; weights stored as fp16 and cast back in the graph."""
+    import onnx
+
+    from training.export import fp16_initializers
+
+    axes = {0: "n", 2: "h", 3: "w"}
+    torch.onnx.export(
+        StackedRefiner(model.eval()),
+        (torch.rand(1, 6, 64, 96), torch.tensor([[1.0]])),
+        str(path),
+        input_names=["image", "level"],
+        output_names=["restored"],
+        dynamic_axes={"image": axes, "level": {0: "n"}, "restored": axes},
+        opset_version=17,
+        dynamo=False,
+    )
+    if fp16_weights:
+        onnx.save(fp16_initializers(onnx.load(str(path))), str(path))
+    return path
+
+
+def parity(
+    model: FilterRefiner, onnx_path: Path, sizes: tuple[tuple[int, int], ...] = ((64, 96), (100, 60))
+) -> float:
+    """Largest |torch - ORT| over random inputs at two sizes (torch weights fp16-rounded, as shipped)."""
+    import onnxruntime as ort
+
+    rounded = FilterRefiner(model.config).eval()
+    rounded.load_state_dict({k: v.half().float() for k, v in model.state_dict().items()})
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(0)
+    worst = 0.0
+    for h, w in sizes:
+        image = rng.random((1, 6, h, w), dtype=np.float32)
+        level = np.array([[rng.uniform(0.1, 2.0)]], np.float32)
+        with torch.no_grad():
+            ref = StackedRefiner(rounded)(torch.from_numpy(image), torch.from_numpy(level)).numpy()
+        got = session.run(["restored"], {"image": image, "level": level})[0]
+        worst = max(worst, float(np.abs(ref - got).max()))
+    return worst
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    data = sub.add_parser("data")
+    data.add_argument("--kind", choices=sorted(KINDS), required=True)
+    data.add_argument("--out", type=Path, required=True)
+    data.add_argument("--samples", type=int, default=10000)
+    data.add_argument("--seed", type=int, default=0)
+    run = sub.add_parser("train")
+    run.add_argument("--kind", choices=sorted(KINDS), required=True)
+    run.add_argument("--data", type=Path, required=True)
+    run.add_argument("--out", type=Path, required=True)
+    run.add_argument("--minutes", type=float, default=90.0)
+    run.add_argument("--batch", type=int, default=16)
+    run.add_argument("--lr", type=float, default=1e-3)
+    run.add_argument("--seed", type=int, default=0)
+    export = sub.add_parser("export")
+    export.add_argument("--checkpoint", type=Path, required=True)
+    export.add_argument("--onnx", type=Path, required=True)
+    args = parser.parse_args(argv)
+    if args.command == "data":
+        make_samples(args.kind, args.out, args.samples, args.seed, DATA / "photos", DATA / "bsd432")
+    elif args.command == "train":
+        train(args.kind, args.data, args.out, args.minutes, args.batch, args.lr, args.seed, DATA / "bsd432")
+    else:
+        from training.export import sha256_of
+
+        model = load_checkpoint(args.checkpoint)
+        export_onnx(model, args.onnx)
+        print(f"{args.onnx}  sha256 {sha256_of(args.onnx)}  max |torch - ORT| {parity(model, args.onnx):.2e}")
+
+
+if __name__ == "__main__":
+    main()
