@@ -24,7 +24,7 @@ from engine.noise import (
     jpeg_noise_level,
     undo_clipping,
 )
-from engine.noise.jpeg import COLOUR_FACTOR
+from engine.noise.jpeg import COLOUR_FACTOR, grid_phase
 from engine.pipeline import restore
 from engine.progress import CancelToken
 
@@ -187,8 +187,24 @@ def test_the_jpeg_quality_is_read_from_the_block_grid(clean: np.ndarray, quality
 def test_no_quality_is_read_without_a_block_grid(clean: np.ndarray, forest: np.ndarray) -> None:
     assert estimate_jpeg_quality(forest) is None  # the test file, cropped 4 px off its grid
     assert estimate_jpeg_quality(noisy(clean, 5 / 255)) is None
-    assert estimate_jpeg_quality(jpeg(clean, 10)[3:, 5:]) is None  # cropped off the 8-pixel grid
     assert estimate_jpeg_quality(jpeg(clean, 95)) is None  # steps too small to tell
+
+
+@pytest.mark.parametrize("quality", [5, 10, 30, 60])
+@pytest.mark.parametrize("offset", [(3, 5), (7, 1), (0, 4)])
+def test_a_jpeg_cropped_off_its_grid_is_read_where_the_grid_lies(
+    clean: np.ndarray, quality: int, offset: tuple[int, int]
+) -> None:
+    cropped = jpeg(clean, quality)[offset[0] :, offset[1] :]
+    assert grid_phase(cropped) == ((8 - offset[0]) % 8, (8 - offset[1]) % 8)
+    assert estimate_jpeg_quality(cropped) == pytest.approx(quality, abs=1)
+
+
+def test_a_resized_jpeg_shows_no_grid(clean: np.ndarray) -> None:
+    blocky = Image.fromarray(np.round(jpeg(clean, 10) * 255).astype(np.uint8))
+    resized = np.asarray(blocky.resize((288, 288), Image.Resampling.BOX), np.float32) / 255.0
+    assert estimate_jpeg_quality(resized) is None
+    assert grid_phase(clean) is None
 
 
 def test_lower_quality_means_a_higher_level() -> None:
@@ -251,8 +267,9 @@ def test_refining_reports_progress_and_can_be_cancelled(clean: np.ndarray) -> No
 
 
 def test_without_a_grid_the_network_cleans_up(clean: np.ndarray) -> None:
-    shifted = jpeg(clean, 10)[3:, 5:]
-    result = restore(shifted, "remove the jpeg artifacts")
+    blocky = Image.fromarray(np.round(jpeg(clean, 10) * 255).astype(np.uint8))
+    resized = np.asarray(blocky.resize((288, 288), Image.Resampling.BOX), np.float32) / 255.0
+    result = restore(resized, "remove the jpeg artifacts")
     assert "jpeg_quality" not in result.metadata
     assert result.findings == ("Found no JPEG block grid to read the quality from, so only the network ran.",)
 
