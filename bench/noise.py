@@ -185,10 +185,10 @@ def main(argv: list[str] | None = None) -> None:
         print(table)
     if args.jpeg:
         print(run_jpeg(args.jpeg_every))
-    if args.speed:
+    if args.speed and not args.no_noise:
         print(run_speed())
-        if args.jpeg:
-            print(run_jpeg_speed())
+    if args.speed and args.jpeg:
+        print(run_jpeg_speed())
     print(f"{time.perf_counter() - started:.0f} s")
 
 

@@ -12,7 +12,8 @@ filter). One design, one kind of training data each:
   resources/models/jpeg.onnx.
 - `noise`: Gaussian (σ 1-55) and Poisson-Gaussian sensor noise, half of it saved as a camera's JPEG
   (training.degradations' denoise draws); the level is the one engine.noise reads (guided by the clean
-  crop, as the engine is by the network's output), its rms over NOISE_UNIT.
+  crop, as the engine is by the network's output), its rms over NOISE_UNIT. Not trained yet (TRAINING_LOG,
+  "How to continue").
 
 Crops (144 x 144) of BSD432 (every VAL_EVERY-th photo held out to validate) and of the wallpapers at full
 and half size; training takes a 96 x 96 patch at a random offset, so the JPEG grid's phase varies as it

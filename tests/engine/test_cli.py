@@ -126,7 +126,7 @@ def test_interpret_json(
 def test_interpret_names_what_the_model_does_poorly(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["interpret", "remove", "the", "jpeg", "blocks"]) == EXIT_OK
     summary, note = capsys.readouterr().out.strip().split("\n")
-    assert "JPEG" in summary and note.startswith("Note: JPEG clean-up is weak")
+    assert "JPEG" in summary and note.startswith("Note: JPEG clean-up reads the quality")
 
 
 def test_info_lists_device_and_models(capsys: pytest.CaptureFixture[str]) -> None:

@@ -233,13 +233,13 @@ def cups() -> np.ndarray:
     return np.asarray(Image.open(DATA / "cups_512.jpg").convert("RGB"), np.float32)[:, :384] / 255.0
 
 
-@pytest.mark.parametrize(("quality", "gain"), [(5, 0.3), (10, 0.5), (30, 0.8), (60, 0.7)])
+@pytest.mark.parametrize(("quality", "gain"), [(5, 1.1), (10, 1.3), (30, 1.5), (60, 1.3)])
 def test_the_refiner_restores_what_the_filter_cannot(cups: np.ndarray, quality: int, gain: float) -> None:
     blocky = jpeg(cups, quality)
     result = restore(blocky, "clean up the compression artifacts")
     assert result.metadata["jpeg_quality"] == pytest.approx(quality, abs=1)
     filtered = denoise_dct(blocky, jpeg_noise_level(quality), clipped=False)
-    # Measured +0.5, +1.0, +1.6 and +1.5 dB over the filter alone; the bar is half of that.
+    # Measured +2.3, +2.6, +3.1 and +2.7 dB over the filter alone; the bar is half of that.
     assert psnr(result.pixels, cups) > psnr(filtered, cups) + gain
 
 
