@@ -311,7 +311,10 @@ def test_real_onnxruntime_out_of_memory_is_survived(conv_model: Path) -> None:
     reference = untiled(image, lambda b: reference_session.run(None, {"image": b})[0], 8)
     assert np.abs(tiled - reference).max() <= TOLERANCE
     assert sizes[1] == (512, 440)  # the first tiled attempt, which ORT refused
-    assert [max(size) for size in sizes[2:]] == [256] * (len(sizes) - 2)
+    # 256 px tiles fit, but how the capped arena fragments depends on the machine: some then halve once
+    # more (128 px, about 70 calls on a 2-core AVX-512 VM in session 10); never down to 32 px.
+    retries = [max(size) for size in sizes[2:]]
+    assert retries[0] == 256 and min(retries) >= 128 and len(retries) < 100
 
 
 def test_extra_memory_is_bounded_by_the_tile_not_the_image() -> None:
