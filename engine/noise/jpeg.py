@@ -94,7 +94,10 @@ def grid_phase(pixels: np.ndarray) -> tuple[int, int] | None:
     block boundary than inside a block: per direction, the offset whose boundary steps stand out by
     PHASE_CONTRAST over the median offset's. A photo cropped off the grid after saving shows it shifted.
     """
-    luma = luminance(pixels).astype(np.float64)
+    return _phase_of(luminance(pixels))
+
+
+def _phase_of(luma: np.ndarray) -> tuple[int, int] | None:
     phase = []
     for steps in (np.abs(np.diff(luma, axis=0)).mean(axis=1), np.abs(np.diff(luma, axis=1)).mean(axis=0)):
         usable = len(steps) // BLOCK * BLOCK
@@ -116,21 +119,22 @@ def estimate_jpeg_quality(pixels: np.ndarray) -> int | None:
     quality 70 and above the boundaries barely stand out (grid_phase can pick a wrong offset), but the
     steps can still be read. Read half a block off the grid, quality 5's steps can pass for quality 10's.
     """
-    phase = grid_phase(pixels)
+    luma = luminance(pixels)  # JPEG's Y (Rec. 601), read once for the grid and the steps
+    phase = _phase_of(luma)
     if phase is not None and phase != (0, 0):
-        quality = _quality_on_grid(pixels[phase[0] :, phase[1] :])
+        quality = _quality_on_grid(luma[phase[0] :, phase[1] :])
         if quality is not None:
             return quality
-    return _quality_on_grid(pixels)
+    return _quality_on_grid(luma)
 
 
-def _quality_on_grid(pixels: np.ndarray) -> int | None:
-    rows, cols = pixels.shape[0] // BLOCK, pixels.shape[1] // BLOCK
+def _quality_on_grid(luma: np.ndarray) -> int | None:
+    rows, cols = luma.shape[0] // BLOCK, luma.shape[1] // BLOCK
     if rows * cols < MIN_SAMPLES:
         return None
     step = max(1, math.ceil(math.sqrt(rows * cols / MAX_BLOCKS)))
-    luma = 255.0 * luminance(pixels) - 128.0  # JPEG's Y (Rec. 601), level-shifted as its encoder does
-    cut = luma[: rows * BLOCK, : cols * BLOCK].astype(np.float64)
+    # level-shifted as its encoder does
+    cut = 255.0 * luma[: rows * BLOCK, : cols * BLOCK].astype(np.float64) - 128.0
     blocks = cut.reshape(rows, BLOCK, cols, BLOCK)[::step, :, ::step].transpose(0, 2, 1, 3)
     blocks = blocks.reshape(-1, BLOCK, BLOCK)
     coefficients = _DCT @ blocks @ _DCT.T
