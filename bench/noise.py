@@ -2,13 +2,15 @@
 
 On BSD432 photos (textured; the set FLAT_SHARE and COLOURED_RATIO were chosen on; the validation sets are
 judged by bench/quality.py), per case: the noise level read (RMS, /255), and the mean PSNR of the input,
-of the network alone and of restore() as shipped (network, then the filter), all for "remove the noise".
+of the network alone, of the DCT filter alone and of restore() as shipped (network, filter, then the
+denoise refiner), all for "remove the noise".
 Clean and faintly noisy photos show what the network alone does to texture. `--jpeg`: the 12 BSD432
 photos the JPEG refiner never saw, saved at qualities 5-90 (training.degradations' JPEG, 4:2:0), "remove
 the jpeg artifacts": how often the quality is read right, the same PSNRs and the DCT filter's alone (at
 the quality read), before the refiner (resources/models/jpeg.onnx) finishes it.
 
     .venv/bin/python -m bench.noise                       # every 14th BSD432 photo (31), ~3 min
+    .venv/bin/python -m bench.noise --every 36            # the 12 photos the refiners never saw
     .venv/bin/python -m bench.noise --flat-share 0.25     # the noise read in the flattest 25 % instead
     .venv/bin/python -m bench.noise --speed --every 1000   # restore() on a 12 MP grainy photo
     .venv/bin/python -m bench.noise --jpeg                 # + JPEG qualities (LEVEL_PER_SCALE's choice)
@@ -50,7 +52,7 @@ def white(sigma: float) -> Callable[[np.ndarray, np.random.Generator], np.ndarra
 
 
 CASES: dict[str, Callable[[np.ndarray, np.random.Generator], np.ndarray]] = {
-    **{f"σ {s:g}": white(s) for s in (0, 3, 10, 25, 50)},
+    **{f"σ {s:g}": white(s) for s in (0, 3, 6, 10, 15, 25, 50)},
     "σ 20 + camera JPEG q90": degraded(("denoise",), "sigma20_camera_jpeg90"),
 }
 
@@ -68,31 +70,50 @@ def network_alone() -> Iterator[None]:
         module.estimate_noise_level, module.estimate_jpeg_quality = noise, quality
 
 
+@contextlib.contextmanager
+def filter_alone() -> Iterator[None]:
+    """restore() as if the denoise refiner never had a share: the DCT filter's output is kept."""
+    module = sys.modules["engine.pipeline.restore"]
+    bounds = module.REFINE_FROM, module.REFINE_FULL
+    module.REFINE_FROM = module.REFINE_FULL = float("inf")
+    try:
+        yield
+    finally:
+        module.REFINE_FROM, module.REFINE_FULL = bounds
+
+
 @dataclass
 class Scores:
-    """PSNRs of the input, of the network alone and of restore() as shipped, photo by photo."""
+    """PSNRs of the input, of the network alone, of the filter alone (grain) and of restore() as shipped,
+    photo by photo."""
 
     before: list[float] = field(default_factory=list)
     alone: list[float] = field(default_factory=list)
+    filtered: list[float] = field(default_factory=list)
     after: list[float] = field(default_factory=list)
 
     def measure(self, degraded: np.ndarray, clean: np.ndarray, instruction: str) -> RestoreResult:
         result = restore(degraded, instruction)
         with network_alone():
             self.alone.append(psnr(restore(degraded, instruction).pixels, clean))
+        if instruction == INSTRUCTION:
+            with filter_alone():
+                self.filtered.append(psnr(restore(degraded, instruction).pixels, clean))
         self.before.append(min(psnr(degraded, clean), 100.0))
         self.after.append(psnr(result.pixels, clean))
         return result
 
     def cells(self) -> str:
-        return f"{np.mean(self.before):.2f} | {np.mean(self.alone):.2f} | {np.mean(self.after):.2f}"
+        filtered = f" | {np.mean(self.filtered):.2f}" if self.filtered else ""
+        return f"{np.mean(self.before):.2f} | {np.mean(self.alone):.2f}{filtered} | {np.mean(self.after):.2f}"
 
 
 def run_cases(every: int) -> str:
     photos = sorted(BSD_DIR.glob("*.jpg"))[::every]
     rows = [
-        "| case | photos | level read (/255): mean, min–max | input | network alone | PhotoMend |",
-        "|---|---|---|---|---|---|",
+        "| case | photos | level read (/255): mean, min–max | input | network alone | DCT filter alone "
+        "| PhotoMend |",
+        "|---|---|---|---|---|---|---|",
     ]
     for case_index, (name, make) in enumerate(CASES.items()):
         levels, scores = [], Scores()

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from engine.models.loading import ModelStatus, file_sha256, model_path, model_status, spec_file
-from engine.models.registry import DETECTOR, JPEG, REGISTRY, RESTORE, all_specs, get_spec
+from engine.models.registry import DENOISE, DETECTOR, JPEG, REGISTRY, RESTORE, all_specs, get_spec
 from engine.models.spec import PLACEHOLDER_SHA256, ModelSpec
 
 __all__ = [
+    "DENOISE",
     "DETECTOR",
     "JPEG",
     "PLACEHOLDER_SHA256",

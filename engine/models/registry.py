@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from engine.errors import ModelError
 from engine.models.spec import ModelSpec
 
@@ -76,8 +78,19 @@ JPEG = ModelSpec(
     output="restored",  # (1,3,H,W)
 )
 
+#: The same FilterRefiner as JPEG (its interface too), trained on grain (training/refiner.py, kind noise).
+DENOISE = dataclasses.replace(
+    JPEG,
+    id="denoise",
+    file="denoise.onnx",
+    sha256="ff30720f09d43e4fc3bcbd86153851f8a5ba0daac38a68ce68072ad9c8a55920",
+    purpose="finishes the DCT filter's removal of grain whose level was read from the photo",
+    # image (1,6,H,W): the noisy photo stacked with engine.noise's filtered one; level (1,1): the noise
+    # level's RMS / engine.noise.NOISE_UNIT (1 at σ 50)
+)
+
 #: Every model the engine may load. Add new models here, by hand.
-REGISTRY: tuple[ModelSpec, ...] = (RESTORE, DETECTOR, JPEG)
+REGISTRY: tuple[ModelSpec, ...] = (RESTORE, DETECTOR, JPEG, DENOISE)
 
 
 def all_specs() -> list[ModelSpec]:

@@ -44,9 +44,11 @@ __all__ = [
     "BLOCK",
     "HARD_THRESHOLD",
     "MIN_NOISE",
+    "NOISE_UNIT",
     "NoiseLevel",
     "denoise_dct",
     "estimate_noise_level",
+    "grain_windows",
     "undo_clipping",
 ]
 
@@ -55,6 +57,8 @@ BLOCK = 8
 HARD_THRESHOLD = 2.7
 #: Below this noise (RMS over the channels, [0, 1] units) there is nothing for the filter to remove.
 MIN_NOISE = 1.0 / 255
+#: The denoise refiner (resources/models/denoise.onnx) reads the noise level's RMS in these units (1 at σ 50).
+NOISE_UNIT = 50.0 / 255
 #: The share of the blocks, flattest first, where the noise is measured. Chosen on BSD432 (textured
 #: photos, 31 of them, noise 0-25/255 and a camera's JPEG grain): 5 % against 25 % reads less texture as
 #: noise, +1.7 dB on clean photos and +0.35 dB at noise 10/255, and is as good at 25/255.
@@ -69,6 +73,11 @@ MAX_BLOCKS = 100_000  # blocks sampled for the noise level (a grid of every n-th
 CLIP_SHARE = 0.1
 TILE = 512
 OVERLAP = 24
+#: A photo bigger than GRAIN_WINDOWS windows of GRAIN_WINDOW px has its level read on that many of them.
+GRAIN_WINDOWS = 8
+GRAIN_WINDOW = 512
+#: A window with more than this share of its pixels within 2/255 of black or white is picked last.
+WINDOW_CLIP_SHARE = 0.5
 _MEDIAN_CHI2 = 0.454936  # median of a chi-square variable with one degree of freedom
 
 # Orthonormal opponent colour transform (rows: luma, red - blue, green - magenta).
@@ -172,6 +181,34 @@ def estimate_noise_level(noisy: np.ndarray, guide: np.ndarray) -> NoiseLevel:
     if len(inside) >= MIN_FLAT_BLOCKS:  # else too little of the photo is far from black and white
         level = _read_level(coefficients, texture, inside)
     return NoiseLevel(tuple(float(math.sqrt(v)) for v in level))  # type: ignore[arg-type]
+
+
+def grain_windows(pixels: np.ndarray) -> list[tuple[slice, slice]]:
+    """Where to read the noise level of `pixels` (H x W x 3, [0, 1]): the whole photo, or for one bigger
+    than GRAIN_WINDOWS windows of GRAIN_WINDOW px, the GRAIN_WINDOWS flattest of a grid of such windows.
+
+    The level is read where the photo is flattest (estimate_noise_level), so the windows are chosen there:
+    by the mean absolute Laplacian of the luma, which grain raises alike everywhere; windows mostly clipped
+    at black or white, where grain is clipped away, come last. Each starts on the 8-pixel grid.
+    """
+    height, width = pixels.shape[:2]
+    side = GRAIN_WINDOW
+    if height * width <= GRAIN_WINDOWS * side * side or height < side or width < side:
+        return [(slice(None), slice(None))]
+    luma = cv2.cvtColor(np.ascontiguousarray(pixels, np.float32), cv2.COLOR_RGB2GRAY)
+    edges = np.abs(cv2.Laplacian(luma, cv2.CV_32F))
+    clipped = (luma <= 2 / 255) | (luma >= 253 / 255)
+    rows, cols = height // side, width // side
+    top, left = (height - rows * side) // 2 // BLOCK * BLOCK, (width - cols * side) // 2 // BLOCK * BLOCK
+    candidates = []
+    for r in range(rows):
+        for c in range(cols):
+            y, x = top + r * side, left + c * side
+            window = (slice(y, y + side), slice(x, x + side))
+            mostly_clipped = float(clipped[window].mean()) > WINDOW_CLIP_SHARE
+            candidates.append((mostly_clipped, float(edges[window].mean()), window))
+    candidates.sort(key=lambda candidate: candidate[:2])
+    return [window for _, _, window in candidates[:GRAIN_WINDOWS]]
 
 
 def _coefficient(padded: np.ndarray, i: int, j: int) -> np.ndarray:

@@ -48,6 +48,8 @@ MIN_SAMPLES = 40  # non-zero coefficients a step must explain
 FIT_SHARE = 0.7
 FIT_TOLERANCE = 1.5
 FIT_RELATIVE = 1 / 8
+#: Blocks with a luma this many levels or fewer from 0 or 255 are left out of the read: they were clipped.
+CLIP_LEVELS = 0.5
 MIN_STEP = 6  # at a smaller step, values at random fit the tolerance half of the time or more
 #: How much larger the mean step across the grid's boundaries must be than at the median offset.
 PHASE_CONTRAST = 1.05
@@ -137,6 +139,11 @@ def _quality_on_grid(luma: np.ndarray) -> int | None:
     cut = 255.0 * luma[: rows * BLOCK, : cols * BLOCK].astype(np.float64) - 128.0
     blocks = cut.reshape(rows, BLOCK, cols, BLOCK)[::step, :, ::step].transpose(0, 2, 1, 3)
     blocks = blocks.reshape(-1, BLOCK, BLOCK)
+    # A block that decodes past white or black is clipped, which moves even its DC off the grid of steps
+    # (white: 1016, where quality 10 stores 1040): a page, a sky or a studio backdrop would hide the steps.
+    unclipped = np.all(np.abs(blocks + 0.5) < 127.5 - CLIP_LEVELS, axis=(1, 2))
+    if np.count_nonzero(unclipped) >= MIN_SAMPLES:
+        blocks = blocks[unclipped]
     coefficients = _DCT @ blocks @ _DCT.T
     # Every block's DC is non-zero and, as the mean of 64 pixels, barely moved by the clipping of a
     # decoded JPEG's overshoots; the AC coefficients are, at low quality. The DC's step decides when found.

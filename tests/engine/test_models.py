@@ -42,9 +42,9 @@ def write_model(path: Path, content: bytes) -> ModelSpec:
     )
 
 
-def test_registry_lists_restore_detector_and_jpeg_with_their_io() -> None:
+def test_registry_lists_every_model_with_its_io() -> None:
     specs = {spec.id: spec for spec in all_specs()}
-    assert set(specs) == {"restore", "detector", "jpeg"}
+    assert set(specs) == {"restore", "detector", "jpeg", "denoise"}
     restore = specs["restore"]
     assert restore.file == "restore.onnx"
     assert restore.inputs == ("image", "embedding")
@@ -64,6 +64,9 @@ def test_registry_lists_restore_detector_and_jpeg_with_their_io() -> None:
         "restored",
     )
     assert (jpeg.multiple_of, jpeg.tiling_safe) == (4, True)
+    denoise = specs["denoise"]
+    assert (denoise.file, denoise.inputs, denoise.output) == ("denoise.onnx", ("image", "level"), "restored")
+    assert (denoise.multiple_of, denoise.tiling_safe, denoise.tile_overlap) == (4, True, 32)
     assert get_spec("restore") is restore
 
 
@@ -75,11 +78,11 @@ def test_registry_files_are_relative_to_models_dir() -> None:
 def test_all_specs_returns_a_copy() -> None:
     specs = all_specs()
     specs.clear()
-    assert len(all_specs()) == 3
+    assert len(all_specs()) == 4
 
 
 def test_unknown_model_id_names_the_known_ones() -> None:
-    with pytest.raises(ModelError, match=r"unknown model 'nope' \(known: restore, detector, jpeg\)"):
+    with pytest.raises(ModelError, match=r"unknown model 'nope' \(known: restore, detector, jpeg, denoise\)"):
         get_spec("nope")
 
 

@@ -1,6 +1,6 @@
 """Filter refiners (training side): a fresh network is the DCT filter itself, torch vs ONNX Runtime parity at
-two sizes with fp16 weights, the checkpoint round trip, the training cases, and the shipped JPEG refiner's
-interface."""
+two sizes with fp16 weights, the checkpoint round trip, the training cases and vivid colours, and the
+shipped refiners' interface."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 torch = pytest.importorskip("torch")
 ort = pytest.importorskip("onnxruntime")
 
-from engine.models import JPEG, file_sha256, spec_file  # noqa: E402
+from engine.models import DENOISE, JPEG, ModelSpec, file_sha256, spec_file  # noqa: E402
 from tests.training.weights import perturb  # noqa: E402
 from training.refiner import (  # noqa: E402
     FilterRefiner,
@@ -22,6 +22,7 @@ from training.refiner import (  # noqa: E402
     load_checkpoint,
     noise_case,
     parity,
+    vivid,
 )
 
 TINY = RefinerConfig(widths=(8, 12, 16), blocks=(1, 1, 1))
@@ -104,13 +105,27 @@ def test_a_noise_case_carries_the_level_the_engine_reads(photo: np.ndarray) -> N
     assert _psnr(filtered, photo) > _psnr(noisy, photo) + 5.0
 
 
-def test_shipped_refiner_has_the_registry_interface() -> None:
-    path = spec_file(JPEG)
+def test_vivid_colours_keep_their_grey_and_clip(photo: np.ndarray) -> None:
+    grey = photo @ np.array([0.299, 0.587, 0.114], np.float32)
+    assert np.allclose(vivid(photo, 1.0), photo, atol=1e-6)
+    strong = vivid(photo, 3.0)
+    inside = np.all((strong > 0.0) & (strong < 1.0), axis=2)
+    assert strong.min() == 0.0 and 0.0 < inside.mean() < 1.0  # some channels clip, most pixels do not
+    assert np.allclose(
+        (strong @ np.array([0.299, 0.587, 0.114], np.float32))[inside], grey[inside], atol=1e-5
+    )
+    spread = (strong - strong.mean(axis=2, keepdims=True))[inside]
+    assert np.abs(spread).mean() > 2.0 * np.abs((photo - photo.mean(axis=2, keepdims=True))[inside]).mean()
+
+
+@pytest.mark.parametrize("spec", [JPEG, DENOISE], ids=lambda spec: spec.id)
+def test_shipped_refiner_has_the_registry_interface(spec: ModelSpec) -> None:
+    path = spec_file(spec)
     if not path.is_file():
         pytest.fail(f"{path} is not shipped")
     assert path.stat().st_size < 2_000_000
-    assert file_sha256(path) == JPEG.sha256
+    assert file_sha256(path) == spec.sha256
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    assert [i.name for i in session.get_inputs()] == list(JPEG.inputs)
+    assert [i.name for i in session.get_inputs()] == list(spec.inputs)
     assert session.get_inputs()[0].shape[1] == 6
-    assert [o.name for o in session.get_outputs()] == [JPEG.output]
+    assert [o.name for o in session.get_outputs()] == [spec.output]
