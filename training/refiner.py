@@ -43,6 +43,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F  # noqa: N812
 
+from engine.blur.analysis import luminance
 from engine.noise.dct import NOISE_UNIT, denoise_dct, estimate_noise_level
 from engine.noise.jpeg import SCALE_UNIT, jpeg_noise_level, quantisation_scale
 from training.data import load_images
@@ -98,8 +99,8 @@ def vivid(clean: np.ndarray, saturation: float) -> np.ndarray:
     Fruit, flowers and signs have channels near 0 or 1, where noise is clipped: rare in BSD432 and the
     wallpapers, and a refiner trained without them smoothed a red apple's green and blue channels (-1 dB
     against the filter alone on such a photo; TRAINING_LOG session 11)."""
-    grey = clean @ np.array([0.299, 0.587, 0.114], np.float32)
-    return np.clip(grey[..., None] + saturation * (clean - grey[..., None]), 0.0, 1.0).astype(np.float32)
+    grey = luminance(clean)[..., None]
+    return np.clip(grey + saturation * (clean - grey), 0.0, 1.0).astype(np.float32)
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from engine.blur.analysis import luminance
 from engine.progress import CancelToken, ProgressCallback
 from engine.tiling import map_tiles
 
@@ -195,7 +196,7 @@ def grain_windows(pixels: np.ndarray) -> list[tuple[slice, slice]]:
     side = GRAIN_WINDOW
     if height * width <= GRAIN_WINDOWS * side * side or height < side or width < side:
         return [(slice(None), slice(None))]
-    luma = cv2.cvtColor(np.ascontiguousarray(pixels, np.float32), cv2.COLOR_RGB2GRAY)
+    luma = luminance(pixels)
     edges = np.abs(cv2.Laplacian(luma, cv2.CV_32F))
     clipped = (luma <= 2 / 255) | (luma >= 253 / 255)
     rows, cols = height // side, width // side

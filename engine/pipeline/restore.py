@@ -303,15 +303,18 @@ def _remove_grain(
     finishes the filter's work (refiner_share). Without grain the network's output is kept.
     """
     progress(0.02, "reading the grain")
-    windows = grain_windows(pixels)
+    crops = [pixels[window] for window in grain_windows(pixels)]
     guides = [
-        tiled(pixels[window], 0.02 + 0.13 * i / len(windows), 0.02 + 0.13 * (i + 1) / len(windows), infer)
-        for i, window in enumerate(windows)
+        tiled(crop, 0.02 + 0.13 * i / len(crops), 0.02 + 0.13 * (i + 1) / len(crops), infer)
+        for i, crop in enumerate(crops)
     ]
-    guide = np.clip(np.concatenate(guides), 0.0, 1.0)
-    noise = estimate_noise_level(np.concatenate([pixels[window] for window in windows]), guide)
+    if len(crops) == 1:  # the whole photo
+        noisy, guide = pixels, np.clip(guides[0], 0.0, 1.0, out=guides[0])
+    else:
+        noisy, guide = np.concatenate(crops), np.clip(np.concatenate(guides), 0.0, 1.0)
+    noise = estimate_noise_level(noisy, guide)
     if not noise.found:
-        return (guide if len(windows) == 1 else tiled(pixels, 0.15, 1.0, infer)), noise, None
+        return (guide if len(crops) == 1 else tiled(pixels, 0.15, 1.0, infer)), noise, None
     progress(0.15, f"removing {noise.describe()}")
     filtered = denoise_dct(pixels, noise, progress=scaled_progress(progress, 0.15, 0.5), cancel=cancel)
     share = refiner_share(noise)
@@ -326,9 +329,11 @@ def refiner_share(noise: NoiseLevel) -> float:
     """How much of the denoise refiner's output replaces the DCT filter's, for grain of `noise`: none at
     REFINE_FROM (/255) and below, all from REFINE_FULL, linear between."""
     level = 255.0 * noise.rms
+    if level <= REFINE_FROM:
+        return 0.0
     if level >= REFINE_FULL:
         return 1.0
-    return max(0.0, (level - REFINE_FROM) / max(REFINE_FULL - REFINE_FROM, 1e-6))
+    return (level - REFINE_FROM) / (REFINE_FULL - REFINE_FROM)
 
 
 def _metadata(
