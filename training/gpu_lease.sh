@@ -5,9 +5,11 @@
 set -u
 WATCH=${1:-560}
 MINUTES=${2:-22}
-RUN=.carry/gpu_run
+RUN=${RUN:-.carry/gpu_run}  # a second run in one lease: RUN=.carry/gpu_run2 INIT=.carry/gpu_run/last_fp16.pt
 DATA=.carry/train_data
 mkdir -p "$RUN"
+# Pure-Python packages the device's image lacks (written by training.prepare_carry).
+export PYTHONPATH="$PWD/$DATA/pylib${PYTHONPATH:+:$PYTHONPATH}"
 nvidia-smi --query-gpu=name,memory.used,utilization.gpu --format=csv,noheader || true
 if [ -f "$RUN/pid" ] && kill -0 "$(cat "$RUN/pid")" 2>/dev/null; then
   echo "training already running (pid $(cat "$RUN/pid"))"

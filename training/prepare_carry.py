@@ -6,12 +6,15 @@ Layout mirrors ../shared/data so `training.train --data .carry/train_data --val-
 works unchanged: bsd432/ at full resolution (never downscaled), photos/ downscaled only as far as needed
 to keep the whole folder under `--budget-mb`, val/<folder>/ with the first images of each validation
 folder as lossless PNG (validation uses only those), and prompt_cache/ with the corpus embeddings in
-float16 (pass `--prompt-cache .carry/train_data/prompt_cache`; the GPU box needs no sentence encoder).
+float16 (pass `--prompt-cache .carry/train_data/prompt_cache`; the GPU box needs no sentence encoder), and
+pylib/ with the pure-Python packages the engine imports that the device's image lacks (`training/gpu_lease.sh`
+puts it on PYTHONPATH; session 12's first call failed on `import platformdirs` without it).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import shutil
 from pathlib import Path
 
@@ -27,6 +30,8 @@ OUT = REPO / ".carry" / "train_data"
 QUALITY = 92
 # float16 embeddings of ~6,700 prompts x 384 (5 MB), kept out of the photos' share of the budget.
 PROMPT_CACHE_RESERVE = 6 * 2**20
+#: Pure-Python packages the engine imports and the device's image does not have.
+DEVICE_MISSING = ("platformdirs",)
 
 
 def _images(folder: Path) -> list[Path]:
@@ -75,6 +80,9 @@ def prepare(data: Path, out: Path, budget_mb: float, val_per_folder: int) -> dic
                 dst.parent.mkdir(parents=True, exist_ok=True)
                 np.save(dst, np.load(src).astype(np.float16))
                 cache_bytes += dst.stat().st_size
+    for name in DEVICE_MISSING:
+        package = Path(importlib.import_module(name).__file__ or "").parent
+        shutil.copytree(package, out / "pylib" / name, ignore=shutil.ignore_patterns("__pycache__"))
     return {
         "prompt_cache_mb": cache_bytes / 2**20,
         "bsd432_mb": bsd_bytes / 2**20,

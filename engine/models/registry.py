@@ -11,7 +11,7 @@ RESTORE = ModelSpec(
     id="restore",
     file="restore.onnx",
     # The sha256 `python -m training.export` prints for the released restore.onnx (and its model card).
-    sha256="aa4283cd256a0542f4bf2921378f55188ae6afc50414ee7d24c01aa60ada1cd3",
+    sha256="7ec07b7c468aff4990e0bce553e17e4790e000f89832b030804b087622a1d9c8",
     purpose="InstructIR-style restoration conditioned on an instruction embedding",
     # training/model.py's RestoreNet has 4 levels (2**4 = 16; its RestoreNetConfig.multiple_of).
     multiple_of=16,
