@@ -15,6 +15,10 @@ kernel side grows by sqrt(2) per level:
   support (conjugate gradients on FFT products), then small values and small islands pruned;
 * the kernel is moved so its mass is centred, so that the deconvolved photo does not shift.
 
+The search starts from a 2-px stroke, and where it starts matters: from a horizontal stroke alone a
+diagonal shake was often read as a wrong, longer path. So it runs from each of STARTS (four directions)
+and keeps the kernel whose deconvolution leaves the photo's gradients sparsest (the sparsity check below).
+
 Edges inside fine texture (grass, fur, fabric) are left out of the edge step (Xu & Jia 2010's usefulness).
 
 A blind estimate returns some kernel even for a sharp photo, and deconvolving a sharp photo with it costs
@@ -30,6 +34,9 @@ Not modelled: a shake that differs across the frame (rotation about the lens axi
 from __future__ import annotations
 
 import math
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import cv2
@@ -58,6 +65,14 @@ CROP = 640
 MAX_KERNEL = 31
 #: Alternations of latent, edge and kernel steps per pyramid level.
 ITERATIONS = 5
+#: Directions (degrees) of the 2-px stroke each blind search starts from; the kernel whose deconvolution
+#: leaves the sparsest gradients wins. Chosen on a test photo (cups_512, 8 shakes) and 12 BSD432 photos with
+#: the bench's 21 px shake (mean gain before the checks, dB): horizontal start alone +3.42 / +2.54; of four
+#: starts, the sparsest +3.83 / +2.60, the best spectrum fit +3.19 / +2.60, the best possible +4.08 / +2.80.
+STARTS = (0, 45, 90, 135)
+#: Threads the searches from the STARTS run on: one per start, as far as the CPU has cores. On 2 cores, a
+#: 12 MP photo's four searches took 57.5 s one after another and 29.3 s on two threads.
+SEARCH_THREADS = max(1, min(len(STARTS), os.cpu_count() or 1))
 #: L0 weight of the latent step at the coarsest level, divided by 1.1 per alternation down to the floor.
 L0_WEIGHT = 4e-3
 L0_FLOOR = 1e-4
@@ -267,10 +282,23 @@ def _resized_kernel(kernel: np.ndarray, side: int) -> np.ndarray:
     return out / out.sum()
 
 
+def _stroke(side: int, degrees: int) -> np.ndarray:
+    """A side x side kernel: a 2-px stroke through its centre, in the direction `degrees` (0, 45, 90, 135)."""
+    kernel = np.zeros((side, side), np.float32)
+    c = side // 2
+    dy, dx = {0: (0, -1), 45: (1, -1), 90: (-1, 0), 135: (-1, -1)}[degrees]
+    kernel[c, c] = kernel[c + dy, c + dx] = 0.5
+    return kernel
+
+
 def _blind_kernel(
-    grey: np.ndarray, side: int, progress: ProgressCallback, cancel: CancelToken | None
+    grey: np.ndarray,
+    side: int,
+    start: int,
+    progress: ProgressCallback,
+    cancel: CancelToken | None,
 ) -> np.ndarray:
-    """Coarse-to-fine kernel estimate on a grey float32 image (kernel side `side`, odd)."""
+    """Coarse-to-fine kernel estimate on a grey float32 image (kernel side `side`, odd), from a stroke."""
     sides: list[float] = []
     size = float(side)
     while size >= 3.0:
@@ -288,11 +316,7 @@ def _blind_kernel(
             image = cv2.resize(grey, dsize, interpolation=cv2.INTER_AREA)
         else:
             image = grey
-        if kernel is None:
-            kernel = np.zeros((k_side, k_side), np.float32)
-            kernel[k_side // 2, k_side // 2 - 1 : k_side // 2 + 1] = 0.5
-        else:
-            kernel = _resized_kernel(kernel, k_side)
+        kernel = _stroke(k_side, start) if kernel is None else _resized_kernel(kernel, k_side)
         # Reflected borders, and the border's gradients left out of both sides of the kernel step: the
         # Fourier steps are circular, and the seam where the padding wraps around is no edge of the photo.
         padded = cv2.copyMakeBorder(image, k_side, k_side, k_side, k_side, cv2.BORDER_REFLECT)
@@ -342,12 +366,40 @@ def _normalised_sparsity(grey: np.ndarray) -> float:
     return float(np.abs(g).sum() / max(math.sqrt(float((g * g).sum()) * g.size), 1e-12))
 
 
-def _sparsity_gain(grey: np.ndarray, kernel: np.ndarray) -> float:
-    """Sparsity after deconvolving `kernel`, over that after the same prior without it (SPARSITY_MARGIN)."""
-    plane = grey[..., None]
-    sharpened = deconvolve(plane, kernel, lam=DECONVOLUTION_WEIGHT)[..., 0]
-    smoothed = deconvolve(plane, np.ones((1, 1), np.float32), lam=DECONVOLUTION_WEIGHT)[..., 0]
-    return _normalised_sparsity(sharpened) / max(_normalised_sparsity(smoothed), 1e-12)
+def _sparsity_gain(grey: np.ndarray, kernel: np.ndarray, reference: float) -> float:
+    """Sparsity after deconvolving `kernel`, over `reference` (_prior_sparsity's): SPARSITY_MARGIN."""
+    sharpened = deconvolve(grey[..., None], kernel, lam=DECONVOLUTION_WEIGHT)[..., 0]
+    return _normalised_sparsity(sharpened) / max(reference, 1e-12)
+
+
+def _prior_sparsity(grey: np.ndarray) -> float:
+    """Sparsity after the same deconvolution with no kernel: what the prior alone does."""
+    smoothed = deconvolve(grey[..., None], np.ones((1, 1), np.float32), lam=DECONVOLUTION_WEIGHT)[..., 0]
+    return _normalised_sparsity(smoothed)
+
+
+def _best_start(
+    grey: np.ndarray, side: int, progress: ProgressCallback, cancel: CancelToken | None
+) -> tuple[np.ndarray, float]:
+    """The blind kernel, from each of STARTS, whose deconvolution leaves the sparsest gradients, and that
+    sparsity (_sparsity_gain). The searches run side by side on SEARCH_THREADS threads (their FFTs and
+    OpenCV calls release the GIL); progress is their mean, so it only grows."""
+    reference = _prior_sparsity(grey)
+    done = [0.0] * len(STARTS)
+    lock = threading.Lock()
+
+    def search(index: int) -> tuple[np.ndarray, float]:
+        def report(fraction: float, stage: str) -> None:
+            with lock:
+                done[index] = max(done[index], fraction)
+                progress(sum(done) / len(done), stage)
+
+        kernel = _blind_kernel(grey, side, STARTS[index], report, cancel)
+        return kernel, _sparsity_gain(grey, kernel, reference)
+
+    with ThreadPoolExecutor(max_workers=SEARCH_THREADS) as pool:
+        found = list(pool.map(search, range(len(STARTS))))
+    return min(found, key=lambda pair: pair[1])
 
 
 def estimate_motion(
@@ -372,14 +424,13 @@ def estimate_motion(
     power = welch_power(grey)
     if side < 5 or power is None:
         return MotionEstimate(None, 0.0, math.inf)
-    kernel = _blind_kernel(grey, side, progress, cancel)
+    kernel, sparsity = _best_start(grey, side, progress, cancel)
     mass = np.sort(kernel.ravel())[::-1]
     covering = int(np.searchsorted(np.cumsum(mass), 0.9)) + 1
     rows, cols = np.nonzero(kernel >= PRUNE_SHARE * kernel.max())
     length = float(max(rows.max() - rows.min(), cols.max() - cols.min()))
     spread = covering / max(length, 1.0)
     fit, sharp_fit = spectrum_fit(power, kernel), spectrum_fit(power, None)
-    sparsity = _sparsity_gain(grey, kernel)
     even_fit = math.inf
     if even_blur is not None:
         even_side = max(1, round(even_blur.shape[0] * scale)) | 1
