@@ -14,7 +14,7 @@ puts it on PYTHONPATH; session 12's first call failed on `import platformdirs` w
 from __future__ import annotations
 
 import argparse
-import importlib
+import importlib.resources
 import shutil
 from pathlib import Path
 
@@ -81,7 +81,7 @@ def prepare(data: Path, out: Path, budget_mb: float, val_per_folder: int) -> dic
                 np.save(dst, np.load(src).astype(np.float16))
                 cache_bytes += dst.stat().st_size
     for name in DEVICE_MISSING:
-        package = Path(importlib.import_module(name).__file__ or "").parent
+        package = Path(str(importlib.resources.files(name)))
         shutil.copytree(package, out / "pylib" / name, ignore=shutil.ignore_patterns("__pycache__"))
     return {
         "prompt_cache_mb": cache_bytes / 2**20,

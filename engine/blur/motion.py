@@ -391,7 +391,7 @@ def _best_start(
     def search(index: int) -> tuple[np.ndarray, float]:
         def report(fraction: float, stage: str) -> None:
             with lock:
-                done[index] = max(done[index], fraction)
+                done[index] = fraction
                 progress(sum(done) / len(done), stage)
 
         kernel = _blind_kernel(grey, side, STARTS[index], report, cancel)

@@ -76,10 +76,9 @@ def test_the_search_keeps_the_start_whose_kernel_sharpens_most(
     # 24.75 dB; from the 45-degree stroke it deconvolves to 26.09 dB, with sparser gradients.
     truth = motion_kernel(np.random.default_rng(1), 21, 0.5)
     shaken = camera(photo, truth)
+    searched = estimate_motion(shaken)
     monkeypatch.setattr(motion_module, "STARTS", (0,))
     horizontal = estimate_motion(shaken)
-    monkeypatch.setattr(motion_module, "STARTS", (0, 45, 90, 135))
-    searched = estimate_motion(shaken)
     assert horizontal.found and searched.found
     assert searched.sparsity < horizontal.sparsity
     assert psnr(undo_motion(shaken, searched), photo) > psnr(undo_motion(shaken, horizontal), photo) + 0.5
