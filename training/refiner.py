@@ -21,7 +21,10 @@ does in a tile of a big photo.
 
     python -m training.refiner data  --kind jpeg --out training/cache/jpeg --samples 10000
     python -m training.refiner train --kind jpeg --data training/cache/jpeg --out runs/jpeg --minutes 115
-    python -m training.refiner export --checkpoint runs/jpeg/best.pt --onnx resources/models/jpeg.onnx
+    python -m training.refiner data  --kind jpeg --out training/cache/jpeg2 --samples 20000 --seed 200000
+    python -m training.refiner train --kind jpeg --data training/cache/jpeg training/cache/jpeg2 \
+        --init runs/jpeg/best.pt --out runs/jpeg_ft --minutes 90 --lr 3e-4      # fine-tune on 30,000 crops
+    python -m training.refiner export --checkpoint runs/jpeg_ft/best.pt --onnx resources/models/jpeg.onnx
     python -m training.refiner data  --kind noise --out training/cache/noise --samples 12000 --seed 100000
     python -m training.refiner train --kind noise --data training/cache/noise --out runs/noise --minutes 115
 """
@@ -306,18 +309,32 @@ def _batch(data: dict[str, np.ndarray], rng: np.random.Generator, size: int) -> 
     return tensors
 
 
+def load_samples(data_dirs: list[Path]) -> dict[str, np.ndarray]:
+    """The samples.npz of each folder (make_samples'), joined."""
+    parts = [np.load(d / "samples.npz") for d in data_dirs]
+    return {key: np.concatenate([part[key] for part in parts]) for key in parts[0].files}
+
+
 def train(
-    kind: str, data_dir: Path, out: Path, minutes: float, batch: int, lr: float, seed: int, bsd: Path
+    kind: str,
+    data_dirs: list[Path],
+    out: Path,
+    minutes: float,
+    batch: int,
+    lr: float,
+    seed: int,
+    bsd: Path,
+    init: Path | None = None,
 ) -> None:
     """Adam, L1, cosine over the wall-clock budget; validation and checkpoints every 250 steps (resumable
-    from out/last.pt; out/best.pt keeps the best mean refiner PSNR over the validation cases)."""
+    from out/last.pt; out/best.pt keeps the best mean refiner PSNR over the validation cases). `init`: a
+    checkpoint whose weights a new run starts from (a fresh optimiser and schedule: fine-tuning)."""
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    loaded = np.load(data_dir / "samples.npz")
-    data = {key: loaded[key] for key in loaded.files}
+    data = load_samples(data_dirs)
     rows = validation_set(kind, bsd)
-    model = FilterRefiner()
+    model = FilterRefiner() if init is None else load_checkpoint(init).train()
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
     step, spent, best = 0, 0.0, -1.0
     last = out / "last.pt"
@@ -447,7 +464,8 @@ def main(argv: list[str] | None = None) -> None:
     data.add_argument("--seed", type=int, default=0)
     run = sub.add_parser("train")
     run.add_argument("--kind", choices=sorted(KINDS), required=True)
-    run.add_argument("--data", type=Path, required=True)
+    run.add_argument("--data", type=Path, nargs="+", required=True, help="folders of samples.npz, joined")
+    run.add_argument("--init", type=Path, help="start from this checkpoint's weights (fine-tune)")
     run.add_argument("--out", type=Path, required=True)
     run.add_argument("--minutes", type=float, default=90.0)
     run.add_argument("--batch", type=int, default=16)
@@ -460,7 +478,17 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "data":
         make_samples(args.kind, args.out, args.samples, args.seed, DATA / "photos", DATA / "bsd432")
     elif args.command == "train":
-        train(args.kind, args.data, args.out, args.minutes, args.batch, args.lr, args.seed, DATA / "bsd432")
+        train(
+            args.kind,
+            args.data,
+            args.out,
+            args.minutes,
+            args.batch,
+            args.lr,
+            args.seed,
+            DATA / "bsd432",
+            init=args.init,
+        )
     else:
         from training.export import sha256_of
 

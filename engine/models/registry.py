@@ -64,7 +64,7 @@ DETECTOR = ModelSpec(
 JPEG = ModelSpec(
     id="jpeg",
     file="jpeg.onnx",
-    sha256="a1abb8ce230d19a7abbf31e3b6eee181568333934513a28fde8f4ebf36434895",
+    sha256="b3d8f543aad04a1ff61be342535797edc6787d56422460acd2179927cdcf9ded",
     purpose="finishes the DCT filter's clean-up of a JPEG whose quality was read from its block grid",
     # training/refiner.py's FilterRefiner: two stride-2 levels, a receptive field of about 40 px.
     multiple_of=4,
@@ -76,6 +76,8 @@ JPEG = ModelSpec(
     inputs=("image", "level"),
     conditioning=None,
     output="restored",  # (1,3,H,W)
+    # Averaged with its run on the mirror image: +0.03 dB at quality 10 (jpeg.md), for twice its time.
+    mirror_average=True,
 )
 
 #: The same FilterRefiner as JPEG (its interface too), trained on grain (training/refiner.py, kind noise).
@@ -87,6 +89,7 @@ DENOISE = dataclasses.replace(
     purpose="finishes the DCT filter's removal of grain whose level was read from the photo",
     # image (1,6,H,W): the noisy photo stacked with engine.noise's filtered one; level (1,1): the noise
     # level's RMS / engine.noise.NOISE_UNIT (1 at σ 50)
+    mirror_average=False,
 )
 
 #: Every model the engine may load. Add new models here, by hand.

@@ -41,6 +41,9 @@ class ModelSpec:
     #: (task, note) shown to the user whenever an instruction asks for `task`: what this model does
     #: poorly there, in plain words with the measured figure (its model card gives the table); () for none
     task_notes: tuple[tuple[str, str], ...] = ()
+    #: True: the engine runs the network on the photo and on its mirror image and averages the two (a
+    #: self-ensemble: twice the time, for what the model card measures it gains)
+    mirror_average: bool = False
 
     def __post_init__(self) -> None:
         # A malformed spec is a programming error in the registry or a test: fail where it is written.

@@ -184,7 +184,13 @@ def restore(
     ) -> np.ndarray:
         """A filter refiner's output (tiled) from the degraded photo, the filter's output and the level."""
         run = get_session(model, device).tile_infer({"level": np.array([[level]], np.float32)})
-        return tiled(np.concatenate([degraded, filtered], axis=2), start, 1.0, run, model)
+        stacked = np.concatenate([degraded, filtered], axis=2)
+        if not model.mirror_average:
+            return tiled(stacked, start, 1.0, run, model)
+        middle = (start + 1.0) / 2.0
+        out = tiled(stacked, start, middle, run, model)
+        mirrored = tiled(np.ascontiguousarray(stacked[:, ::-1]), middle, 1.0, run, model)
+        return (out + mirrored[:, ::-1]) / 2.0
 
     tasks = set(interpretation.tasks)
     # Defocus is undone by deconvolution (engine.blur.defocus): the network barely deblurs. Asked for

@@ -4,6 +4,7 @@ artefacts."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import sys
 from collections.abc import Callable
@@ -385,3 +386,28 @@ def test_a_preview_reads_the_quality_at_full_size(clean: np.ndarray) -> None:
     assert jpeg_noise_level(10).scaled(0.5).sigma == pytest.approx(
         tuple(s / 2 for s in jpeg_noise_level(10).sigma)
     )
+
+
+def test_the_jpeg_refiner_is_averaged_with_its_mirror_run(
+    clean: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Averaged with its run on the mirror image, the refiner answers a mirrored photo with the mirrored
+    result; run once, it does not quite (its convolutions are not symmetric)."""
+    blocky = jpeg(clean, 10)
+    mirrored = np.ascontiguousarray(blocky[:, ::-1])
+    assert JPEG.mirror_average and not DENOISE.mirror_average
+
+    def symmetry() -> float:
+        once, twice = (
+            restore(blocky, "remove the jpeg artifacts"),
+            restore(mirrored, "remove the jpeg artifacts"),
+        )
+        assert once.metadata["jpeg_quality"] == twice.metadata["jpeg_quality"] == 10
+        return psnr(twice.pixels, once.pixels[:, ::-1])
+
+    averaged = symmetry()
+    restore_module = sys.modules["engine.pipeline.restore"]
+    monkeypatch.setattr(restore_module, "JPEG", dataclasses.replace(JPEG, mirror_average=False))
+    single = symmetry()
+    assert averaged > 60.0
+    assert single < averaged - 10.0

@@ -129,3 +129,18 @@ def test_shipped_refiner_has_the_registry_interface(spec: ModelSpec) -> None:
     assert [i.name for i in session.get_inputs()] == list(spec.inputs)
     assert session.get_inputs()[0].shape[1] == 6
     assert [o.name for o in session.get_outputs()] == [spec.output]
+
+
+def test_sample_folders_are_joined_in_order(tmp_path: Path) -> None:
+    from training.refiner import load_samples
+
+    for name, count, value in (("a", 2, 10), ("b", 3, 20)):
+        (tmp_path / name).mkdir()
+        crops = np.full((count, 4, 4, 3), value, np.uint8)
+        scale = np.arange(count, dtype=np.float32) + value
+        np.savez(tmp_path / name / "samples.npz", clean=crops, decoded=crops, filtered=crops, scale=scale)
+    joined = load_samples([tmp_path / "a", tmp_path / "b"])
+    assert set(joined) == {"clean", "decoded", "filtered", "scale"}
+    assert joined["clean"].shape == (5, 4, 4, 3)
+    assert joined["scale"].tolist() == [10.0, 11.0, 20.0, 21.0, 22.0]
+    assert joined["decoded"][:2].max() == 10 and joined["decoded"][2:].min() == 20
