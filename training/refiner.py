@@ -23,7 +23,7 @@ does in a tile of a big photo.
     python -m training.refiner train --kind jpeg --data training/cache/jpeg --out runs/jpeg --minutes 115
     python -m training.refiner data  --kind jpeg --out training/cache/jpeg2 --samples 20000 --seed 200000
     python -m training.refiner train --kind jpeg --data training/cache/jpeg training/cache/jpeg2 \
-        --init runs/jpeg/best.pt --out runs/jpeg_ft --minutes 90 --lr 3e-4      # fine-tune on 30,000 crops
+        --init runs/jpeg/best.pt --out runs/jpeg_ft --minutes 70 --lr 3e-4      # fine-tune on 30,000 crops
     python -m training.refiner export --checkpoint runs/jpeg_ft/best.pt --onnx resources/models/jpeg.onnx
     python -m training.refiner data  --kind noise --out training/cache/noise --samples 12000 --seed 100000
     python -m training.refiner train --kind noise --data training/cache/noise --out runs/noise --minutes 115
