@@ -366,16 +366,14 @@ def _normalised_sparsity(grey: np.ndarray) -> float:
     return float(np.abs(g).sum() / max(math.sqrt(float((g * g).sum()) * g.size), 1e-12))
 
 
+def _deconvolved_sparsity(grey: np.ndarray, kernel: np.ndarray) -> float:
+    """Sparsity of the photo deconvolved with `kernel` (a 1 x 1 kernel: what the prior alone does)."""
+    return _normalised_sparsity(deconvolve(grey[..., None], kernel, lam=DECONVOLUTION_WEIGHT)[..., 0])
+
+
 def _sparsity_gain(grey: np.ndarray, kernel: np.ndarray, reference: float) -> float:
-    """Sparsity after deconvolving `kernel`, over `reference` (_prior_sparsity's): SPARSITY_MARGIN."""
-    sharpened = deconvolve(grey[..., None], kernel, lam=DECONVOLUTION_WEIGHT)[..., 0]
-    return _normalised_sparsity(sharpened) / max(reference, 1e-12)
-
-
-def _prior_sparsity(grey: np.ndarray) -> float:
-    """Sparsity after the same deconvolution with no kernel: what the prior alone does."""
-    smoothed = deconvolve(grey[..., None], np.ones((1, 1), np.float32), lam=DECONVOLUTION_WEIGHT)[..., 0]
-    return _normalised_sparsity(smoothed)
+    """Sparsity after deconvolving `kernel`, over `reference` (the prior alone's): SPARSITY_MARGIN."""
+    return _deconvolved_sparsity(grey, kernel) / max(reference, 1e-12)
 
 
 def _best_start(
@@ -384,7 +382,7 @@ def _best_start(
     """The blind kernel, from each of STARTS, whose deconvolution leaves the sparsest gradients, and that
     sparsity (_sparsity_gain). The searches run side by side on SEARCH_THREADS threads (their FFTs and
     OpenCV calls release the GIL); progress is their mean, so it only grows."""
-    reference = _prior_sparsity(grey)
+    reference = _deconvolved_sparsity(grey, np.ones((1, 1), np.float32))
     done = [0.0] * len(STARTS)
     lock = threading.Lock()
 

@@ -41,8 +41,8 @@ class ModelSpec:
     #: (task, note) shown to the user whenever an instruction asks for `task`: what this model does
     #: poorly there, in plain words with the measured figure (its model card gives the table); () for none
     task_notes: tuple[tuple[str, str], ...] = ()
-    #: True: the engine runs the network on the photo and on its mirror image and averages the two (a
-    #: self-ensemble: twice the time, for what the model card measures it gains)
+    #: True: every tiled run of the network (engine.pipeline.restore) is made on the photo and on its mirror
+    #: image, and the two averaged (a self-ensemble: twice the time, for what the model card measures)
     mirror_average: bool = False
 
     def __post_init__(self) -> None:

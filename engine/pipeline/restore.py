@@ -167,30 +167,31 @@ def restore(
     def tiled(
         image: np.ndarray, start: float, end: float, run: TileInfer, model: ModelSpec = spec
     ) -> np.ndarray:
-        return run_tiled(
-            image,
-            run,
-            tile_size=chosen_tile,
-            overlap=model.tile_overlap,
-            multiple_of=model.multiple_of,
-            minimum_size=model.minimum_size,
-            progress=scaled_progress(progress, start, end),
-            cancel=cancel,
-            out_channels=3,
-        )
+        def once(pixels: np.ndarray, first: float, last: float) -> np.ndarray:
+            return run_tiled(
+                pixels,
+                run,
+                tile_size=chosen_tile,
+                overlap=model.tile_overlap,
+                multiple_of=model.multiple_of,
+                minimum_size=model.minimum_size,
+                progress=scaled_progress(progress, first, last),
+                cancel=cancel,
+                out_channels=3,
+            )
+
+        if not model.mirror_average:
+            return once(image, start, end)
+        middle = (start + end) / 2.0
+        direct = once(image, start, middle)
+        return (direct + once(np.ascontiguousarray(image[:, ::-1]), middle, end)[:, ::-1]) / 2.0
 
     def refined(
         model: ModelSpec, level: float, degraded: np.ndarray, filtered: np.ndarray, start: float
     ) -> np.ndarray:
         """A filter refiner's output (tiled) from the degraded photo, the filter's output and the level."""
         run = get_session(model, device).tile_infer({"level": np.array([[level]], np.float32)})
-        stacked = np.concatenate([degraded, filtered], axis=2)
-        if not model.mirror_average:
-            return tiled(stacked, start, 1.0, run, model)
-        middle = (start + 1.0) / 2.0
-        out = tiled(stacked, start, middle, run, model)
-        mirrored = tiled(np.ascontiguousarray(stacked[:, ::-1]), middle, 1.0, run, model)
-        return (out + mirrored[:, ::-1]) / 2.0
+        return tiled(np.concatenate([degraded, filtered], axis=2), start, 1.0, run, model)
 
     tasks = set(interpretation.tasks)
     # Defocus is undone by deconvolution (engine.blur.defocus): the network barely deblurs. Asked for
