@@ -36,6 +36,7 @@ from typing import Literal
 
 import cv2
 import numpy as np
+from scipy import fft
 
 from engine.blur.analysis import estimate_noise_sigma, luminance
 from engine.progress import CancelToken, ProgressCallback
@@ -175,7 +176,7 @@ _WINDOW = np.outer(np.hanning(SPECTRUM_SIDE), np.hanning(SPECTRUM_SIDE))
 def _patch_power(patch: np.ndarray) -> np.ndarray:
     """Power spectrum of one SPECTRUM_SIDE patch, mean removed and Hann-windowed (float64)."""
     patch = np.asarray(patch, np.float64)
-    return np.abs(np.fft.fft2((patch - patch.mean()) * _WINDOW)) ** 2
+    return np.abs(fft.fft2((patch - patch.mean()) * _WINDOW)) ** 2
 
 
 def _kernel_power(shape: BlurShape, size: float) -> np.ndarray:
@@ -320,7 +321,7 @@ def transfer_function(kernel: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     plane = np.zeros(shape, kernel.dtype)
     kh, kw = kernel.shape
     plane[:kh, :kw] = kernel
-    return np.fft.fft2(np.roll(plane, (-(kh // 2), -(kw // 2)), axis=(0, 1)))
+    return fft.fft2(np.roll(plane, (-(kh // 2), -(kw // 2)), axis=(0, 1)))
 
 
 def _deconvolve_plane_set(image: np.ndarray, kernel: np.ndarray, lam: float, iterations: int) -> np.ndarray:
@@ -332,13 +333,13 @@ def _deconvolve_plane_set(image: np.ndarray, kernel: np.ndarray, lam: float, ite
     dx[0, 0], dx[0, -1] = -1.0, 1.0
     dy = np.zeros(shape, np.float32)
     dy[0, 0], dy[-1, 0] = -1.0, 1.0
-    fdx, fdy = np.fft.fft2(dx), np.fft.fft2(dy)
+    fdx, fdy = fft.fft2(dx), fft.fft2(dy)
     otf_power = (np.abs(otf) ** 2).astype(np.float32)
     grad_power = (np.abs(fdx) ** 2 + np.abs(fdy) ** 2).astype(np.float32)
     out = np.empty_like(image)
     for c in range(image.shape[2]):
         y = image[..., c]
-        numerator_data = np.conj(otf) * np.fft.fft2(y)
+        numerator_data = np.conj(otf) * fft.fft2(y)
         x = y
         beta = 20.0 * lam
         for _ in range(iterations):
@@ -348,9 +349,9 @@ def _deconvolve_plane_set(image: np.ndarray, kernel: np.ndarray, lam: float, ite
             wx = np.sign(gx) * np.maximum(np.abs(gx) - threshold, 0.0)
             wy = np.sign(gy) * np.maximum(np.abs(gy) - threshold, 0.0)
             numerator = numerator_data + beta * (
-                np.conj(fdx) * np.fft.fft2(wx) + np.conj(fdy) * np.fft.fft2(wy)
+                np.conj(fdx) * fft.fft2(wx) + np.conj(fdy) * fft.fft2(wy)
             )
-            x = np.real(np.fft.ifft2(numerator / (otf_power + beta * grad_power))).astype(np.float32)
+            x = np.real(fft.ifft2(numerator / (otf_power + beta * grad_power))).astype(np.float32)
             beta *= 2.0 * math.sqrt(2.0)
         out[..., c] = x
     return out
