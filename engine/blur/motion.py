@@ -65,8 +65,9 @@ CROP = 640
 #: Largest kernel side at the working scale (px): a shake up to this long is read.
 MAX_KERNEL = 31
 #: Alternations of latent, edge and kernel steps per pyramid level, and at the finest level, where the
-#: estimate is still settling after ITERATIONS: on Set14's shaken photos (mean gain where found, input
-#: elsewhere) 5 / 15 / 25 there gave +2.62 / +2.90 / PENDING dB.
+#: estimate is still settling after ITERATIONS. bench.quality's shake, 5 -> 15 there: McMaster +4.31 ->
+#: +4.49, Set14 +2.62 -> +2.76 dB. 25 gave Set14 +2.77 (a scratch run), and took 47.5 s where 15 took 29.9 s
+#: and 5 took 12.5 s (Set14 baboon, 2 cores).
 ITERATIONS = 5
 FINAL_ITERATIONS = 15
 #: Directions (degrees) of the 2-px stroke each blind search starts from; the kernel whose deconvolution
