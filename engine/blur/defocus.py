@@ -348,9 +348,7 @@ def _deconvolve_plane_set(image: np.ndarray, kernel: np.ndarray, lam: float, ite
             threshold = lam / beta
             wx = np.sign(gx) * np.maximum(np.abs(gx) - threshold, 0.0)
             wy = np.sign(gy) * np.maximum(np.abs(gy) - threshold, 0.0)
-            numerator = numerator_data + beta * (
-                np.conj(fdx) * fft.fft2(wx) + np.conj(fdy) * fft.fft2(wy)
-            )
+            numerator = numerator_data + beta * (np.conj(fdx) * fft.fft2(wx) + np.conj(fdy) * fft.fft2(wy))
             x = np.real(fft.ifft2(numerator / (otf_power + beta * grad_power))).astype(np.float32)
             beta *= 2.0 * math.sqrt(2.0)
         out[..., c] = x
