@@ -324,16 +324,21 @@ def transfer_function(kernel: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return fft.fft2(np.roll(plane, (-(kh // 2), -(kw // 2)), axis=(0, 1)))
 
 
-def _deconvolve_plane_set(image: np.ndarray, kernel: np.ndarray, lam: float, iterations: int) -> np.ndarray:
-    """HQS deconvolution of an H x W x C image (circular; the caller pads)."""
-    shape = image.shape[:2]
-    otf = transfer_function(kernel, shape)
-    # Forward differences x[i+1] - x[i] as circular convolutions, matching np.roll below.
+def difference_otfs(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Transfer functions (complex64) of the forward differences x[i+1] - x[i] along x and along y, as
+    circular convolutions on a `shape` grid: np.roll(x, -1, axis) - x."""
     dx = np.zeros(shape, np.float32)
     dx[0, 0], dx[0, -1] = -1.0, 1.0
     dy = np.zeros(shape, np.float32)
     dy[0, 0], dy[-1, 0] = -1.0, 1.0
-    fdx, fdy = fft.fft2(dx), fft.fft2(dy)
+    return fft.fft2(dx), fft.fft2(dy)
+
+
+def _deconvolve_plane_set(image: np.ndarray, kernel: np.ndarray, lam: float, iterations: int) -> np.ndarray:
+    """HQS deconvolution of an H x W x C image (circular; the caller pads)."""
+    shape = image.shape[:2]
+    otf = transfer_function(kernel, shape)
+    fdx, fdy = difference_otfs(shape)  # matching np.roll below
     otf_power = (np.abs(otf) ** 2).astype(np.float32)
     grad_power = (np.abs(fdx) ** 2 + np.abs(fdy) ** 2).astype(np.float32)
     out = np.empty_like(image)

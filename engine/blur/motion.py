@@ -44,7 +44,14 @@ import numpy as np
 from scipy import fft
 
 from engine.blur.analysis import luminance
-from engine.blur.defocus import SPECTRUM_SIDE, deconvolve, fit_error, transfer_function, welch_power
+from engine.blur.defocus import (
+    SPECTRUM_SIDE,
+    deconvolve,
+    difference_otfs,
+    fit_error,
+    transfer_function,
+    welch_power,
+)
 from engine.progress import CancelToken, ProgressCallback, no_progress
 
 __all__ = [
@@ -157,14 +164,6 @@ def _gradients(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.roll(x, -1, axis=1) - x, np.roll(x, -1, axis=0) - x
 
 
-def _difference_otfs(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    dx = np.zeros(shape, np.float32)
-    dx[0, 0], dx[0, -1] = -1.0, 1.0
-    dy = np.zeros(shape, np.float32)
-    dy[0, 0], dy[-1, 0] = -1.0, 1.0
-    return fft.fft2(dx), fft.fft2(dy)
-
-
 def _kernel_of(spectrum: np.ndarray, side: int) -> np.ndarray:
     """The side x side kernel (centred) whose transfer function is `spectrum`: transfer_function's inverse."""
     plane = np.real(fft.ifft2(spectrum)).astype(np.float32)
@@ -176,7 +175,7 @@ def _sparse_latent(blurred: np.ndarray, kernel: np.ndarray, weight: float) -> np
     """min |k * x - y|^2 + weight * #{grad x != 0}, by half-quadratic splitting (Xu et al. 2013)."""
     shape = blurred.shape
     otf = transfer_function(kernel, shape)
-    fdx, fdy = _difference_otfs(shape)
+    fdx, fdy = difference_otfs(shape)
     grad_power = np.abs(fdx) ** 2 + np.abs(fdy) ** 2
     otf_power = np.abs(otf) ** 2
     data = np.conj(otf) * fft.fft2(blurred)
