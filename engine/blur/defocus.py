@@ -30,6 +30,7 @@ engine.blur.motion reads it blindly instead).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Literal
@@ -324,14 +325,20 @@ def transfer_function(kernel: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return fft.fft2(np.roll(plane, (-(kh // 2), -(kw // 2)), axis=(0, 1)))
 
 
+@functools.lru_cache(maxsize=8)
 def difference_otfs(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """Transfer functions (complex64) of the forward differences x[i+1] - x[i] along x and along y, as
-    circular convolutions on a `shape` grid: np.roll(x, -1, axis) - x."""
+    circular convolutions on a `shape` grid: np.roll(x, -1, axis) - x. Made once per shape (the shake
+    search asks for the same grid at every alternation of a level, the deconvolution for every tile of a
+    photo) and read-only, since every caller shares them."""
     dx = np.zeros(shape, np.float32)
     dx[0, 0], dx[0, -1] = -1.0, 1.0
     dy = np.zeros(shape, np.float32)
     dy[0, 0], dy[-1, 0] = -1.0, 1.0
-    return fft.fft2(dx), fft.fft2(dy)
+    fdx, fdy = fft.fft2(dx), fft.fft2(dy)
+    fdx.setflags(write=False)
+    fdy.setflags(write=False)
+    return fdx, fdy
 
 
 def _deconvolve_plane_set(image: np.ndarray, kernel: np.ndarray, lam: float, iterations: int) -> np.ndarray:
