@@ -1,4 +1,4 @@
-"""Filter refiners: small U-Nets that finish what engine.noise's DCT filter starts.
+"""Filter refiners: small U-Nets that finish what engine.noise's DCT filter (or a deconvolution) starts.
 
 The DCT filter (a sliding 8 x 8 DCT shrinkage) removes noise and JPEG artefacts at a level read from the
 photo, but it is a per-block filter: it cannot bring back the edges the luma still shows in a colour that
@@ -14,6 +14,10 @@ filter). One design, one kind of training data each:
   (training.degradations' denoise draws); the level is the one engine.noise reads (guided by the clean
   crop, as the engine is by the network's output), its rms over NOISE_UNIT; 35 % of the crops made vivid
   first; the PSNR loss. Shipped as resources/models/denoise.onnx (card resources/models/denoise.md).
+- `shake`: shaken photos (random camera-shake paths, `shaken`) deconvolved as engine.blur.motion does, with
+  the true path or a misread one (`misread`), or with the path the engine read itself (`engine-shakes`); the
+  "filtered" photo is the deconvolution, the level the path's length over engine.blur.motion.SHAKE_UNIT.
+  Shipped as resources/models/shake.onnx (card resources/models/shake.md).
 
 Crops (144 x 144) of BSD432 (every VAL_EVERY-th photo held out to validate) and of the wallpapers at full
 and half size; training takes a 96 x 96 patch at a random offset, so the JPEG grid's phase varies as it
@@ -27,6 +31,10 @@ does in a tile of a big photo.
     python -m training.refiner export --checkpoint runs/jpeg_ft/best.pt --onnx resources/models/jpeg.onnx
     python -m training.refiner data  --kind noise --out training/cache/noise --samples 12000 --seed 100000
     python -m training.refiner train --kind noise --data training/cache/noise --out runs/noise --minutes 115
+    python -m training.refiner data  --kind shake --out training/cache/shake --samples 12000 --seed 400000
+    python -m training.refiner engine-shakes --out training/cache/shake_engine --photos 24 --seed 300000
+    python -m training.refiner train --kind shake --data training/cache/shake training/cache/shake_engine \
+        --init runs/noise/best.pt --out runs/shake --minutes 55 --lr 5e-4
 """
 
 from __future__ import annotations
@@ -47,10 +55,20 @@ from torch import nn
 from torch.nn import functional as F  # noqa: N812
 
 from engine.blur.analysis import luminance
+from engine.blur.defocus import deconvolve
+from engine.blur.motion import (
+    DECONVOLUTION_WEIGHT,
+    SHAKE_UNIT,
+    estimate_motion,
+    path_length,
+    undo_motion,
+)
 from engine.noise.dct import NOISE_UNIT, denoise_dct, estimate_noise_level
 from engine.noise.jpeg import SCALE_UNIT, jpeg_noise_level, quantisation_scale
 from training.data import load_images
+from training.degradations.blur_kernels import apply_kernel, motion_kernel
 from training.degradations.jpeg import jpeg_compress
+from training.degradations.noise import gaussian_noise
 from training.degradations.pipeline import degrade
 
 __all__ = [
@@ -96,6 +114,60 @@ def noise_case(clean: np.ndarray, rng: np.random.Generator, level: str | None = 
     return noisy, denoise_dct(noisy, read), read.rms / NOISE_UNIT
 
 
+def shaken(
+    clean: np.ndarray, rng: np.random.Generator, size: int | None = None, intensity: float | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(the photo shaken along a random path, saved to 8 bits; the path's kernel). `size` 9-31 px and
+    `intensity` 0-1 drawn when None; Gaussian noise of 0-2/255, as training.degradations' deblur draws."""
+    kernel = motion_kernel(
+        rng,
+        int(rng.integers(9, 32)) if size is None else size,
+        float(rng.random()) if intensity is None else intensity,
+    )
+    blurred = gaussian_noise(apply_kernel(clean, kernel), float(rng.uniform(0.0, 2.0)) / 255.0, rng)
+    return (np.round(blurred * 255.0) / 255.0).astype(np.float32), kernel
+
+
+def misread(kernel: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """`kernel` as a blind estimate might read it: some of blurred (σ 0.4-1.2 px), stretched or shrunk
+    (0.8-1.2x), moved by a pixel, given a spurious arm (a short path holding 10-30 % of the mass)."""
+    k = kernel.astype(np.float32)
+    side = k.shape[0]
+    if rng.random() < 0.5:
+        k = cv2.GaussianBlur(k, (0, 0), float(rng.uniform(0.4, 1.2)))
+    if rng.random() < 0.5:
+        scale = float(rng.uniform(0.8, 1.2))
+        grown = cv2.resize(k, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
+        k = np.zeros_like(k)
+        g = grown.shape[0]
+        if g >= side:
+            o = (g - side) // 2
+            k = grown[o : o + side, o : o + side].copy()
+        else:
+            o = (side - g) // 2
+            k[o : o + g, o : o + g] = grown
+    if rng.random() < 0.3:
+        arm = motion_kernel(rng, int(rng.integers(5, max(6, side // 2) + 1)), 0.5)
+        o = int(rng.integers(0, side - arm.shape[0] + 1))
+        k[o : o + arm.shape[0], o : o + arm.shape[0]] += float(rng.uniform(0.1, 0.3)) * arm * k.sum()
+    if rng.random() < 0.3:
+        k = np.roll(k, (int(rng.integers(-1, 2)), int(rng.integers(-1, 2))), axis=(0, 1))
+    k = np.maximum(k, 0.0)
+    return (k / k.sum()).astype(np.float32)
+
+
+def shake_case(clean: np.ndarray, rng: np.random.Generator, size: int | None = None) -> Case:
+    """A shaken crop, deconvolved as engine.blur.motion does, with the true path (40 %) or a misread one;
+    the level is the used path's length over SHAKE_UNIT. (`engine_shake_samples` gives crops whose path the
+    engine read blindly.)"""
+    blurred, kernel = shaken(clean, rng, size)
+    return _deconvolved(blurred, kernel if rng.random() < 0.4 else misread(kernel, rng))
+
+
+def _deconvolved(blurred: np.ndarray, used: np.ndarray) -> Case:
+    return blurred, deconvolve(blurred, used, lam=DECONVOLUTION_WEIGHT), path_length(used) / SHAKE_UNIT
+
+
 def vivid(clean: np.ndarray, saturation: float) -> np.ndarray:
     """`clean` with its colours pushed away from their grey by `saturation`, clipped at 0 and 1.
 
@@ -104,6 +176,13 @@ def vivid(clean: np.ndarray, saturation: float) -> np.ndarray:
     against the filter alone on such a photo; TRAINING_LOG session 11)."""
     grey = luminance(clean)[..., None]
     return np.clip(grey + saturation * (clean - grey), 0.0, 1.0).astype(np.float32)
+
+
+def _fixed_shake(clean: np.ndarray, size: int, misreading: bool) -> Case:
+    """A validation case: a `size`-px path of intensity 0.5 (seeded by its size), read right or misread."""
+    rng = np.random.default_rng(size + (1000 if misreading else 0))
+    blurred, kernel = shaken(clean, rng, size, 0.5)
+    return _deconvolved(blurred, misread(kernel, rng) if misreading else kernel)
 
 
 @dataclass(frozen=True)
@@ -140,6 +219,14 @@ KINDS: dict[str, Kind] = {
         vivid=0.35,
         vivid_validation=("s25vivid",),
         loss="psnr",
+    ),
+    "shake": Kind(
+        shake_case,
+        (
+            ("true21", lambda clean: _fixed_shake(clean, 21, False)),
+            ("misread21", lambda clean: _fixed_shake(clean, 21, True)),
+            ("true11", lambda clean: _fixed_shake(clean, 11, False)),
+        ),
     ),
 }
 
@@ -247,6 +334,48 @@ def make_samples(
         filtered=np.stack([r[2] for r in rows]),
         scale=np.array([r[3] for r in rows], np.float32),
     )
+
+
+def _save_samples(out: Path, rows: list[tuple[np.ndarray, np.ndarray, np.ndarray, float]]) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    partial = out / "samples.partial.npz"
+    np.savez(
+        partial,
+        clean=np.stack([r[0] for r in rows]),
+        decoded=np.stack([r[1] for r in rows]),
+        filtered=np.stack([r[2] for r in rows]),
+        scale=np.array([r[3] for r in rows], np.float32),
+    )
+    partial.replace(out / "samples.npz")
+
+
+def engine_shake_samples(out: Path, photos: int, seed: int, bsd: Path, crops: int = 8) -> None:
+    """samples.npz as make_samples' for the shake refiner, from whole training BSD432 photos shaken (as
+    `shaken`) and read blindly by engine.blur.motion: where it finds the shake, the photo deconvolved with
+    the kernel it read and `crops` random crops of it. Rewritten every 5 photos, so it can be stopped."""
+    paths = [p for i, p in enumerate(sorted(bsd.glob("*.jpg"))) if i % VAL_EVERY]
+    rng = np.random.default_rng(seed)
+    rows: list[tuple[np.ndarray, np.ndarray, np.ndarray, float]] = []
+    for n, index in enumerate(rng.permutation(len(paths))[:photos]):
+        clean = cv2.imread(str(paths[index]))[:, :, ::-1].astype(np.float32) / 255.0
+        blurred, kernel = shaken(clean, rng)
+        estimate = estimate_motion(blurred)
+        print(
+            f"{paths[index].stem}: true {path_length(kernel):.0f} px, read {estimate.length:.0f} px, "
+            f"found {estimate.found}",
+            flush=True,
+        )
+        if estimate.found:
+            restored = undo_motion(blurred, estimate)
+            for _ in range(crops):
+                y = int(rng.integers(0, clean.shape[0] - SAMPLE_SIDE + 1))
+                x = int(rng.integers(0, clean.shape[1] - SAMPLE_SIDE + 1))
+                cut = (slice(y, y + SAMPLE_SIDE), slice(x, x + SAMPLE_SIDE))
+                rows.append((_u8(clean[cut]), _u8(blurred[cut]), _u8(restored[cut]), estimate.level))
+        if rows and (n + 1) % 5 == 0:
+            _save_samples(out, rows)
+    if rows:
+        _save_samples(out, rows)
 
 
 def validation_images(bsd: Path) -> list[np.ndarray]:
@@ -462,6 +591,10 @@ def main(argv: list[str] | None = None) -> None:
     data.add_argument("--out", type=Path, required=True)
     data.add_argument("--samples", type=int, default=10000)
     data.add_argument("--seed", type=int, default=0)
+    shakes = sub.add_parser("engine-shakes", help="shake refiner crops whose path the engine read blindly")
+    shakes.add_argument("--out", type=Path, required=True)
+    shakes.add_argument("--photos", type=int, default=200)
+    shakes.add_argument("--seed", type=int, default=0)
     run = sub.add_parser("train")
     run.add_argument("--kind", choices=sorted(KINDS), required=True)
     run.add_argument("--data", type=Path, nargs="+", required=True, help="folders of samples.npz, joined")
@@ -477,6 +610,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.command == "data":
         make_samples(args.kind, args.out, args.samples, args.seed, DATA / "photos", DATA / "bsd432")
+    elif args.command == "engine-shakes":
+        engine_shake_samples(args.out, args.photos, args.seed, DATA / "bsd432")
     elif args.command == "train":
         train(
             args.kind,

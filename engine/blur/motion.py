@@ -57,9 +57,11 @@ from engine.progress import CancelToken, ProgressCallback, no_progress
 __all__ = [
     "CROP",
     "MAX_KERNEL",
+    "SHAKE_UNIT",
     "WORK_SIDE",
     "MotionEstimate",
     "estimate_motion",
+    "path_length",
     "undo_motion",
 ]
 
@@ -122,6 +124,10 @@ EVEN_MARGIN = 0.3
 #: 5e-4 -0.9 dB, 4e-3 -0.16 dB): a kernel read blindly is never exact, and a stronger prior rings less where
 #: it is wrong.
 DECONVOLUTION_WEIGHT = 2e-3
+#: The shake refiner (resources/models/shake.onnx) reads a path's length in these units (px; 1 at the
+#: bench's 21-px shake), up to its training draws' longest path (31 px at most, a misread one a little more).
+SHAKE_UNIT = 21.0
+SHAKE_LEVEL_MAX = 1.6
 
 
 @dataclass(frozen=True)
@@ -153,6 +159,11 @@ class MotionEstimate:
             and self.sparsity < SPARSITY_MARGIN
             and self.fit_error < EVEN_MARGIN * self.even_fit_error
         )
+
+    @property
+    def level(self) -> float:
+        """What the shake refiner is told: the path's length in SHAKE_UNITs, at most SHAKE_LEVEL_MAX."""
+        return min(self.length / SHAKE_UNIT, SHAKE_LEVEL_MAX)
 
     def describe(self) -> str:
         """E.g. "camera shake along a path about 21 px long", for the user."""
@@ -284,6 +295,13 @@ def _centred(kernel: np.ndarray) -> np.ndarray:
 def _resized_kernel(kernel: np.ndarray, side: int) -> np.ndarray:
     out = np.maximum(cv2.resize(kernel, (side, side), interpolation=cv2.INTER_LINEAR), 0.0)
     return out / out.sum()
+
+
+def path_length(kernel: np.ndarray) -> float:
+    """A shake kernel's path length (px): the longer side of the box around its values of at least
+    PRUNE_SHARE of its peak."""
+    rows, cols = np.nonzero(kernel >= PRUNE_SHARE * kernel.max())
+    return float(max(rows.max() - rows.min(), cols.max() - cols.min()))
 
 
 def _stroke(side: int, degrees: int) -> np.ndarray:
@@ -429,8 +447,7 @@ def estimate_motion(
     kernel, sparsity = _best_start(grey, side, progress, cancel)
     mass = np.sort(kernel.ravel())[::-1]
     covering = int(np.searchsorted(np.cumsum(mass), 0.9)) + 1
-    rows, cols = np.nonzero(kernel >= PRUNE_SHARE * kernel.max())
-    length = float(max(rows.max() - rows.min(), cols.max() - cols.min()))
+    length = path_length(kernel)
     spread = covering / max(length, 1.0)
     fit, sharp_fit = spectrum_fit(power, kernel), spectrum_fit(power, None)
     even_fit = math.inf

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from engine.models.loading import ModelStatus, file_sha256, model_path, model_status, spec_file
-from engine.models.registry import DENOISE, DETECTOR, JPEG, REGISTRY, RESTORE, all_specs, get_spec
+from engine.models.registry import DENOISE, DETECTOR, JPEG, REGISTRY, RESTORE, SHAKE, all_specs, get_spec
 from engine.models.spec import PLACEHOLDER_SHA256, ModelSpec
 
 __all__ = [
@@ -13,6 +13,7 @@ __all__ = [
     "PLACEHOLDER_SHA256",
     "REGISTRY",
     "RESTORE",
+    "SHAKE",
     "ModelSpec",
     "ModelStatus",
     "all_specs",

@@ -17,7 +17,7 @@ from engine.errors import InstructionError
 from engine.instructions import Interpretation, interpret
 from engine.instructions.head import STRENGTH_LEVELS
 from engine.io import Photo
-from engine.models import DENOISE, JPEG, ModelSpec, get_spec
+from engine.models import DENOISE, JPEG, SHAKE, ModelSpec, get_spec
 from engine.noise import (
     NOISE_UNIT,
     SCALE_UNIT,
@@ -167,31 +167,24 @@ def restore(
     def tiled(
         image: np.ndarray, start: float, end: float, run: TileInfer, model: ModelSpec = spec
     ) -> np.ndarray:
-        def once(pixels: np.ndarray, first: float, last: float) -> np.ndarray:
-            return run_tiled(
-                pixels,
-                run,
-                tile_size=chosen_tile,
-                overlap=model.tile_overlap,
-                multiple_of=model.multiple_of,
-                minimum_size=model.minimum_size,
-                progress=scaled_progress(progress, first, last),
-                cancel=cancel,
-                out_channels=3,
-            )
-
-        if not model.mirror_average:
-            return once(image, start, end)
-        middle = (start + end) / 2.0
-        direct = once(image, start, middle)
-        return (direct + once(np.ascontiguousarray(image[:, ::-1]), middle, end)[:, ::-1]) / 2.0
+        return tiled_pass(
+            image, run, model, chosen_tile, progress=scaled_progress(progress, start, end), cancel=cancel
+        )
 
     def refined(
         model: ModelSpec, level: float, degraded: np.ndarray, filtered: np.ndarray, start: float
     ) -> np.ndarray:
         """A filter refiner's output (tiled) from the degraded photo, the filter's output and the level."""
-        run = get_session(model, device).tile_infer({"level": np.array([[level]], np.float32)})
-        return tiled(np.concatenate([degraded, filtered], axis=2), start, 1.0, run, model)
+        return refine(
+            model,
+            level,
+            degraded,
+            filtered,
+            device=device,
+            tile_size=chosen_tile,
+            progress=scaled_progress(progress, start, 1.0),
+            cancel=cancel,
+        )
 
     tasks = set(interpretation.tasks)
     # Defocus is undone by deconvolution (engine.blur.defocus): the network barely deblurs. Asked for
@@ -211,7 +204,7 @@ def restore(
     shrunk_by = pixels.shape[0] / source.shape[0]
     # At full size the JPEG refiner finishes the filter's work; a preview has lost the block grid it was
     # trained on, and gets the filter alone.
-    refine = quality is not None and shrunk_by == 1.0
+    jpeg_refined = quality is not None and shrunk_by == 1.0
     refiner: ModelSpec | None = None  # the refiner that ran, if one did
     noise: NoiseLevel | None = None  # the grain level read, for a request to remove noise alone
     # A shaken photo writes no rings into its spectrum: the shake's path is read blindly from the photo's
@@ -227,7 +220,11 @@ def restore(
         )
     if motion is not None and motion.found:
         progress(0.6, f"undoing {motion.describe()}")
-        restored = undo_motion(pixels, motion, progress=scaled_progress(progress, 0.6, 1.0), cancel=cancel)
+        restored = undo_motion(pixels, motion, progress=scaled_progress(progress, 0.6, 0.85), cancel=cancel)
+        # The deconvolution's ringing and the path's misreadings are what the shake refiner was trained on.
+        progress(0.85, "cleaning up after the deconvolution")
+        refiner = SHAKE
+        restored = refined(SHAKE, motion.level, pixels, restored, 0.85)
     elif defocus is not None and defocus.found:
         restored = _undo_defocus(pixels, defocus, 0.6, 1.0, progress, cancel)
     elif quality is not None:
@@ -236,10 +233,10 @@ def restore(
             pixels,
             jpeg_noise_level(quality).scaled(shrunk_by),
             clipped=False,
-            progress=scaled_progress(progress, 0.02, 0.45 if refine else 1.0),
+            progress=scaled_progress(progress, 0.02, 0.45 if jpeg_refined else 1.0),
             cancel=cancel,
         )
-        if refine:
+        if jpeg_refined:
             progress(0.45, "restoring the detail the compression blurred")
             refiner = JPEG
             restored = refined(JPEG, quantisation_scale(quality) / SCALE_UNIT, pixels, restored, 0.45)
@@ -283,9 +280,60 @@ def restore(
         notes=task_notes(interpretation.tasks),
         findings=_blur_findings(defocus, motion, grain_first)
         + _noise_findings(noise)
-        + (_jpeg_findings(quality, refine) if tasks == {"jpeg"} else ()),
+        + (_jpeg_findings(quality, jpeg_refined) if tasks == {"jpeg"} else ()),
         metadata=_metadata(spec.id, spec.sha256, defocus, motion, noise, quality, refiner),
     )
+
+
+def tiled_pass(
+    image: np.ndarray,
+    run: TileInfer,
+    model: ModelSpec,
+    tile_size: int,
+    *,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> np.ndarray:
+    """`run` over `image` tile by tile, as `model` is cut; averaged with its run on the mirror image where the
+    model asks for that (ModelSpec.mirror_average)."""
+
+    def once(pixels: np.ndarray, first: float, last: float) -> np.ndarray:
+        return run_tiled(
+            pixels,
+            run,
+            tile_size=tile_size,
+            overlap=model.tile_overlap,
+            multiple_of=model.multiple_of,
+            minimum_size=model.minimum_size,
+            progress=scaled_progress(progress, first, last),
+            cancel=cancel,
+            out_channels=3,
+        )
+
+    if not model.mirror_average:
+        return once(image, 0.0, 1.0)
+    direct = once(image, 0.0, 0.5)
+    return (direct + once(np.ascontiguousarray(image[:, ::-1]), 0.5, 1.0)[:, ::-1]) / 2.0
+
+
+def refine(
+    model: ModelSpec,
+    level: float,
+    degraded: np.ndarray,
+    filtered: np.ndarray,
+    *,
+    device: str | None = None,
+    tile_size: int | None = None,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> np.ndarray:
+    """A filter refiner's output (JPEG, DENOISE or SHAKE: H x W x 3 float32, not clipped) from the degraded
+    photo, what the engine's filter or deconvolution made of it, and the level the refiner is told."""
+    session = get_session(model, device)
+    run = session.tile_infer({"level": np.array([[level]], np.float32)})
+    size = tile_size or default_tile_size(session.device)
+    stacked = np.concatenate([degraded, filtered], axis=2)
+    return tiled_pass(stacked, run, model, size, progress=progress, cancel=cancel)
 
 
 #: tiled(image, start, end, run) in restore(): the tiled pass of `run`, reporting progress from start to end

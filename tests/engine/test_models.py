@@ -44,7 +44,7 @@ def write_model(path: Path, content: bytes) -> ModelSpec:
 
 def test_registry_lists_every_model_with_its_io() -> None:
     specs = {spec.id: spec for spec in all_specs()}
-    assert set(specs) == {"restore", "detector", "jpeg", "denoise"}
+    assert set(specs) == {"restore", "detector", "jpeg", "denoise", "shake"}
     restore = specs["restore"]
     assert restore.file == "restore.onnx"
     assert restore.inputs == ("image", "embedding")
@@ -67,6 +67,9 @@ def test_registry_lists_every_model_with_its_io() -> None:
     denoise = specs["denoise"]
     assert (denoise.file, denoise.inputs, denoise.output) == ("denoise.onnx", ("image", "level"), "restored")
     assert (denoise.multiple_of, denoise.tiling_safe, denoise.tile_overlap) == (4, True, 32)
+    shake = specs["shake"]
+    assert (shake.file, shake.inputs, shake.output) == ("shake.onnx", ("image", "level"), "restored")
+    assert (shake.multiple_of, shake.tiling_safe, shake.mirror_average) == (4, True, False)
     assert get_spec("restore") is restore
 
 
@@ -78,11 +81,13 @@ def test_registry_files_are_relative_to_models_dir() -> None:
 def test_all_specs_returns_a_copy() -> None:
     specs = all_specs()
     specs.clear()
-    assert len(all_specs()) == 4
+    assert len(all_specs()) == 5
 
 
 def test_unknown_model_id_names_the_known_ones() -> None:
-    with pytest.raises(ModelError, match=r"unknown model 'nope' \(known: restore, detector, jpeg, denoise\)"):
+    with pytest.raises(
+        ModelError, match=r"unknown model 'nope' \(known: restore, detector, jpeg, denoise, shake\)"
+    ):
         get_spec("nope")
 
 

@@ -12,7 +12,7 @@ import pytest
 torch = pytest.importorskip("torch")
 ort = pytest.importorskip("onnxruntime")
 
-from engine.models import DENOISE, JPEG, ModelSpec, file_sha256, spec_file  # noqa: E402
+from engine.models import DENOISE, JPEG, SHAKE, ModelSpec, file_sha256, spec_file  # noqa: E402
 from tests.training.weights import perturb  # noqa: E402
 from training.refiner import (  # noqa: E402
     FilterRefiner,
@@ -20,8 +20,11 @@ from training.refiner import (  # noqa: E402
     export_onnx,
     jpeg_case,
     load_checkpoint,
+    misread,
     noise_case,
     parity,
+    shake_case,
+    shaken,
     vivid,
 )
 
@@ -105,6 +108,33 @@ def test_a_noise_case_carries_the_level_the_engine_reads(photo: np.ndarray) -> N
     assert _psnr(filtered, photo) > _psnr(noisy, photo) + 5.0
 
 
+def test_a_shake_case_is_the_8_bit_shaken_crop_its_deconvolution_and_the_path_length(
+    photo: np.ndarray,
+) -> None:
+    levels = []
+    for seed in range(6):
+        blurred, restored, level = shake_case(photo, np.random.default_rng(seed), 21)
+        assert np.array_equal(blurred, np.round(blurred * 255) / 255)  # 8 bits, as a saved photo
+        assert restored.shape == blurred.shape and restored.min() >= 0.0 and restored.max() <= 1.0
+        levels.append(level)
+    # the true path (about 20 px: level ~1) or a misread one: shrunk, stretched or blurred around it
+    assert all(0.6 < level < 1.6 for level in levels)
+    blurred, kernel = shaken(photo, np.random.default_rng(7), 21, 0.5)
+    assert kernel.shape == (21, 21) and _psnr(blurred, photo) < 30.0
+
+
+def test_a_misread_path_keeps_its_frame_and_mass_but_differs() -> None:
+    from training.degradations import motion_kernel
+
+    truth = motion_kernel(np.random.default_rng(0), 21, 0.5)
+    reads = [misread(truth, np.random.default_rng(seed)) for seed in range(20)]
+    for read in reads:
+        assert read.shape == truth.shape and read.dtype == np.float32
+        assert read.min() >= 0.0 and read.sum() == pytest.approx(1.0, abs=1e-5)
+    changed = [float(np.abs(read - truth).sum()) for read in reads]
+    assert sum(change > 0.05 for change in changed) >= 15  # most draws misread it; a few keep it nearly
+
+
 def test_vivid_colours_keep_their_grey_and_clip(photo: np.ndarray) -> None:
     grey = photo @ np.array([0.299, 0.587, 0.114], np.float32)
     assert np.allclose(vivid(photo, 1.0), photo, atol=1e-6)
@@ -118,7 +148,7 @@ def test_vivid_colours_keep_their_grey_and_clip(photo: np.ndarray) -> None:
     assert np.abs(spread).mean() > 2.0 * np.abs((photo - photo.mean(axis=2, keepdims=True))[inside]).mean()
 
 
-@pytest.mark.parametrize("spec", [JPEG, DENOISE], ids=lambda spec: spec.id)
+@pytest.mark.parametrize("spec", [JPEG, DENOISE, SHAKE], ids=lambda spec: spec.id)
 def test_shipped_refiner_has_the_registry_interface(spec: ModelSpec) -> None:
     path = spec_file(spec)
     if not path.is_file():
