@@ -93,17 +93,16 @@ DENOISE = dataclasses.replace(
     mirror_average=False,
 )
 
-#: The same FilterRefiner again (training/refiner.py, kind shake), trained on shaken photos deconvolved with
-#: their path, read right or a little wrong: it finishes engine.blur.motion's deconvolution.
+#: The same FilterRefiner again, run once as DENOISE is (training/refiner.py, kind shake), trained on shaken
+#: photos deconvolved with their path, read right or a little wrong: it finishes engine.blur.motion's
+#: deconvolution. image (1,6,H,W): the shaken photo stacked with its deconvolution; level (1,1): the path's
+#: length / engine.blur.motion.SHAKE_UNIT (1 at 21 px; MotionEstimate.level).
 SHAKE = dataclasses.replace(
-    JPEG,
+    DENOISE,
     id="shake",
     file="shake.onnx",
     sha256="4f805016bd28eb6ec9a69d46ef8b925835c4bc60f1f098705932150cba3f55ab",
     purpose="finishes the deconvolution of a camera shake whose path was read from the photo",
-    # image (1,6,H,W): the shaken photo stacked with its deconvolution; level (1,1): the path's length /
-    # engine.blur.motion.SHAKE_UNIT (1 at 21 px; MotionEstimate.level)
-    mirror_average=False,
 )
 
 #: Every model the engine may load. Add new models here, by hand.
