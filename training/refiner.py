@@ -58,9 +58,9 @@ from engine.blur.analysis import luminance
 from engine.blur.defocus import deconvolve
 from engine.blur.motion import (
     DECONVOLUTION_WEIGHT,
-    SHAKE_UNIT,
     estimate_motion,
     path_length,
+    shake_level,
     undo_motion,
 )
 from engine.noise.dct import NOISE_UNIT, denoise_dct, estimate_noise_level
@@ -106,10 +106,15 @@ def _random_jpeg(clean: np.ndarray, rng: np.random.Generator) -> Case:
     return jpeg_case(clean, quality, first)
 
 
+def _saved(image: np.ndarray) -> np.ndarray:
+    """`image` as an 8-bit file holds it (float32 in [0, 1])."""
+    return (np.round(image * 255.0) / 255.0).astype(np.float32)
+
+
 def noise_case(clean: np.ndarray, rng: np.random.Generator, level: str | None = None) -> Case:
     """`level` None: a random training draw; else a name of training.degradations' denoise LEVELS."""
     noisy = degrade(clean, ("denoise",), rng, level).image
-    noisy = (np.round(noisy * 255.0) / 255.0).astype(np.float32)  # saved to 8 bits, as a photo is
+    noisy = _saved(noisy)
     read = estimate_noise_level(noisy, clean)
     return noisy, denoise_dct(noisy, read), read.rms / NOISE_UNIT
 
@@ -125,7 +130,7 @@ def shaken(
         float(rng.random()) if intensity is None else intensity,
     )
     blurred = gaussian_noise(apply_kernel(clean, kernel), float(rng.uniform(0.0, 2.0)) / 255.0, rng)
-    return (np.round(blurred * 255.0) / 255.0).astype(np.float32), kernel
+    return _saved(blurred), kernel
 
 
 def misread(kernel: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -138,13 +143,13 @@ def misread(kernel: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     if rng.random() < 0.5:
         scale = float(rng.uniform(0.8, 1.2))
         grown = cv2.resize(k, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
-        k = np.zeros_like(k)
         g = grown.shape[0]
         if g >= side:
             o = (g - side) // 2
             k = grown[o : o + side, o : o + side].copy()
         else:
             o = (side - g) // 2
+            k = np.zeros_like(k)
             k[o : o + g, o : o + g] = grown
     if rng.random() < 0.3:
         arm = motion_kernel(rng, int(rng.integers(5, max(6, side // 2) + 1)), 0.5)
@@ -158,14 +163,14 @@ def misread(kernel: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def shake_case(clean: np.ndarray, rng: np.random.Generator, size: int | None = None) -> Case:
     """A shaken crop, deconvolved as engine.blur.motion does, with the true path (40 %) or a misread one;
-    the level is the used path's length over SHAKE_UNIT. (`engine_shake_samples` gives crops whose path the
-    engine read blindly.)"""
+    the level is the used path's, as the engine tells it (shake_level). (`engine_shake_samples` gives crops
+    whose path the engine read blindly.)"""
     blurred, kernel = shaken(clean, rng, size)
     return _deconvolved(blurred, kernel if rng.random() < 0.4 else misread(kernel, rng))
 
 
 def _deconvolved(blurred: np.ndarray, used: np.ndarray) -> Case:
-    return blurred, deconvolve(blurred, used, lam=DECONVOLUTION_WEIGHT), path_length(used) / SHAKE_UNIT
+    return blurred, deconvolve(blurred, used, lam=DECONVOLUTION_WEIGHT), shake_level(path_length(used))
 
 
 def vivid(clean: np.ndarray, saturation: float) -> np.ndarray:
@@ -288,10 +293,17 @@ class FilterRefiner(nn.Module):
 _SOURCES: dict[str, list[np.ndarray]] = {}
 
 
+def _bsd_paths(bsd: Path, held_out: bool) -> list[Path]:
+    """BSD432's training photos, or the held-out ones (every VAL_EVERY-th)."""
+    return [p for i, p in enumerate(sorted(bsd.glob("*.jpg"))) if (i % VAL_EVERY == 0) == held_out]
+
+
+def _read_rgb(path: Path) -> np.ndarray:
+    return cv2.imread(str(path))[:, :, ::-1].copy()
+
+
 def _init_sources(photos: str, bsd: str, kind: str) -> None:
-    paths = sorted(Path(bsd).glob("*.jpg"))
-    train = [p for i, p in enumerate(paths) if i % VAL_EVERY]
-    _SOURCES["bsd"] = [cv2.imread(str(p))[:, :, ::-1].copy() for p in train]
+    _SOURCES["bsd"] = [_read_rgb(p) for p in _bsd_paths(Path(bsd), held_out=False)]
     full = load_images(Path(photos))
     _SOURCES["photos"] = full
     _SOURCES["photos_half"] = [
@@ -324,19 +336,13 @@ def make_samples(
 ) -> None:
     """samples.npz: clean, decoded (the degraded photo as its 8-bit file holds it), filtered (uint8
     N x 144 x 144 x 3) and scale (the level fed to the refiner, float32 N)."""
-    out.mkdir(parents=True, exist_ok=True)
     with Pool(workers, initializer=_init_sources, initargs=(str(photos), str(bsd), kind)) as pool:
         rows = pool.map(_one_sample, range(seed, seed + samples), chunksize=64)
-    np.savez(
-        out / "samples.npz",
-        clean=np.stack([r[0] for r in rows]),
-        decoded=np.stack([r[1] for r in rows]),
-        filtered=np.stack([r[2] for r in rows]),
-        scale=np.array([r[3] for r in rows], np.float32),
-    )
+    _save_samples(out, rows)
 
 
 def _save_samples(out: Path, rows: list[tuple[np.ndarray, np.ndarray, np.ndarray, float]]) -> None:
+    """out/samples.npz (written whole, then moved into place) from (clean, decoded, filtered, level) rows."""
     out.mkdir(parents=True, exist_ok=True)
     partial = out / "samples.partial.npz"
     np.savez(
@@ -353,11 +359,11 @@ def engine_shake_samples(out: Path, photos: int, seed: int, bsd: Path, crops: in
     """samples.npz as make_samples' for the shake refiner, from whole training BSD432 photos shaken (as
     `shaken`) and read blindly by engine.blur.motion: where it finds the shake, the photo deconvolved with
     the kernel it read and `crops` random crops of it. Rewritten every 5 photos, so it can be stopped."""
-    paths = [p for i, p in enumerate(sorted(bsd.glob("*.jpg"))) if i % VAL_EVERY]
+    paths = _bsd_paths(bsd, held_out=False)
     rng = np.random.default_rng(seed)
     rows: list[tuple[np.ndarray, np.ndarray, np.ndarray, float]] = []
     for n, index in enumerate(rng.permutation(len(paths))[:photos]):
-        clean = cv2.imread(str(paths[index]))[:, :, ::-1].astype(np.float32) / 255.0
+        clean = _read_rgb(paths[index]).astype(np.float32) / 255.0
         blurred, kernel = shaken(clean, rng)
         estimate = estimate_motion(blurred)
         print(
@@ -380,8 +386,7 @@ def engine_shake_samples(out: Path, photos: int, seed: int, bsd: Path, crops: in
 
 def validation_images(bsd: Path) -> list[np.ndarray]:
     """The held-out BSD432 photos, cut to 320 x 480 (or 480 x 320)."""
-    paths = sorted(bsd.glob("*.jpg"))
-    held = [cv2.imread(str(p))[:, :, ::-1] for i, p in enumerate(paths) if i % VAL_EVERY == 0]
+    held = [_read_rgb(p) for p in _bsd_paths(bsd, held_out=True)]
     return [im[: im.shape[0] // 16 * 16, : im.shape[1] // 16 * 16].astype(np.float32) / 255.0 for im in held]
 
 

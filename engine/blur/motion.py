@@ -62,6 +62,7 @@ __all__ = [
     "MotionEstimate",
     "estimate_motion",
     "path_length",
+    "shake_level",
     "undo_motion",
 ]
 
@@ -163,7 +164,7 @@ class MotionEstimate:
     @property
     def level(self) -> float:
         """What the shake refiner is told: the path's length in SHAKE_UNITs, at most SHAKE_LEVEL_MAX."""
-        return min(self.length / SHAKE_UNIT, SHAKE_LEVEL_MAX)
+        return shake_level(self.length)
 
     def describe(self) -> str:
         """E.g. "camera shake along a path about 21 px long", for the user."""
@@ -295,6 +296,11 @@ def _centred(kernel: np.ndarray) -> np.ndarray:
 def _resized_kernel(kernel: np.ndarray, side: int) -> np.ndarray:
     out = np.maximum(cv2.resize(kernel, (side, side), interpolation=cv2.INTER_LINEAR), 0.0)
     return out / out.sum()
+
+
+def shake_level(length: float) -> float:
+    """A path `length` (px) as the shake refiner is told it: in SHAKE_UNITs, at most SHAKE_LEVEL_MAX."""
+    return min(length / SHAKE_UNIT, SHAKE_LEVEL_MAX)
 
 
 def path_length(kernel: np.ndarray) -> float:
