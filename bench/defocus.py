@@ -1,4 +1,4 @@
-"""The defocus search and deconvolution (engine.blur.defocus): what it finds, gains, and costs.
+"""The defocus search and deconvolution (engine.restorers.defocus): what it finds, gains, and costs.
 
 Per case, on BSD432 photos (the set the thresholds were chosen on; the validation sets are judged by
 bench/quality.py): how many photos a blur was found in, the shapes and sizes fitted, and the mean PSNR
@@ -20,8 +20,8 @@ import cv2
 import numpy as np
 
 from bench.quality import VAL_DIR, read_rgb
-from engine.blur.defocus import deconvolve, defocus_kernel, estimate_defocus, soft_kernel
 from engine.metrics import psnr
+from engine.restorers.defocus import deconvolve, defocus_kernel, estimate_defocus, soft_kernel
 from training.degradations import apply_kernel
 from training.degradations.pipeline import degrade
 
@@ -84,8 +84,8 @@ def run_cases(every: int) -> str:
 
 def run_grain(every: int) -> str:
     """Disk r 3 with more noise: the deconvolution alone against restore() (grain removed first if grainy)."""
-    from engine.blur.defocus import is_grainy, undo_blur
     from engine.pipeline import restore
+    from engine.restorers.defocus import is_grainy, undo_blur
 
     photos = sorted(BSD_DIR.glob("*.jpg"))[::every]
     rows = [

@@ -111,14 +111,14 @@ def parity() -> None:
     from sentence_transformers import SentenceTransformer
 
     from engine.instructions import encode
-    from engine.instructions.encoder import encoder_dir
+    from engine.models import text_encoder_dir
 
     texts = [r["text"] for r in load(PROMPTS / "train.jsonl")]
     for name in SETS:
         if (PROMPTS / name).exists():
             texts += [r["text"] for r in load(PROMPTS / name)]
     ours = encode(texts)
-    reference = SentenceTransformer(str(encoder_dir()), device="cpu").encode(
+    reference = SentenceTransformer(str(text_encoder_dir()), device="cpu").encode(
         texts, batch_size=64, convert_to_numpy=True, normalize_embeddings=True
     )
     cosine = (ours * reference).sum(axis=1)

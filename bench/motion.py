@@ -1,8 +1,8 @@
-"""The camera-shake estimate and deconvolution (engine.blur.motion): what it finds, gains, and costs.
+"""The camera-shake estimate and deconvolution (engine.restorers.shake): what it finds, gains, and costs.
 
 Per case, on BSD432 photos (the set its constants were chosen on; the validation sets are judged by
 bench/quality.py): how many photos a shake was found in, the path lengths read, and the mean PSNR before
-and after the deconvolution (it runs only where a shake was found, and the even blur engine.blur.defocus
+and after the deconvolution (it runs only where a shake was found, and the even blur engine.restorers.defocus
 finds is its rival, as in restore()), and after the shake refiner (resources/models/shake.onnx) has
 finished it, as restore() does. Sharp, defocused and JPEG photos must show no shake; the checks that
 turn a false path down are what matter there.
@@ -22,11 +22,11 @@ import numpy as np
 
 from bench.defocus import BSD_DIR, SPEED_PHOTO, degraded, on_camera
 from bench.quality import read_rgb
-from engine.blur.defocus import defocus_kernel, estimate_defocus
-from engine.blur.motion import estimate_motion, undo_motion
 from engine.metrics import psnr
 from engine.models import SHAKE
-from engine.pipeline import refine
+from engine.restorers import refine
+from engine.restorers.defocus import defocus_kernel, estimate_defocus
+from engine.restorers.shake import estimate_motion, undo_motion
 from training.degradations import motion_kernel
 
 CASES: dict[str, Callable[[np.ndarray, np.random.Generator], np.ndarray]] = {

@@ -1,10 +1,16 @@
 """Quality report: PSNR/SSIM of the degraded input, a classical method and PhotoMend, per task and val set.
 
 Degradations come from training.degradations at fixed, named levels (seeded), on ../shared/data/val
-(McMaster and Set14 reported separately). Prints a markdown table with the judged bars of issue 4.
+(McMaster and Set14 reported separately). Prints a markdown table with the judged bars of issues 4 and 25.
+
+Composite rows (several faults at once) print a second table: the input, the network alone (one step for
+every fault: engine.pipeline.network_plan) and the plan (engine.pipeline.make_plan's chain of specialists).
+The plan must beat the network alone on every row; NETWORK_COMBINATIONS in engine/pipeline/plan.py gives a
+combination to the network where it does not.
 
     .venv/bin/python -m bench.quality                      # everything (slow on 2 cores)
     .venv/bin/python -m bench.quality --limit 3 --tasks denoise-s25,lowlight --max-side 256
+    .venv/bin/python -m bench.quality --composites         # the composite rows only
 """
 
 from __future__ import annotations
@@ -38,13 +44,20 @@ class Bar:
     gain: float | None = None
     sets: tuple[str, ...] = SETS
 
-    def met(self, set_name: str, input_psnr: float, value: float) -> bool | None:
+    #: a gain over the network alone (composite rows)
+    over_network: float | None = None
+
+    def met(
+        self, set_name: str, input_psnr: float, value: float, network_psnr: float = math.nan
+    ) -> bool | None:
         if set_name not in self.sets:
             return None
         if self.absolute is not None:
             return value >= self.absolute
         if self.gain is not None:
             return value >= input_psnr + self.gain
+        if self.over_network is not None:
+            return value >= network_psnr + self.over_network
         return None
 
 
@@ -59,6 +72,8 @@ class Case:
     instruction: str
     classical: str | None  # key of bench.classical.CLASSICAL
     bar: Bar | None
+    #: several faults: scored as the network alone and as the plan (run_composites)
+    composite: bool = False
 
 
 CASES: tuple[Case, ...] = (
@@ -148,6 +163,7 @@ CASES: tuple[Case, ...] = (
         "brighten it and remove the noise",
         "lowlight+denoise",
         Bar("≥ 20 dB", absolute=20.0),
+        composite=True,
     ),
     Case(
         "clean-mismatch",
@@ -157,6 +173,57 @@ CASES: tuple[Case, ...] = (
         "remove the rain",
         None,
         Bar("≥ 38 dB vs itself", absolute=38.0),
+    ),
+    # Several faults at once (issue 25): the rows below are scored as the network alone and as the plan.
+    Case(
+        "grain-jpeg",
+        "grain σ15 + JPEG q40",
+        ("denoise", "jpeg"),
+        {"denoise": "sigma15", "jpeg": "q40"},
+        "it's grainy and the jpeg compression made it blocky",
+        None,
+        Bar("≥ input + 2.5 dB", gain=2.5),
+        composite=True,
+    ),
+    Case(
+        "defocus-grain",
+        "defocus r2.5 + grain σ8",
+        ("deblur", "denoise"),
+        {"deblur": "defocus_r2_5", "denoise": "sigma8"},
+        "it's out of focus and grainy",
+        None,
+        Bar("≥ input + 3 dB", gain=3.0),
+        composite=True,
+    ),
+    Case(
+        "shake-grain",
+        "camera shake 21 px + grain σ8",
+        ("deblur", "denoise"),
+        {"deblur": "motion", "denoise": "sigma8"},
+        "the camera shook and it's grainy",
+        None,
+        Bar("≥ input + 2 dB", gain=2.0),
+        composite=True,
+    ),
+    Case(
+        "haze-grain",
+        "haze (medium) + grain σ10",
+        ("dehaze", "denoise"),
+        {"dehaze": "medium", "denoise": "sigma10"},
+        "it's hazy and grainy",
+        None,
+        None,
+        composite=True,
+    ),
+    Case(
+        "dark-jpeg",
+        "low light (−3 EV, shot noise) + JPEG q75",
+        ("lowlight", "jpeg"),
+        {"lowlight": "ev-3", "jpeg": "q75"},
+        "it's dark, grainy and the jpeg is blocky",
+        None,
+        Bar("≥ network alone + 1 dB", over_network=1.0),
+        composite=True,
     ),
 )
 
@@ -205,12 +272,13 @@ def val_images(set_name: str, limit: int | None) -> list[Path]:
 
 
 def photomend_runner(
-    full_strength: bool = False,
+    full_strength: bool = False, network_alone: bool = False
 ) -> tuple[Callable[[np.ndarray, str], np.ndarray] | None, str]:
     """engine.pipeline.restore when restore.onnx is shipped and verified, else (None, why not).
 
-    By default the pixels a user gets (blended by the instruction's strength, e.g. 0.85 for a plain
-    "remove the noise"); `full_strength` takes the network output itself.
+    By default the pixels a user gets (blended by the instruction's strength; a plain request is not
+    blended); `full_strength` takes the restored pixels themselves. `network_alone`: the network alone for
+    all of the instruction's faults (engine.pipeline.network_plan) instead of the planner's steps.
     """
     from engine.models import get_spec, model_status
 
@@ -219,10 +287,13 @@ def photomend_runner(
         return None, "model missing"
     if not status.verified:
         return None, "model unverified"
-    from engine.pipeline import restore
+    from engine.instructions import interpret
+    from engine.pipeline import network_plan, restore
 
     def run(pixels: np.ndarray, instruction: str) -> np.ndarray:
-        result = restore(pixels, instruction)
+        interpretation = interpret(instruction)
+        plan = network_plan(interpretation) if network_alone else None
+        result = restore(pixels, interpretation, plan=plan)
         return result.restored if full_strength else result.pixels
 
     return run, "ok"
@@ -277,6 +348,46 @@ def run(
     return header + "\n".join(rows) + "\n"
 
 
+def run_composites(
+    cases: Sequence[Case], limit: int | None, max_side: int | None, seed: int, full_strength: bool = False
+) -> str:
+    """The composite rows: input, the network alone and the plan, with the bars and whether the plan wins."""
+    plan, why = photomend_runner(full_strength)
+    network, _ = photomend_runner(full_strength, network_alone=True)
+    header = (
+        "| case | set | n | input PSNR / SSIM | network alone PSNR / SSIM | plan PSNR / SSIM "
+        "| plan − network "
+        "| bar | bar met | plan beats network |\n|---|---|---|---|---|---|---|---|---|---|\n"
+    )
+    rows = []
+    for set_index, set_name in enumerate(SETS):
+        clean_images = [centre_crop(read_rgb(p), max_side) for p in val_images(set_name, limit)]
+        for case in cases:
+            case_index = CASES.index(case)
+            inputs, alone, planned = Scores(), Scores(), Scores()
+            for image_index, clean in enumerate(clean_images):
+                rng = seed_for(seed, set_index, image_index, case_index)
+                degraded = degrade(clean, case.tasks, rng, level=case.level).image
+                inputs.add(degraded, clean)
+                if plan is not None and network is not None:
+                    alone.add(network(degraded, case.instruction), clean)
+                    planned.add(plan(degraded, case.instruction), clean)
+            if plan is None:
+                rows.append(f"| {case.title} | {set_name} | {len(clean_images)} | {inputs.cell()} | {why} |")
+                continue
+            met = None
+            if case.bar is not None:
+                met = case.bar.met(set_name, inputs.mean_psnr, planned.mean_psnr, alone.mean_psnr)
+            rows.append(
+                f"| {case.title} | {set_name} | {len(clean_images)} | {inputs.cell()} | {alone.cell()} "
+                f"| {planned.cell()} | {planned.mean_psnr - alone.mean_psnr:+.2f} "
+                f"| {case.bar.text if case.bar else 'plan > network'} | {_verdict(met)} "
+                f"| {_verdict(planned.mean_psnr > alone.mean_psnr)} |"
+            )
+            print(rows[-1], file=sys.stderr, flush=True)
+    return header + "\n".join(rows) + "\n"
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.quality", description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=None, help="photos per validation set (default: all)")
@@ -288,18 +399,25 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--full-strength", action="store_true", help="score the network output, not the strength blend"
     )
+    parser.add_argument(
+        "--composites", action="store_true", help="only the composite rows: network alone beside the plan"
+    )
     args = parser.parse_args(argv)
-    cases = CASES
+    cases = tuple(c for c in CASES if c.composite) if args.composites else CASES
     if args.tasks:
         wanted = [k.strip() for k in args.tasks.split(",") if k.strip()]
         unknown = sorted(set(wanted) - {c.key for c in CASES})
         if unknown:
             parser.error(f"unknown case(s) {unknown}; known: {[c.key for c in CASES]}")
-        cases = tuple(c for c in CASES if c.key in wanted)
+        cases = tuple(c for c in cases if c.key in wanted)
     cv2.setNumThreads(2)
     started = time.perf_counter()
-    table = run(cases, args.limit, args.max_side, args.seed, args.full_strength)
-    print(table)
+    single = [c for c in cases if not c.composite or c.classical]  # the low-light + noise row is in both
+    if not args.composites and single:
+        print(run(single, args.limit, args.max_side, args.seed, args.full_strength))
+    composite = [c for c in cases if c.composite]
+    if composite:
+        print(run_composites(composite, args.limit, args.max_side, args.seed, args.full_strength))
     print(
         f"seed {args.seed}, limit {args.limit or 'all'}, max side {args.max_side or 'full'}, "
         f"{'network output at full strength' if args.full_strength else 'output at instruction strength'}, "

@@ -1,4 +1,4 @@
-"""Haze and low light with and without the scene pass (engine.pipeline.scene), per scene side.
+"""Haze and low light with and without the scene pass (engine.restorers.scene), per scene side.
 
 The side is chosen on the shared training photos shrunk to a few sizes (whole photos: the network only
 ever saw crops of them) and then checked on the validation sets, which bench/quality.py judges:
@@ -23,7 +23,7 @@ import numpy as np
 from bench.quality import CASES, SETS, VAL_DIR, Case, read_rgb, seed_for, val_images
 from engine.metrics import psnr
 from engine.pipeline import restore
-from engine.pipeline.scene import shrink_to
+from engine.restorers.scene import shrink_to
 from training.degradations.pipeline import degrade
 
 PHOTOS_DIR = VAL_DIR.parent / "photos"

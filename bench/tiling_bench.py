@@ -88,8 +88,6 @@ def spec_for(path: Path) -> tuple[ModelSpec, dict[str, np.ndarray]]:
         id=path.stem,
         file=str(path.resolve()),
         sha256=file_sha256(path),
-        purpose="benchmark",
-        tiling_safe=True,
         inputs=names,
         output=probe.get_outputs()[0].name,
     )

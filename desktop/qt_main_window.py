@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,6 +49,9 @@ PREVIEW_MIN_SIDE = 512
 # While the strength slider is dragged, big photos are re-mixed at this size so it keeps up;
 # the full-resolution mix follows when the slider is released.
 DRAG_BLEND_MAX_SIDE = 1600
+# Before each finding under its step in the Last run panel.
+STEP_INDENT = "    "
+FINDING_INDENT_PX = 14
 
 
 @dataclass(frozen=True)
@@ -118,8 +122,11 @@ class QtMainWindow(QMainWindow):
         self.prompt = QtPromptBox()
         self.prompt.set_history(self.settings.prompt_history)
         self.blur_panel = QtBlurPanel()
-        self.run_info = QLabel("No run yet.")
+        self.run_info = QLabel()
         self.run_info.setWordWrap(True)
+        self.run_info.setTextFormat(Qt.TextFormat.RichText)  # a step's findings wrap under the step
+        self._run_lines: list[str] = []
+        self._show_run(["No run yet."])
         self.photo_info = QLabel("No photo open.")
         self.photo_info.setWordWrap(True)
         self.banner = QLabel()
@@ -326,7 +333,7 @@ class QtMainWindow(QMainWindow):
         self._describe_photo(Path(path))
         self.blur_panel.analyse(photo.pixels)  # type: ignore[attr-defined]
         self._suggest(photo.pixels)  # type: ignore[attr-defined]
-        self.run_info.setText("No run yet.")
+        self._show_run(["No run yet."])
         self.settings.add_recent(Path(path))
         self._save_settings()
         self._rebuild_recent()
@@ -437,10 +444,15 @@ class QtMainWindow(QMainWindow):
         self._last_device = f"{result.device} ({', '.join(result.providers)})"  # type: ignore[attr-defined]
         auto_detected = self._running_suggestion or getattr(result, "auto_detected", False)
         auto = " (auto-detected)" if auto_detected else ""
-        findings = "".join(f"\n{line}" for line in getattr(result, "findings", ()))
-        self.run_info.setText(
-            f"{summary}{auto}\n{result.seconds:.1f} s on {result.device}, tile {result.tile_size} px"  # type: ignore[attr-defined]
-            f"{findings}"
+        plan = getattr(result, "plan", None)
+        planned = plan.describe() if plan is not None else []
+        self._show_run(
+            [
+                f"{summary}{auto}",
+                f"{result.seconds:.1f} s on {result.device}, tile {result.tile_size} px",  # type: ignore[attr-defined]
+                *run_step_lines(result),
+            ],
+            "\n".join(["How each step is done:", *planned]) if planned else "",
         )
         self.statusBar().showMessage(f"Done in {result.seconds:.1f} s on {result.device}.", 8000)  # type: ignore[attr-defined]
         self.restoreFinished.emit(result)
@@ -456,6 +468,16 @@ class QtMainWindow(QMainWindow):
         self.set_state(self.state)
         self.statusBar().showMessage("Cancelled: the photo is as it was.", 8000)
         self.restoreCancelled.emit()
+
+    def run_text(self) -> str:
+        """The Last run panel as plain text, one line each (a step's findings indented by STEP_INDENT)."""
+        return "\n".join(self._run_lines)
+
+    def _show_run(self, lines: list[str], tooltip: str = "") -> None:
+        self._run_lines = list(lines)
+        self.run_info.setText(run_html(lines))
+        self.run_info.setToolTip(tooltip)
+        self.run_info.setAccessibleDescription(self.run_text())
 
     # --- results, strength, undo ---------------------------------------------------------------
     @staticmethod
@@ -645,6 +667,31 @@ _SUFFIXES = {"JPEG": ".jpg", "PNG": ".png", "TIFF": ".tif", "WEBP": ".webp", "BM
 
 def _suffix_for(fmt: str, fallback: str) -> str:
     return _SUFFIXES.get(fmt.upper(), fallback)
+
+
+def run_step_lines(result: object) -> list[str]:
+    """The Last run panel's account of each step, in the order they ran: "1. reduce noise (grain, 1.2 s)"
+    (the step, the restorer that ran, its time), then what it found, one indented line per finding. A result
+    without steps gives its findings as they are."""
+    steps = getattr(result, "steps", ())
+    if not steps:
+        return list(getattr(result, "findings", ()))
+    lines = []
+    for number, step in enumerate(steps, 1):
+        lines.append(f"{number}. {step.label} ({step.restorer}, {step.seconds:.1f} s)")
+        lines.extend(f"{STEP_INDENT}{finding}" for finding in step.findings)
+    return lines
+
+
+def run_html(lines: list[str]) -> str:
+    """`lines` for the Last run panel: a line indented by STEP_INDENT (a step's finding) keeps its indent when
+    it wraps."""
+    blocks = []
+    for line in lines:
+        indented = line.startswith(STEP_INDENT)
+        style = f' style="margin-left: {FINDING_INDENT_PX}px"' if indented else ""
+        blocks.append(f"<div{style}>{html.escape(line.strip() if indented else line)}</div>")
+    return "".join(blocks)
 
 
 def _suggest_instruction(pixels: np.ndarray, device: str | None) -> object:

@@ -1,7 +1,9 @@
-"""QtPromptBox: the instruction field, its live interpretation, history, examples and the strength slider."""
+"""QtPromptBox: the instruction field, its live interpretation and plan, history, examples and the strength
+slider."""
 
 from __future__ import annotations
 
+import traceback
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -34,6 +36,7 @@ EXAMPLE_PROMPTS = (
     "gently denoise and brighten",
 )
 INTERPRET_DELAY_MS = 250
+PLAN_ARROW = " → "
 
 
 def _notes(interpretation: Interpretation) -> str:
@@ -41,6 +44,27 @@ def _notes(interpretation: Interpretation) -> str:
     from engine.pipeline import task_notes
 
     return "".join(f"\n{note}" for note in task_notes(interpretation.tasks))
+
+
+def plan_text(interpretation: Interpretation | None) -> tuple[str, str]:
+    """The steps a run of `interpretation` would take: ("Plan: 1. brighten → 2. reduce noise", the same steps
+    with how each is done, one per line, for the tooltip). ("", "") when nothing would run: no instruction,
+    one not understood, or one with no restoration in it."""
+    from engine.instructions import Interpretation
+    from engine.pipeline import make_plan
+
+    plannable = isinstance(interpretation, Interpretation) and interpretation.understood
+    if not plannable or not interpretation.tasks:
+        return "", ""
+    try:
+        plan = make_plan(interpretation)
+    except Exception:  # noqa: BLE001 - the plan is shown for information; the run reports its own errors
+        traceback.print_exc()
+        return "", ""
+    if not plan.steps:
+        return "", ""
+    steps = PLAN_ARROW.join(f"{i}. {step.label}" for i, step in enumerate(plan.steps, 1))
+    return f"Plan: {steps}", "\n".join(["How each step is done:", *plan.describe()])
 
 
 class QtPromptBox(QWidget):
@@ -87,6 +111,11 @@ class QtPromptBox(QWidget):
         self.interpretation_label.setWordWrap(True)
         self.interpretation_label.setTextFormat(Qt.TextFormat.PlainText)
         self.interpretation_label.setMinimumHeight(20)
+        # The steps the run will take, in order (hidden when nothing would run); their methods in the tooltip.
+        self.plan_label = QLabel()
+        self.plan_label.setWordWrap(True)
+        self.plan_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.plan_label.hide()
 
         self.strength = QSlider(Qt.Orientation.Horizontal)
         self.strength.setRange(0, 100)
@@ -101,8 +130,12 @@ class QtPromptBox(QWidget):
         top.addWidget(self.examples)
         top.addWidget(self.run_button)
         top.addWidget(self.cancel_button)
+        said = QVBoxLayout()
+        said.setSpacing(2)
+        said.addWidget(self.interpretation_label)
+        said.addWidget(self.plan_label)
         bottom = QHBoxLayout()
-        bottom.addWidget(self.interpretation_label, 1)
+        bottom.addLayout(said, 1)
         bottom.addSpacing(12)
         bottom.addWidget(QLabel("Strength:"))
         bottom.addWidget(self.strength)
@@ -221,8 +254,12 @@ class QtPromptBox(QWidget):
 
         worker = QtCallWorker(lambda: interpret(text))
         worker.signals.finished.connect(self._interpreted)
-        worker.signals.failed.connect(lambda message: self._show_message(message, True))
+        worker.signals.failed.connect(self._interpret_failed)
         start(worker)
+
+    def _interpret_failed(self, message: str) -> None:
+        self._show_message(message, True)
+        self._show_plan(None)
 
     def _interpreted(self, interpretation: Interpretation) -> None:
         if interpretation.text.strip() != self.text():
@@ -244,6 +281,7 @@ class QtPromptBox(QWidget):
             self._show_message(f"→ {interpretation.summary()}{_notes(interpretation)}", False)
         else:
             self._show_message(interpretation.message or "This is not a restoration instruction.", True)
+        self._show_plan(interpretation)
         self.interpretationShown.emit(interpretation)
 
     def _show_idle(self) -> None:
@@ -255,6 +293,13 @@ class QtPromptBox(QWidget):
             self._show_message(
                 "Type an instruction; its interpretation shows here before anything runs.", False
             )
+        self._show_plan(self._suggestion)
+
+    def _show_plan(self, interpretation: Interpretation | None) -> None:
+        text, methods = plan_text(interpretation)
+        self.plan_label.setText(text)
+        self.plan_label.setToolTip(methods)
+        self.plan_label.setVisible(bool(text))
 
     def _show_message(self, text: str, warning: bool) -> None:
         self.interpretation_label.setText(text)

@@ -185,7 +185,8 @@ class BatchJob:
 
 class QtBatchWorker(QRunnable):
     """Runs queue items one by one through engine.batch.run_batch, so each has its own status and
-    instruction; between items it honours pause, and cancel reaches into the running item."""
+    instruction; between items it honours pause, and cancel reaches into the running item. Each distinct
+    instruction is interpreted once; an empty one leaves each photo to automatic detection."""
 
     def __init__(
         self,
@@ -222,10 +223,12 @@ class QtBatchWorker(QRunnable):
         try:
             try:
                 from engine.batch import run_batch
+                from engine.instructions import interpret
             except Exception as exc:  # noqa: BLE001 - a broken install is reported, not raised into Qt
                 traceback.print_exc()
                 summary = describe_error(exc)
                 return
+            interpretations: dict[str, Interpretation] = {}
             for job in self.jobs:
                 if self.cancel_token.cancelled:
                     summary = "cancelled"
@@ -236,9 +239,16 @@ class QtBatchWorker(QRunnable):
                 self.signals.itemStarted.emit(job.item_id)
                 item_id = job.item_id
                 try:
+                    interpretation: Interpretation | None = None  # None: the detector decides per photo
+                    if job.instruction.strip():
+                        if job.instruction not in interpretations:
+                            interpretations[job.instruction] = interpret(job.instruction)
+                        interpretation = interpretations[job.instruction]
+                    # run_batch refuses an instruction that was not understood (InstructionError): that
+                    # item fails with the reason, and the others go on.
                     report = run_batch(
                         [job.path],
-                        job.instruction,
+                        interpretation,
                         self.output_dir,
                         pattern=self.pattern,
                         strength=self.strength,

@@ -1,4 +1,7 @@
-"""`photomend` command line: restore, blur, cull, compare, interpret, info, gimp."""
+"""`photomend` command line: restore, blur, cull, compare, interpret, info.
+
+The GIMP plug-in's installer is the plug-in's own command, `photomend-gimp` (plugin_gimp/install.py).
+"""
 
 from __future__ import annotations
 
@@ -84,7 +87,15 @@ def _notes(interp: Any) -> list[str]:
     return list(task_notes(interp.tasks)) if interp.understood else []
 
 
+def _plan(interp: Any) -> Any:
+    """The steps the planner makes of an understood instruction (engine.pipeline.make_plan), or None."""
+    from engine.pipeline import make_plan
+
+    return make_plan(interp) if interp.understood else None
+
+
 def _interpretation_dict(interp: Any) -> dict[str, Any]:
+    plan = _plan(interp)
     return {
         "text": interp.text,
         "tasks": list(interp.tasks),
@@ -93,7 +104,31 @@ def _interpretation_dict(interp: Any) -> dict[str, Any]:
         "message": interp.message,
         "summary": interp.summary() if interp.understood else "",
         "notes": _notes(interp),
+        "plan": [step.as_dict() for step in plan.steps] if plan is not None else [],
     }
+
+
+def _print_understood(interp: Any, stream: IO[str]) -> None:
+    """What an understood instruction asks for, the plan's steps when there are several, and the notes."""
+    print(f"Understood: {interp.summary()}", file=stream)
+    plan = _plan(interp)
+    if plan is not None and len(plan.steps) > 1:
+        print("Plan:", file=stream)
+        for line in plan.describe():
+            print(f"  {line}", file=stream)
+    for note in _notes(interp):
+        print(f"Note: {note}", file=stream)
+
+
+def _step_lines(name: str, steps: Any, findings: tuple[str, ...]) -> list[str]:
+    """A restored photo's findings, one line each; with several steps, each says which step found it."""
+    if len(steps) <= 1:
+        return [f"{name}: {finding}" for finding in findings]
+    return [
+        f"{name}: step {i} ({step.label}, {step.restorer}): {finding}"
+        for i, step in enumerate(steps, 1)
+        for finding in step.findings
+    ]
 
 
 # --- restore ---
@@ -101,11 +136,12 @@ def _interpretation_dict(interp: Any) -> dict[str, Any]:
 
 def cmd_restore(args: argparse.Namespace) -> int:
     from engine.batch import ItemEvent, run_batch
-    from engine.instructions import interpret
+    from engine.instructions import Interpretation, interpret
 
     prompt = args.prompt or ""
+    interp: Interpretation | None = None  # no instruction: each photo gets what the detector finds
     if prompt.strip():
-        interp = interpret(prompt)
+        interp = interpret(prompt)  # once, for every photo of the batch
         if args.json:
             _print_json({"event": "interpretation", **_interpretation_dict(interp)})
         if not interp.understood:
@@ -113,9 +149,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
                 print(f"photomend: {interp.message}", file=sys.stderr)
             return EXIT_NOT_UNDERSTOOD
         if not args.json:
-            print(f"Understood: {interp.summary()}", file=sys.stderr)
-            for note in _notes(interp):
-                print(f"Note: {note}", file=sys.stderr)
+            _print_understood(interp, sys.stderr)
     elif not args.json:
         print("No instruction given: each photo gets what the detector finds.", file=sys.stderr)
 
@@ -132,6 +166,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
                     "output": str(event.item.output),
                     "reason": event.reason,
                     "findings": list(event.findings),
+                    "steps": [step.as_dict() for step in event.steps],
                 }
             )
         elif event.status == "failed":
@@ -139,14 +174,14 @@ def cmd_restore(args: argparse.Namespace) -> int:
             print(f"failed: {event.reason}", file=sys.stderr)
         elif event.findings:
             bar.close()
-            for finding in event.findings:
-                print(f"{event.item.source.name}: {finding}", file=sys.stderr)
+            for line in _step_lines(event.item.source.name, event.steps, event.findings):
+                print(line, file=sys.stderr)
 
     with cancel_on_interrupt() as cancel:
         try:
             report = run_batch(
                 args.inputs,
-                prompt,
+                interp,
                 Path(args.output),
                 pattern=args.pattern,
                 strength=args.strength,
@@ -193,8 +228,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
 def cmd_blur(args: argparse.Namespace) -> int:
     from engine.batch import collect_inputs
     from engine.blur import analyze_blur, save_blur_map_png
-    from engine.blur.defocus import estimate_defocus
     from engine.io import read_photo
+    from engine.restorers.defocus import estimate_defocus
 
     found, report = collect_inputs(args.inputs)
     failures = list(report.failed)
@@ -221,7 +256,7 @@ def cmd_blur(args: argparse.Namespace) -> int:
                 "score": round(float(blur.score), 4),
                 "blurry": bool(blur.blurry),
                 "kind": blur.kind,
-                # The even blur that `restore` would undo for a deblurring request (engine.blur.defocus).
+                # The even blur that `restore` would undo for a deblurring request (engine.restorers.defocus).
                 "even_blur": {"shape": even.shape, "size_px": even.size} if even.found else None,
             }
             if map_dir is not None:
@@ -285,7 +320,7 @@ def cmd_cull(args: argparse.Namespace) -> int:
     return EXIT_SOME_FAILED if report.failed else EXIT_OK
 
 
-# --- compare / interpret / info / gimp ---
+# --- compare / interpret / info ---
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -317,6 +352,11 @@ def cmd_interpret(args: argparse.Namespace) -> int:
         _print_json(_interpretation_dict(interp))
     elif interp.understood:
         print(f"{interp.summary()}")
+        plan = _plan(interp)
+        if plan is not None:
+            print("Plan:")
+            for line in plan.describe():
+                print(f"  {line}")
         for note in _notes(interp):
             print(f"Note: {note}")
     else:
@@ -342,24 +382,6 @@ def cmd_info(args: argparse.Namespace) -> int:
                         print(f"  {entry}")
             else:
                 print(f"{key}: {value}")
-    return EXIT_OK
-
-
-def cmd_gimp(args: argparse.Namespace) -> int:
-    # The installer only copies files; it imports nothing from GIMP.
-    from plugin_gimp import install as gimp_install
-
-    target = Path(args.target) if args.target else None
-    if args.action == "install":
-        where = gimp_install.install(target)
-        print(f"installed the PhotoMend plug-in in {where}; restart GIMP and look under Filters › Enhance")
-    else:
-        removed = gimp_install.uninstall(target)
-        print(
-            f"removed the PhotoMend plug-in from {removed}"
-            if removed
-            else "the PhotoMend plug-in was not installed"
-        )
     return EXIT_OK
 
 
@@ -426,10 +448,6 @@ def build_parser() -> argparse.ArgumentParser:
     device_option(p)
     p.set_defaults(func=cmd_info)
 
-    p = sub.add_parser("gimp", help="install or remove the GIMP 3 plug-in")
-    p.add_argument("action", choices=["install", "uninstall"])
-    p.add_argument("--target", help="GIMP plug-ins folder (default: the user's GIMP 3.0 folder)")
-    p.set_defaults(func=cmd_gimp)
     return parser
 
 

@@ -25,7 +25,7 @@ if ! "$PYTHON" -c "import PyInstaller" 2>/dev/null; then
     "$PYTHON" -m pip install "pyinstaller>=6.0"
 fi
 
-for model in restore.onnx detector.onnx jpeg.onnx denoise.onnx shake.onnx; do
+for model in restore.onnx detector.onnx jpeg.onnx denoise.onnx shake.onnx task_head.npz; do
     if [ ! -f "$ROOT/resources/models/$model" ]; then
         echo "!! resources/models/$model is missing: the bundle will start but cannot use that model" >&2
     fi

@@ -1,4 +1,7 @@
-"""`photomend gimp install|uninstall`: copy the GIMP 3 plug-in and a sidecar config into GIMP's plug-ins.
+"""`photomend-gimp install|uninstall`: copy the GIMP 3 plug-in and a sidecar config into GIMP's plug-ins.
+
+The installer is the plug-in's own command (pyproject `[project.scripts]`), not the engine's: the engine
+imports nothing from plugin_gimp.
 
 GIMP 3 loads `plug-ins/<name>/<name>.py` (folder and file share a name, the file executable). The sidecar
 `photomend.json` beside it names the Python interpreter of *this* environment and the worker script, so the
@@ -17,6 +20,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+#: The installer's command (pyproject `[project.scripts]`).
+PROG = "photomend-gimp"
 PLUGIN_NAME = "photomend"
 SIDECAR_NAME = "photomend.json"
 GIMP_SERIES = "3.0"
@@ -78,11 +83,11 @@ def uninstall(target_dir: Path | None = None) -> Path | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """`photomend gimp install|uninstall [--target DIR] [--python PATH]`; returns the exit code."""
-    parser = argparse.ArgumentParser(prog="photomend gimp", description="Install PhotoMend's GIMP 3 plug-in.")
+    """`photomend-gimp install|uninstall [--target DIR] [--python PATH]`; returns the exit code."""
+    parser = argparse.ArgumentParser(prog=PROG, description="Install or remove PhotoMend's GIMP 3 plug-in.")
     parser.add_argument("action", choices=["install", "uninstall"])
     parser.add_argument(
-        "--target", type=Path, default=None, help=f"GIMP plug-in folder (default: {gimp_plugins_dir()})"
+        "--target", type=Path, default=None, help=f"GIMP plug-ins folder (default: {gimp_plugins_dir()})"
     )
     parser.add_argument(
         "--python",
@@ -93,14 +98,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.action == "install":
-            plugin = install(args.target, python=args.python)
-            print(f"Installed the PhotoMend plug-in: {plugin}")
-            print("Restart GIMP, then use Filters > Enhance > PhotoMend Restore... / PhotoMend Blur Map...")
+            where = install(args.target, python=args.python)
+            print(
+                f"installed the PhotoMend plug-in in {where}; restart GIMP and look under Filters › Enhance"
+            )
         else:
             removed = uninstall(args.target)
-            print(f"Removed {removed}" if removed else "The PhotoMend plug-in was not installed.")
+            print(
+                f"removed the PhotoMend plug-in from {removed}"
+                if removed
+                else "the PhotoMend plug-in was not installed"
+            )
     except OSError as exc:
-        print(f"photomend gimp {args.action}: {exc}", file=sys.stderr)
+        print(f"{PROG} {args.action}: {exc}", file=sys.stderr)
         return 1
     return 0
 

@@ -11,7 +11,10 @@ starts this script with PhotoMend's interpreter. Protocol (one request per proce
     stdout:  "progress <fraction> <stage>" lines while working
     reply:   reply.json next to the request: {"ok": bool, "error_kind", "message", "channels", "summary",
              "notes" (what the model does poorly among the tasks run), "findings" (what the run found in
-             this layer, e.g. the out-of-focus disk it undid), "score", "blurry", "kind", "timings"}
+             this layer, e.g. the out-of-focus disk it undid: all steps' findings, in order), "plan" (the
+             planned steps, one line each: "1. reduce noise: <how>"), "steps" (what each step did, in order:
+             {"label", "restorer" (the one that ran), "findings", "seconds"}), "score", "blurry", "kind",
+             "timings"}
     exit:    the CLI's codes: 0 ok, 1 failed, 3 instruction not understood, 4 model/device error,
              130 cancelled
 
@@ -93,6 +96,8 @@ class Reply:
     summary: str = ""
     notes: list[str] = field(default_factory=list)
     findings: list[str] = field(default_factory=list)
+    plan: list[str] = field(default_factory=list)
+    steps: list[dict[str, Any]] = field(default_factory=list)
     score: float | None = None
     blurry: bool | None = None
     kind: str = ""
@@ -167,6 +172,8 @@ def run_restore(
     reply.summary = result.interpretation.summary()
     reply.notes = list(result.notes)
     reply.findings = list(result.findings)
+    reply.plan = list(result.plan.describe())
+    reply.steps = [step.as_dict() for step in result.steps]
     mark = time.perf_counter()
     output = from_rgb(pixels, alpha, request.channels)
     reply.timings["convert_s"] = convert + time.perf_counter() - mark

@@ -67,7 +67,7 @@ def defocused_photo(path: Path) -> Path:
     import numpy as np
     from PIL import Image
 
-    from engine.blur.defocus import defocus_kernel
+    from engine.restorers.defocus import defocus_kernel
     from training.degradations import apply_kernel
 
     photo = np.asarray(Image.open(ROOT / "tests" / "data" / "path_1200.jpg").convert("RGB"), np.float32)

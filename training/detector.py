@@ -40,7 +40,7 @@ __all__ = [
     "sample_task_set",
 ]
 
-SIDE = 256  # engine.models.registry DETECTOR.input_size
+SIDE = 256  # engine.models.registry DETECTOR.minimum_size: the side of the canvas it sees
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 
 

@@ -14,10 +14,17 @@ filter). One design, one kind of training data each:
   (training.degradations' denoise draws); the level is the one engine.noise reads (guided by the clean
   crop, as the engine is by the network's output), its rms over NOISE_UNIT; 35 % of the crops made vivid
   first; the PSNR loss. Shipped as resources/models/denoise.onnx (card resources/models/denoise.md).
-- `shake`: shaken photos (random camera-shake paths, `shaken`) deconvolved as engine.blur.motion does, with
-  the true path or a misread one (`misread`), or with the path the engine read itself (`engine-shakes`); the
-  "filtered" photo is the deconvolution, the level the path's length over engine.blur.motion.SHAKE_UNIT.
+- `shake`: shaken photos (random camera-shake paths, `shaken`) deconvolved as engine.restorers.shake does,
+  with the true path or a misread one (`misread`), or with the path the engine read itself
+  (`engine-shakes`); the "filtered" photo is the deconvolution, the level the path's length over
+  engine.restorers.shake.SHAKE_UNIT.
   Shipped as resources/models/shake.onnx (card resources/models/shake.md).
+- `grain_jpeg`: grain (Gaussian σ 2-35 or Poisson-Gaussian sensor noise; none in 15 % of the crops) then
+  saved as a JPEG of quality 20-90 (`grain_jpeg_case`); the filtered photo is the DCT filter at the level
+  the JPEG's quality implies, as for `jpeg`, and the level that quality's scale: the grain's own level is not
+  given, because it cannot be read once a JPEG has smeared it (the noise read on such photos ranges from
+  0.5 to 20/255 for the same σ 15). Shipped as resources/models/grain_jpeg.onnx (card grain_jpeg.md), the
+  specialist for a request to remove grain and JPEG artefacts together (engine.restorers.grain_jpeg).
 
 Crops (144 x 144) of BSD432 (every VAL_EVERY-th photo held out to validate) and of the wallpapers at full
 and half size; training takes a 96 x 96 patch at a random offset, so the JPEG grid's phase varies as it
@@ -35,6 +42,10 @@ does in a tile of a big photo.
     python -m training.refiner engine-shakes --out training/cache/shake_engine --photos 24 --seed 300000
     python -m training.refiner train --kind shake --data training/cache/shake training/cache/shake_engine \
         --init runs/noise/best.pt --out runs/shake --minutes 55 --lr 5e-4
+    python -m training.refiner data  --kind grain_jpeg --out training/cache/grain_jpeg --samples 16000 \
+        --seed 500000
+    python -m training.refiner train --kind grain_jpeg --data training/cache/grain_jpeg \
+        --init resources/models/jpeg.onnx --out runs/grain_jpeg --minutes 75 --lr 5e-4
 """
 
 from __future__ import annotations
@@ -55,20 +66,20 @@ from torch import nn
 from torch.nn import functional as F  # noqa: N812
 
 from engine.blur.analysis import luminance
-from engine.blur.defocus import deconvolve
-from engine.blur.motion import (
+from engine.noise.dct import NOISE_UNIT, denoise_dct, estimate_noise_level
+from engine.noise.jpeg import SCALE_UNIT, jpeg_noise_level, quantisation_scale
+from engine.restorers.defocus import deconvolve
+from engine.restorers.shake import (
     DECONVOLUTION_WEIGHT,
     estimate_motion,
     path_length,
     shake_level,
     undo_motion,
 )
-from engine.noise.dct import NOISE_UNIT, denoise_dct, estimate_noise_level
-from engine.noise.jpeg import SCALE_UNIT, jpeg_noise_level, quantisation_scale
 from training.data import load_images
 from training.degradations.blur_kernels import apply_kernel, motion_kernel
 from training.degradations.jpeg import jpeg_compress
-from training.degradations.noise import gaussian_noise
+from training.degradations.noise import gaussian_noise, poisson_gaussian_noise
 from training.degradations.pipeline import degrade
 
 __all__ = [
@@ -104,6 +115,28 @@ def _random_jpeg(clean: np.ndarray, rng: np.random.Generator) -> Case:
     quality = int(rng.integers(5, 61))
     first = int(rng.integers(30, 96)) if rng.random() < 0.2 else None
     return jpeg_case(clean, quality, first)
+
+
+def grain_jpeg_case(
+    clean: np.ndarray, rng: np.random.Generator, sigma: float | None = None, quality: int | None = None
+) -> Case:
+    """Grain, then saved as a JPEG, filtered at the JPEG's level (`jpeg_case`). `sigma` (/255; 0: no grain)
+    and `quality` are drawn when None: no grain 15 %, Gaussian σ 2-35 40 %, sensor noise 45 %; quality
+    20-90, 15 % saved twice."""
+    first = None
+    if sigma is not None:
+        noisy = gaussian_noise(clean, sigma / 255.0, rng) if sigma > 0 else clean
+    elif (draw := rng.random()) < 0.15:
+        noisy = clean
+    elif draw < 0.55:
+        noisy = gaussian_noise(clean, float(rng.uniform(2.0, 35.0)) / 255.0, rng)
+    else:
+        photons = float(np.exp(rng.uniform(np.log(50.0), np.log(2000.0))))
+        noisy = poisson_gaussian_noise(clean, rng, photons, float(rng.uniform(0.002, 0.03)))
+    if quality is None:
+        quality = int(rng.integers(20, 91))
+        first = int(rng.integers(50, 96)) if rng.random() < 0.15 else None
+    return jpeg_case(_saved(noisy), quality, first)
 
 
 def _saved(image: np.ndarray) -> np.ndarray:
@@ -162,7 +195,7 @@ def misread(kernel: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def shake_case(clean: np.ndarray, rng: np.random.Generator, size: int | None = None) -> Case:
-    """A shaken crop, deconvolved as engine.blur.motion does, with the true path (40 %) or a misread one;
+    """A shaken crop, deconvolved as engine.restorers.shake does, with the true path (40 %) or a misread one;
     the level is the used path's, as the engine tells it (shake_level). (`engine_shake_samples` gives crops
     whose path the engine read blindly.)"""
     blurred, kernel = shaken(clean, rng, size)
@@ -232,6 +265,16 @@ KINDS: dict[str, Kind] = {
             ("misread21", lambda clean: _fixed_shake(clean, 21, True)),
             ("true11", lambda clean: _fixed_shake(clean, 11, False)),
         ),
+    ),
+    "grain_jpeg": Kind(
+        grain_jpeg_case,
+        (
+            ("s15q40", lambda clean: grain_jpeg_case(clean, np.random.default_rng(1540), 15.0, 40)),
+            ("s8q60", lambda clean: grain_jpeg_case(clean, np.random.default_rng(860), 8.0, 60)),
+            ("s25q75", lambda clean: grain_jpeg_case(clean, np.random.default_rng(2575), 25.0, 75)),
+            ("q30", lambda clean: grain_jpeg_case(clean, np.random.default_rng(30), 0.0, 30)),
+        ),
+        loss="psnr",
     ),
 }
 
@@ -357,7 +400,7 @@ def _save_samples(out: Path, rows: list[tuple[np.ndarray, np.ndarray, np.ndarray
 
 def engine_shake_samples(out: Path, photos: int, seed: int, bsd: Path, crops: int = 8) -> None:
     """samples.npz as make_samples' for the shake refiner, from whole training BSD432 photos shaken (as
-    `shaken`) and read blindly by engine.blur.motion: where it finds the shake, the photo deconvolved with
+    `shaken`) and read blindly by engine.restorers.shake: where it finds the shake, the photo deconvolved with
     the kernel it read and `crops` random crops of it. Rewritten every 5 photos, so it can be stopped."""
     paths = _bsd_paths(bsd, held_out=False)
     rng = np.random.default_rng(seed)
@@ -523,7 +566,27 @@ def _loss(name: str, restored: torch.Tensor, clean: torch.Tensor) -> torch.Tenso
     return F.l1_loss(restored, clean)
 
 
+def load_onnx_weights(path: Path) -> FilterRefiner:
+    """A FilterRefiner of the default shape with the weights of a shipped refiner's ONNX file (export_onnx's
+    initializers: "refiner.<name>", "__fp16" where stored as half)."""
+    import onnx
+    from onnx import numpy_helper
+
+    weights = {}
+    for tensor in onnx.load(str(path)).graph.initializer:
+        name = tensor.name.removesuffix("__fp16")
+        if name.startswith("refiner."):
+            weights[name.removeprefix("refiner.")] = torch.from_numpy(
+                numpy_helper.to_array(tensor).astype(np.float32)
+            )
+    model = FilterRefiner()
+    model.load_state_dict(weights)
+    return model
+
+
 def load_checkpoint(path: Path) -> FilterRefiner:
+    if path.suffix == ".onnx":
+        return load_onnx_weights(path)
     state = torch.load(path, weights_only=False, map_location="cpu")
     config = state["config"]
     model = FilterRefiner(RefinerConfig(tuple(config["widths"]), tuple(config["blocks"])))
@@ -603,7 +666,11 @@ def main(argv: list[str] | None = None) -> None:
     run = sub.add_parser("train")
     run.add_argument("--kind", choices=sorted(KINDS), required=True)
     run.add_argument("--data", type=Path, nargs="+", required=True, help="folders of samples.npz, joined")
-    run.add_argument("--init", type=Path, help="start from this checkpoint's weights (fine-tune)")
+    run.add_argument(
+        "--init",
+        type=Path,
+        help="start from this checkpoint's (or shipped .onnx refiner's) weights (fine-tune)",
+    )
     run.add_argument("--out", type=Path, required=True)
     run.add_argument("--minutes", type=float, default=90.0)
     run.add_argument("--batch", type=int, default=16)

@@ -17,15 +17,16 @@ import numpy as np
 import torch
 from torch import nn
 
-from engine.instructions.head import HEAD_FILE, KINDS, STRENGTH_LEVELS
-from engine.instructions.head import __file__ as HEAD_SOURCE
+from engine.instructions.head import KINDS, STRENGTH_LEVELS
+from engine.models import TASK_HEAD
+from engine.models.registry import __file__ as REGISTRY_SOURCE
 from training.embed_corpus import DEFAULT_OUT as CACHE
 from training.embed_corpus import embed_prompts, load_prompts
 
 REPO = Path(__file__).resolve().parents[1]
 TRAIN = REPO / "resources" / "prompts" / "train.jsonl"
 HELDOUT = REPO / "resources" / "prompts" / "heldout.jsonl"
-OUT = REPO / "resources" / "models" / HEAD_FILE
+OUT = REPO / "resources" / "models" / TASK_HEAD.file
 TASKS = ("denoise", "deblur", "dehaze", "derain", "lowlight", "jpeg")
 
 
@@ -147,10 +148,13 @@ def export(models: list[TaskHead]) -> str:
     OUT.parent.mkdir(parents=True, exist_ok=True)
     np.savez(OUT, **arrays)
     digest = hashlib.sha256(OUT.read_bytes()).hexdigest()
-    # Record the sha256 the engine checks at load, in the one place it lives.
-    source = Path(HEAD_SOURCE)
-    text = source.read_text(encoding="utf-8")
-    text = re.sub(r'HEAD_SHA256 = "[0-9a-f]*"', f'HEAD_SHA256 = "{digest}"', text)
+    # Record the sha256 the engine checks at load, in the one place it lives: the registry's TASK_HEAD.
+    source = Path(REGISTRY_SOURCE)
+    text, found = re.subn(
+        r'(id="task_head",[^)]*?sha256=")[0-9a-f]*"', rf'\g<1>{digest}"', source.read_text(encoding="utf-8")
+    )
+    if found != 1:
+        raise SystemExit(f"{source}: no TASK_HEAD sha256 to record {digest} in")
     source.write_text(text, encoding="utf-8")
     print(f"wrote {OUT} ({OUT.stat().st_size / 1024:.0f} KiB), sha256 {digest} (recorded in {source.name})")
     return digest

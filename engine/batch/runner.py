@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.errors import Cancelled, DeviceError, InstructionError, ModelError, PhotoMendError
-from engine.instructions import Interpretation, interpret
+from engine.instructions import Interpretation
 from engine.io import SUPPORTED_SUFFIXES, read_photo, remove_stale_temp_files, write_photo
-from engine.pipeline import restore
+from engine.pipeline import StepReport, restore
 from engine.progress import CancelToken, ProgressCallback, no_progress
 
 JOURNAL_NAME = ".photomend-journal.jsonl"
@@ -20,11 +20,10 @@ DEFAULT_PATTERN = "{stem}.{ext}"
 
 @dataclass(frozen=True)
 class BatchItem:
-    """One photo to restore: where it comes from, where it goes, and its own instruction if any."""
+    """One photo to restore: where it comes from and where it goes."""
 
     source: Path
     output: Path
-    instruction: str | None = None
 
 
 @dataclass(frozen=True)
@@ -37,6 +36,8 @@ class ItemEvent:
     reason: str = ""
     #: done: what the restoration found in this photo (RestoreResult.findings)
     findings: tuple[str, ...] = ()
+    #: done: what each step of the plan did (RestoreResult.steps)
+    steps: tuple[StepReport, ...] = ()
 
 
 @dataclass
@@ -103,7 +104,6 @@ def plan_batch(
     output_dir: Path,
     *,
     pattern: str = DEFAULT_PATTERN,
-    instructions: Mapping[Path, str] | None = None,
 ) -> tuple[list[BatchItem], BatchReport]:
     """Decide every output path up front, so two inputs can never write the same file."""
     paths = [Path(p) for p in inputs]
@@ -126,8 +126,7 @@ def plan_batch(
             report.failed.append((source, "output would overwrite the original; choose another folder"))
             continue
         taken.add(target.resolve())
-        instruction = (instructions or {}).get(source)
-        items.append(BatchItem(source=source, output=target, instruction=instruction))
+        items.append(BatchItem(source=source, output=target))
     return items, report
 
 
@@ -165,7 +164,7 @@ class _Journal:
 
 def run_batch(
     inputs: Iterable[Path | str],
-    instruction: str,
+    interpretation: Interpretation | None,
     output_dir: Path | str,
     *,
     pattern: str = DEFAULT_PATTERN,
@@ -173,36 +172,26 @@ def run_batch(
     device: str | None = None,
     tile_size: int | None = None,
     overwrite: bool = False,
-    quality: int | None = None,
-    instructions: Mapping[Path, str] | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
     on_item: Callable[[ItemEvent], None] | None = None,
 ) -> BatchReport:
-    """Restore every photo in `inputs` into `output_dir`.
+    """Restore every photo in `inputs` into `output_dir` as `interpretation` asks.
 
-    Finished outputs (journal entry or existing file) are skipped, so a killed run resumes where it
-    stopped; a bad file is recorded with its reason and the rest go on; an instruction that is not a
-    restoration request fails before any file is touched (InstructionError).
+    The caller interprets the instruction once (engine.instructions.interpret); None means no instruction,
+    and each photo then gets what the degradation detector finds in it. Finished outputs (journal entry or
+    existing file) are skipped, so a killed run resumes where it stopped; a bad file is recorded with its
+    reason and the rest go on; an interpretation that was not understood fails before any file is touched
+    (InstructionError).
     """
+    if interpretation is not None and not interpretation.understood:
+        raise InstructionError(interpretation.message)
     progress = progress or no_progress
     emit = on_item or (lambda event: None)
     output_dir = Path(output_dir)
-    items, report = plan_batch(inputs, output_dir, pattern=pattern, instructions=instructions)
-
-    interpretations: dict[str, Interpretation] = {}
-
-    def understood(text: str) -> Interpretation:
-        if text not in interpretations:
-            interpretations[text] = interpret(text)
-        result = interpretations[text]
-        if text.strip() and not result.understood:
-            raise InstructionError(result.message)
-        return result
-
-    understood(instruction)
-    for text in {i.instruction for i in items if i.instruction is not None}:
-        understood(text)
+    items, report = plan_batch(inputs, output_dir, pattern=pattern)
+    # The journal keys a finished photo by the instruction's text: "" for detection per photo.
+    text = interpretation.text if interpretation is not None else ""
 
     output_dir.mkdir(parents=True, exist_ok=True)
     remove_stale_temp_files(output_dir, recursive=True)
@@ -212,7 +201,6 @@ def run_batch(
         if cancel is not None and cancel.cancelled:
             report.cancelled = True
             break
-        text = item.instruction if item.instruction is not None else instruction
         try:
             key = journal.key(item, text, strength)
         except OSError as exc:
@@ -234,7 +222,7 @@ def run_batch(
             photo = read_photo(item.source)
             result = restore(
                 photo,
-                understood(text) if text.strip() else text,
+                interpretation if interpretation is not None else "",  # "": detect per photo
                 strength=strength,
                 device=device,
                 tile_size=tile_size,
@@ -242,7 +230,7 @@ def run_batch(
                 cancel=cancel,
             )
             item.output.parent.mkdir(parents=True, exist_ok=True)
-            write_photo(photo.with_pixels(result.pixels), item.output, overwrite=overwrite, quality=quality)
+            write_photo(photo.with_pixels(result.pixels), item.output, overwrite=overwrite)
         except (ModelError, DeviceError):
             raise  # not about this file: every other file would fail the same way
         except Cancelled:
@@ -262,6 +250,6 @@ def run_batch(
         report.done.append(item)
         if result.findings:
             report.findings[item.source] = result.findings
-        emit(ItemEvent(item, "done", 1.0, findings=result.findings))
+        emit(ItemEvent(item, "done", 1.0, findings=result.findings, steps=result.steps))
     progress(1.0, "batch finished")
     return report

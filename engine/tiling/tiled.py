@@ -83,7 +83,7 @@ def run_tiled(
     halved and the failed tile, and every later one, is itself tiled at the smaller size, down to
     `min_tile_size`; then OutOfMemoryError. `cancel` is checked before each tile (engine.errors.Cancelled).
     `infer` returns `out_channels` channels (default: as many as it is given), e.g. when the input carries
-    a guide beside the photo (engine.pipeline.scene.guided_tiles).
+    a guide beside the photo (engine.restorers.scene.guided_tiles).
     """
     if image.ndim != 3:
         raise ValueError(f"run_tiled expects an (H, W, C) image, got shape {image.shape}")

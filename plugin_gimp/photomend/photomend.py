@@ -4,7 +4,7 @@
 This file runs under GIMP's Python, which has PyGObject but not numpy or onnxruntime. It therefore never
 imports the engine: it dumps the layer as raw float32 into a private temp folder, starts PhotoMend's worker
 (plugin_gimp/worker.py) with the interpreter named in the sidecar photomend.json written by
-`photomend gimp install` (or $PHOTOMEND_PYTHON), forwards the worker's progress lines to GIMP's progress bar,
+`photomend-gimp install` (or $PHOTOMEND_PYTHON), forwards the worker's progress lines to GIMP's progress bar,
 and reads the float32 result back into a new layer inside one undo group.
 """
 
@@ -68,7 +68,7 @@ def read_sidecar() -> dict:
         return {}
     except (OSError, ValueError) as exc:
         raise BridgeError(
-            f"PhotoMend's GIMP settings {path} cannot be read ({exc}); run `photomend gimp install` again."
+            f"PhotoMend's GIMP settings {path} cannot be read ({exc}); run `photomend-gimp install` again."
         ) from exc
 
 
@@ -78,13 +78,13 @@ def worker_command() -> list[str]:
     python = os.environ.get(PYTHON_ENV) or sidecar.get("python")
     if not python:
         raise BridgeError(
-            "PhotoMend is not set up for GIMP: run `photomend gimp install` "
+            "PhotoMend is not set up for GIMP: run `photomend-gimp install` "
             f"(or set {PYTHON_ENV} to PhotoMend's Python)."
         )
     if not Path(python).is_file():
         raise BridgeError(
             f"PhotoMend's Python was not found at {python}. Reinstall the plug-in with "
-            f"`photomend gimp install`, or set {PYTHON_ENV}."
+            f"`photomend-gimp install`, or set {PYTHON_ENV}."
         )
     worker = sidecar.get("worker")
     if worker and Path(worker).is_file():
@@ -230,7 +230,7 @@ def _failure_message(reply: dict, stderr_tail: str) -> str:
     if kind == "engine-missing":
         return (
             f"PhotoMend's engine is not installed in the Python the plug-in uses: {message}\n"
-            "Run `photomend gimp install` from PhotoMend's own environment."
+            "Run `photomend-gimp install` from PhotoMend's own environment."
         )
     if kind == "cancelled":
         return "PhotoMend was cancelled."
@@ -381,6 +381,28 @@ def _success(procedure: Gimp.Procedure, *values: GObject.Value) -> Gimp.ValueArr
     return returned
 
 
+def run_message(summary: str, reply: dict) -> str:
+    """What a person is told after a restore ("" when there is nothing to tell): the notes on what the model
+    does poorly among the tasks, then each step in the order it ran, with the restorer that ran, its time and
+    its findings (a worker that reports no steps: its findings as they are). A lone step that found nothing
+    goes unsaid."""
+    notes = list(reply.get("notes", []))
+    steps = list(reply.get("steps", []))
+    if steps:
+        if len(steps) == 1 and not steps[0].get("findings") and not notes:
+            return ""
+        lines = []
+        for number, step in enumerate(steps, 1):
+            seconds = float(step.get("seconds", 0.0))
+            lines.append(f"{number}. {step.get('label', '')} ({step.get('restorer', '')}, {seconds:.1f} s)")
+            lines.extend(f"    {finding}" for finding in step.get("findings", []))
+    else:
+        lines = list(reply.get("findings", []))
+    if not notes and not lines:
+        return ""
+    return "\n".join([f"PhotoMend ({summary}):", *notes, *lines])
+
+
 def restore_run(procedure, run_mode, image, drawables, config, _data):
     if run_mode == Gimp.RunMode.INTERACTIVE and not _show_dialog(procedure, config, "PhotoMend Restore"):
         return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
@@ -416,14 +438,17 @@ def restore_run(procedure, run_mode, image, drawables, config, _data):
         return _error(procedure, f"PhotoMend could not update the image: {exc.message}")
     notes = result.reply.get("notes", [])
     findings = result.reply.get("findings", [])
-    if (notes or findings) and run_mode != Gimp.RunMode.NONINTERACTIVE:
+    message = run_message(summary, result.reply)
+    if message and run_mode != Gimp.RunMode.NONINTERACTIVE:
         # The layer is there; the person is also told what this model version does poorly among the tasks,
-        # and what the run found in this layer (e.g. the out-of-focus disk it undid).
-        Gimp.message(f"PhotoMend ({summary}): " + " ".join(notes + findings))
+        # and what each step of the run did and found in this layer (e.g. the out-of-focus disk it undid).
+        Gimp.message(message)
     report = {
         "summary": summary,
         "notes": notes,
         "findings": findings,
+        "plan": result.reply.get("plan", []),
+        "steps": result.reply.get("steps", []),
         "timings": {**result.reply.get("timings", {}), **result.timings},
     }
     return _success(

@@ -143,7 +143,7 @@ def test_dropping_a_folder_on_the_batch_tab_queues_its_photos(qtbot, panel, phot
 def test_a_restored_row_says_what_the_run_found(qtbot, panel, tmp_path: Path) -> None:  # noqa: ANN001
     from PIL import Image
 
-    from engine.blur.defocus import defocus_kernel
+    from engine.restorers.defocus import defocus_kernel
     from tests.conftest import save_rgb
     from training.degradations import apply_kernel
 
@@ -161,3 +161,48 @@ def test_a_restored_row_says_what_the_run_found(qtbot, panel, tmp_path: Path) ->
     found = "Found an even out-of-focus blur (a disk of radius 3.00 px) and undid it."
     assert item.reason == found
     assert status_text(item) == f"done → {Path(item.output).name} · {found}"
+
+
+def test_batch_worker_interprets_each_instruction_once_and_leaves_empty_ones_to_detection(
+    qtbot,  # noqa: ANN001
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import engine.batch.runner as runner
+    import engine.instructions
+    from desktop.qt_workers import BatchJob, QtBatchWorker
+
+    photos = [save_rgb(tmp_path / f"p{i}.png", textured_image(32, 32, seed=i)) for i in range(4)]
+    real_interpret = engine.instructions.interpret
+    interpreted: list[str] = []
+    given: dict[str, object] = {}
+
+    def counting_interpret(text: str) -> object:
+        interpreted.append(text)
+        return real_interpret(text)
+
+    def fake_restore(photo, instruction, **kwargs):  # noqa: ANN001, ANN003, ANN202
+        given[photo.source.name] = instruction
+        return type("Result", (), {"pixels": photo.pixels, "findings": ()})()
+
+    monkeypatch.setattr(engine.instructions, "interpret", counting_interpret)
+    monkeypatch.setattr(runner, "restore", fake_restore)
+    jobs = [
+        BatchJob("0", photos[0], "remove the noise"),
+        BatchJob("1", photos[1], ""),
+        BatchJob("2", photos[2], "remove the noise"),
+        BatchJob("3", photos[3], "add a party hat to my dog"),
+    ]
+    worker = QtBatchWorker(jobs, tmp_path / "out", pattern="{stem}.{ext}")
+    finished: dict[str, tuple[str, str]] = {}
+    worker.signals.itemFinished.connect(
+        lambda i, status, reason, _out: finished.update({i: (status, reason)})
+    )
+    worker.run()
+
+    assert interpreted == ["remove the noise", "add a party hat to my dog"]
+    assert given["p0.png"] is given["p2.png"] and given["p0.png"].tasks == ("denoise",)
+    assert given["p1.png"] == ""  # no instruction: restore() detects what this photo needs
+    assert "p3.png" not in given
+    assert [finished[i][0] for i in "0123"] == ["done", "done", "done", "failed"]
+    assert finished["3"][1].startswith("That is not something PhotoMend can do.")

@@ -92,3 +92,53 @@ def test_examples_fill_the_box_and_history_keeps_the_latest_first(prompt: QtProm
     prompt.remember("remove the noise")
     assert prompt.history() == ["remove the noise", "fix the blur"]
     assert prompt.text() == EXAMPLE_PROMPTS[2]  # the history list does not overwrite what is typed
+
+
+def test_the_plan_shows_its_steps_in_order_before_anything_runs(qtbot, prompt: QtPromptBox) -> None:  # noqa: ANN001
+    from engine.pipeline import make_plan
+
+    runs = []
+    prompt.runRequested.connect(runs.append)
+    with qtbot.waitSignal(prompt.interpretationShown, timeout=INTERPRET_TIMEOUT_MS) as shown:
+        prompt.set_text("it's dark and grainy")
+    interpretation = shown.args[0]
+    assert set(interpretation.tasks) == {"lowlight", "denoise"}
+    # Brightening first: the grain step must see the noise at the strength it will have.
+    assert prompt.plan_label.text() == "Plan: 1. brighten → 2. reduce noise"
+    assert not prompt.plan_label.isHidden()
+    # How each step is done, in the tooltip (the full method text is too long for the line).
+    tooltip = prompt.plan_label.toolTip().split("\n")
+    assert tooltip[1:] == make_plan(interpretation).describe()
+    assert tooltip[1].startswith("1. brighten: ") and tooltip[2].startswith("2. reduce noise: grain level")
+    assert prompt.interpretation_label.text() == f"→ {interpretation.summary()}"  # the summary is unchanged
+    assert runs == []
+
+
+def test_the_plan_follows_the_typing_and_goes_for_no_restoration_or_an_empty_box(
+    qtbot,  # noqa: ANN001
+    prompt: QtPromptBox,
+) -> None:
+    with qtbot.waitSignal(prompt.interpretationShown, timeout=INTERPRET_TIMEOUT_MS):
+        prompt.set_text("remove the noise")
+    assert prompt.plan_label.text() == "Plan: 1. reduce noise"
+    with qtbot.waitSignal(prompt.interpretationShown, timeout=INTERPRET_TIMEOUT_MS) as shown:
+        prompt.set_text("add film grain")  # adds a fault: not a restoration
+    assert not shown.args[0].understood
+    assert prompt.plan_label.isHidden() and prompt.plan_label.text() == ""
+    assert prompt.plan_label.toolTip() == ""
+    with qtbot.waitSignal(prompt.interpretationShown, timeout=INTERPRET_TIMEOUT_MS):
+        prompt.set_text("it's dark and grainy")
+    assert not prompt.plan_label.isHidden()
+    prompt.set_text("")  # empty, nothing detected: no plan
+    assert prompt.plan_label.isHidden() and prompt.plan_label.text() == ""
+
+
+def test_an_empty_prompt_shows_the_plan_of_the_detected_suggestion(prompt: QtPromptBox) -> None:
+    from engine.instructions import interpret
+
+    prompt.set_suggestion(interpret("clean up the jpeg artifacts and remove the noise"))
+    assert "Auto-detected:" in prompt.interpretation_label.text()
+    assert prompt.plan_label.text() == "Plan: 1. clean up JPEG artefacts → 2. reduce noise"
+    assert not prompt.plan_label.isHidden()
+    prompt.set_suggestion(None)  # another photo, nothing detected
+    assert prompt.plan_label.isHidden()

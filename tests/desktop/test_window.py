@@ -262,7 +262,7 @@ def test_empty_prompt_runs_the_detected_suggestion(qtbot, make_window, tmp_path:
     result = outcome[0]
     assert not isinstance(result, str), result
     assert result.interpretation is suggestion
-    assert "(auto-detected)" in window.run_info.text()
+    assert "(auto-detected)" in window.run_text()
 
 
 def test_dragging_strength_remixes_big_photos_at_screen_size_then_full(
@@ -288,7 +288,7 @@ def test_dragging_strength_remixes_big_photos_at_screen_size_then_full(
 
 
 def test_the_run_panel_says_what_the_run_found(qtbot, make_window, tmp_path: Path) -> None:  # noqa: ANN001
-    from engine.blur.defocus import defocus_kernel
+    from engine.restorers.defocus import defocus_kernel
     from training.degradations import apply_kernel
 
     photo = np.asarray(Image.open(Path(__file__).parents[1] / "data" / "path_1200.jpg").convert("RGB"))
@@ -304,4 +304,49 @@ def test_the_run_panel_says_what_the_run_found(qtbot, make_window, tmp_path: Pat
     qtbot.waitUntil(lambda: bool(outcome), timeout=RUN_TIMEOUT_MS)
     assert not isinstance(outcome[0], str), outcome[0]
     found = "Found an even out-of-focus blur (a disk of radius 3.00 px) and undid it."
-    assert window.run_info.text().endswith(found)
+    assert window.run_text().endswith(found)
+
+
+def test_the_run_panel_lists_each_step_with_its_restorer_findings_and_time(
+    qtbot,  # noqa: ANN001
+    make_window,  # noqa: ANN001
+    tmp_path: Path,
+) -> None:
+    import re
+
+    from desktop.qt_main_window import FINDING_INDENT_PX
+    from tests.conftest import add_noise
+
+    dark = add_noise(textured_image(96, 128, seed=4) * 0.25, 0.05)  # dark and grainy
+    path = save_rgb(tmp_path / "dark.png", dark)
+    window = make_window()
+    assert window.open_photo(path)
+    with qtbot.waitSignal(window.prompt.interpretationShown, timeout=RUN_TIMEOUT_MS):
+        window.prompt.set_text("it's dark and grainy")
+    assert window.prompt.plan_label.text() == "Plan: 1. brighten → 2. reduce noise"
+    outcome = []
+    window.restoreFinished.connect(outcome.append)
+    window.restoreFailed.connect(outcome.append)
+    window.prompt.request_run()
+    qtbot.waitUntil(lambda: bool(outcome), timeout=RUN_TIMEOUT_MS)
+    result = outcome[0]
+    assert not isinstance(result, str), result
+    assert [step.label for step in result.steps] == ["brighten", "reduce noise"]
+
+    lines = window.run_text().split("\n")
+    assert lines[0] == result.interpretation.summary()
+    steps = lines[2:]  # after the summary and the run's time, device and tile
+    assert re.fullmatch(r"1\. brighten \(network, \d+\.\d s\)", steps[0]), steps
+    # The grain step read the grain the brightening left, and says how strong it was.
+    assert re.fullmatch(r"2\. reduce noise \(grain, \d+\.\d s\)", steps[1]), steps
+    (finding,) = steps[2:]
+    assert finding.startswith("    Found grain of about ") and finding.endswith("/255 and removed it.")
+    expected = []
+    for i, step in enumerate(result.steps, 1):
+        expected.append(f"{i}. {step.label} ({step.restorer}, {step.seconds:.1f} s)")
+        expected.extend(f"    {found}" for found in step.findings)
+    assert steps == expected
+    # Shown with the finding indented under its step, also where it wraps.
+    indented = f'<div style="margin-left: {FINDING_INDENT_PX}px">{finding.strip()}</div>'
+    assert indented in window.run_info.text()
+    assert window.run_info.toolTip().split("\n")[1:] == result.plan.describe()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import signal
@@ -9,12 +10,15 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
+import engine.batch.runner as runner
 from engine.batch import JOURNAL_NAME, ItemEvent, plan_batch, run_batch
 from engine.errors import InstructionError
+from engine.instructions import interpret
 from engine.io import read_photo
 from engine.progress import CancelToken
 from tests.conftest import add_noise, save_rgb, textured_image
@@ -50,7 +54,7 @@ def test_batch_restores_skips_and_reports_bad_files(photo_dir: Path, tmp_path: P
     fractions: list[float] = []
 
     report = run_batch(
-        [photo_dir], PROMPT, out, on_item=events.append, progress=lambda f, s: fractions.append(f)
+        [photo_dir], interpret(PROMPT), out, on_item=events.append, progress=lambda f, s: fractions.append(f)
     )
 
     assert [i.output.name for i in report.done] == ["a.png", "b.jpg", "c.png"]
@@ -67,14 +71,59 @@ def test_batch_restores_skips_and_reports_bad_files(photo_dir: Path, tmp_path: P
     clean = textured_image(96, 128, seed=1)
     assert np.abs(restored - clean).mean() < np.abs(noisy - clean).mean()
 
-    again = run_batch([photo_dir], PROMPT, out)
+    again = run_batch([photo_dir], interpret(PROMPT), out)
     assert again.done == [] and len(again.skipped) == 3
 
 
 def test_batch_refuses_off_topic_before_touching_files(photo_dir: Path, tmp_path: Path) -> None:
-    with pytest.raises(InstructionError):
-        run_batch([photo_dir], "blur the background", tmp_path / "out")
+    off_topic = interpret("blur the background")
+    with pytest.raises(InstructionError) as caught:
+        run_batch([photo_dir], off_topic, tmp_path / "out")
+    assert str(caught.value) == off_topic.message
     assert not (tmp_path / "out").exists()
+
+
+def _record_restores(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Replace the restoration by a copy of the photo, recording the instruction each photo was given."""
+    given: list[object] = []
+
+    def fake_restore(photo: object, instruction: object, **kwargs: object) -> object:
+        given.append(instruction)
+        return SimpleNamespace(pixels=photo.pixels, findings=(), steps=())  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(runner, "restore", fake_restore)
+    return given
+
+
+def test_batch_gives_every_photo_the_one_interpretation(
+    photo_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    given = _record_restores(monkeypatch)
+    wanted = interpret(PROMPT)
+    report = run_batch([photo_dir], wanted, tmp_path / "out")
+    assert len(report.done) == 3
+    assert len(given) == 3 and all(g is wanted for g in given)
+
+
+def test_batch_without_an_interpretation_detects_per_photo(
+    photo_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    given = _record_restores(monkeypatch)
+    report = run_batch([photo_dir], None, tmp_path / "out")
+    assert len(report.done) == 3
+    assert given == ["", "", ""]  # restore()'s empty instruction: the detector decides per photo
+    # The journal keys those photos by the empty instruction: a run with one is not "already restored".
+    assert len(run_batch([photo_dir], None, tmp_path / "out").skipped) == 3
+    again = run_batch([photo_dir], interpret(PROMPT), tmp_path / "out", overwrite=True)
+    assert len(again.done) == 3 and not again.skipped
+
+
+def test_batch_takes_no_per_photo_instructions_or_quality() -> None:
+    parameters = inspect.signature(run_batch).parameters
+    assert list(parameters)[:3] == ["inputs", "interpretation", "output_dir"]
+    assert parameters["interpretation"].annotation == "Interpretation | None"
+    assert "instructions" not in parameters and "quality" not in parameters
+    assert "instructions" not in inspect.signature(plan_batch).parameters
 
 
 def test_batch_cancel_stops_between_files(photo_dir: Path, tmp_path: Path) -> None:
@@ -84,7 +133,7 @@ def test_batch_cancel_stops_between_files(photo_dir: Path, tmp_path: Path) -> No
         if event.status == "done":
             cancel.cancel()
 
-    report = run_batch([photo_dir], PROMPT, tmp_path / "out", cancel=cancel, on_item=on_item)
+    report = run_batch([photo_dir], interpret(PROMPT), tmp_path / "out", cancel=cancel, on_item=on_item)
     assert report.cancelled and len(report.done) == 1
 
 

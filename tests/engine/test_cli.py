@@ -125,14 +125,57 @@ def test_interpret_json(
 
 def test_interpret_names_what_the_model_does_poorly(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["interpret", "remove", "the", "jpeg", "blocks"]) == EXIT_OK
-    summary, note = capsys.readouterr().out.strip().split("\n")
+    summary, plan, step, note = capsys.readouterr().out.strip().split("\n")
     assert "JPEG" in summary and note.startswith("Note: JPEG clean-up reads the quality")
+    assert plan == "Plan:" and step.startswith("  1. clean up JPEG artefacts: quality read from the")
 
 
 def test_info_lists_device_and_models(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["info", "--json"]) == EXIT_OK
     text = capsys.readouterr().out
     assert "CPUExecutionProvider" in text and "restore" in text
+
+
+def test_info_checks_the_text_encoder_and_the_task_head(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["info", "--json", "--device", "cpu"]) == EXIT_OK
+    models = {m["id"]: m for m in _json_lines(capsys.readouterr().out)[0]["models"]}
+    for model_id, file in (
+        ("text_encoder", "model.safetensors"),
+        ("text_tokenizer", "tokenizer.json"),
+        ("task_head", "task_head.npz"),
+    ):
+        entry = models[model_id]
+        assert entry["file"] == file and Path(entry["path"]).name == file
+        assert (entry["present"], entry["verified"], entry["message"]) == (True, True, "ok")
+        assert "device" not in entry  # read by engine.instructions: no ONNX session to probe
+    assert models["restore"]["device"] == "cpu"
+    assert main(["info"]) == EXIT_OK
+    lines = capsys.readouterr().out.splitlines()
+    assert "  text_encoder: ok (sha256 verified)" in lines and "  task_head: ok (sha256 verified)" in lines
+
+
+def test_info_says_which_instruction_file_is_damaged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shipped = Path(__file__).resolve().parents[2] / "resources" / "models"
+    resources = tmp_path / "resources"
+    shutil.copytree(shipped, resources / "models", ignore=shutil.ignore_patterns("*.onnx", "*.md"))
+    data = bytearray((resources / "models" / "task_head.npz").read_bytes())
+    data[-10] ^= 0x01
+    (resources / "models" / "task_head.npz").write_bytes(bytes(data))
+    monkeypatch.setenv("PHOTOMEND_RESOURCES", str(resources))
+    assert main(["info"]) == EXIT_OK
+    lines = capsys.readouterr().out.splitlines()
+    damaged = "task_head.npz: sha256 mismatch — the file is corrupt or was replaced; reinstall PhotoMend"
+    assert f"  task_head: {damaged}" in lines
+    assert "  text_encoder: ok (sha256 verified)" in lines
+
+
+def test_the_gimp_installer_is_not_a_photomend_command(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["gimp", "install"])
+    assert exited.value.code == 2
+    assert "invalid choice: 'gimp'" in capsys.readouterr().err
 
 
 def test_console_script_runs_and_bad_usage_exits_2(tmp_path: Path) -> None:

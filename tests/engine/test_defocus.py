@@ -1,4 +1,4 @@
-"""engine.blur.defocus: the disk read from the spectrum, its deconvolution, and restore()'s use of both."""
+"""engine.restorers.defocus: the disk read from the spectrum, its deconvolution, and restore()'s use."""
 
 from __future__ import annotations
 
@@ -9,8 +9,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import engine.blur.defocus as defocus_module
-from engine.blur.defocus import (
+import engine.restorers.defocus as defocus_module
+from engine.errors import Cancelled
+from engine.instructions import interpret
+from engine.metrics import psnr
+from engine.pipeline import network_plan, restore
+from engine.progress import CancelToken
+from engine.restorers.defocus import (
     LAMBDA_FLOOR,
     MIN_RADIUS,
     MIN_SIGMA,
@@ -23,10 +28,6 @@ from engine.blur.defocus import (
     soft_kernel,
     undo_blur,
 )
-from engine.errors import Cancelled
-from engine.metrics import psnr
-from engine.pipeline import restore
-from engine.progress import CancelToken
 from training.degradations import apply_kernel, motion_kernel
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -165,11 +166,25 @@ def test_restore_leaves_a_sharp_photo_to_the_network(sharp: np.ndarray) -> None:
     assert psnr(result.pixels, sharp) > 35.0
 
 
-def test_in_a_composite_the_disk_is_read_after_the_network(sharp: np.ndarray) -> None:
-    # Defocused and grainy: the network removes the grain first, then the disk shows in its output.
+def test_in_a_composite_the_grain_goes_first_and_the_disk_is_read_as_it_came(
+    sharp: np.ndarray,
+) -> None:
+    # Defocused and grainy: the grain step removes the grain; the disk is read from the photo as it came
+    # (the grain step's smoothing would read as a soft blur of its own) and undone on the grain step's output.
     blurred = camera(sharp, defocus_kernel(3.0), sigma=10 / 255)
     result = restore(blurred, "it's blurry and grainy, fix both")
     assert {"deblur", "denoise"} <= set(result.interpretation.tasks)
+    assert [step.restorer for step in result.steps] == ["grain", "defocus"]
+    shape, size = result.metadata["defocus"]
+    assert shape == "disk" and size == pytest.approx(3.0, abs=0.5)
+    assert psnr(result.pixels, sharp) > psnr(blurred, sharp) + 1.5
+
+
+def test_the_network_alone_reads_the_disk_after_it_ran(sharp: np.ndarray) -> None:
+    blurred = camera(sharp, defocus_kernel(3.0), sigma=10 / 255)
+    request = interpret("it's blurry and grainy, fix both")
+    result = restore(blurred, request, plan=network_plan(request))
+    assert [step.restorer for step in result.steps] == ["network"]
     assert result.metadata["defocus"][0] in ("disk", "soft")
     assert psnr(result.pixels, sharp) > psnr(blurred, sharp) + 1.0
 
@@ -204,15 +219,16 @@ def test_the_cli_says_per_photo_what_it_found(
 
 def test_the_batch_report_keeps_the_findings_per_photo(sharp: np.ndarray, tmp_path: Path) -> None:
     from engine.batch import run_batch
+    from engine.instructions import interpret
     from tests.conftest import save_rgb
 
     soft = save_rgb(tmp_path / "soft.png", camera(sharp, defocus_kernel(3.0)))
-    report = run_batch([soft], "it's out of focus", tmp_path / "out")
+    report = run_batch([soft], interpret("it's out of focus"), tmp_path / "out")
     assert [item.source for item in report.done] == [soft]
     assert report.findings == {
         soft: ("Found an even out-of-focus blur (a disk of radius 3.00 px) and undid it.",)
     }
-    assert run_batch([soft], "make it brighter", tmp_path / "plain").findings == {}
+    assert run_batch([soft], interpret("make it brighter"), tmp_path / "plain").findings == {}
 
 
 def test_a_grainy_defocused_photo_loses_its_grain_before_its_blur(sharp: np.ndarray) -> None:

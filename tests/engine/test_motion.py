@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import engine.blur.motion as motion_module
-from engine.blur.defocus import deconvolve
-from engine.blur.motion import MotionEstimate, estimate_motion, undo_motion
+import engine.restorers.shake as motion_module
 from engine.errors import Cancelled
 from engine.metrics import psnr
 from engine.models import SHAKE
 from engine.pipeline import restore
 from engine.progress import CancelToken
+from engine.restorers.defocus import deconvolve
+from engine.restorers.shake import MotionEstimate, estimate_motion, undo_motion
 from tests.engine.test_defocus import DATA, camera
 from training.degradations import motion_kernel
 
@@ -159,7 +159,7 @@ def test_restore_undoes_a_camera_shake_and_the_shake_refiner_finishes_it(
 
 
 def test_a_defocused_photo_is_not_read_as_a_shake(photo: np.ndarray) -> None:
-    from engine.blur.defocus import defocus_kernel
+    from engine.restorers.defocus import defocus_kernel
 
     result = restore(camera(photo, defocus_kernel(3.0)), "the camera shook")
     assert result.metadata["defocus"][0] == "disk" and "motion_length" not in result.metadata

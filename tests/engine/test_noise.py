@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,6 +14,8 @@ import pytest
 from PIL import Image
 
 import engine.noise.dct as dct_module
+import engine.restorers.grain as grain_module
+import engine.restorers.jpeg as jpeg_module
 from engine.errors import Cancelled
 from engine.metrics import psnr
 from engine.models import DENOISE, JPEG
@@ -29,10 +30,8 @@ from engine.noise import (
 )
 from engine.noise.jpeg import COLOUR_FACTOR, grid_phase
 from engine.pipeline import restore
-from engine.pipeline.restore import refiner_share
 from engine.progress import CancelToken
-
-restore_module = sys.modules["engine.pipeline.restore"]  # the package exports restore(), which hides it
+from engine.restorers.grain import refiner_share
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -87,7 +86,7 @@ def test_texture_everywhere_is_kept(forest: np.ndarray, monkeypatch: pytest.Monk
     # No flat ground: texture reads as a little noise, and the filter, whose Wiener gains keep what
     # stands above that level, still gives back far more of the forest than the network alone.
     kept = restore(forest, "remove the noise")
-    monkeypatch.setattr(restore_module, "estimate_noise_level", lambda *_: NoiseLevel((0.0, 0.0, 0.0)))
+    monkeypatch.setattr(grain_module, "estimate_noise_level", lambda *_: NoiseLevel((0.0, 0.0, 0.0)))
     smoothed = restore(forest, "remove the noise")
     assert psnr(kept.pixels, forest) > 38.0
     assert psnr(kept.pixels, forest) > psnr(smoothed.pixels, forest) + 2.0
@@ -165,7 +164,7 @@ def test_restore_measures_the_grain_and_says_so(clean: np.ndarray) -> None:
 def test_restore_beats_the_network_alone_on_grain(clean: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
     grain = noisy(clean, 25 / 255)
     refined = restore(grain, "remove the noise").pixels
-    monkeypatch.setattr(restore_module, "estimate_noise_level", lambda *_: NoiseLevel((0.0, 0.0, 0.0)))
+    monkeypatch.setattr(grain_module, "estimate_noise_level", lambda *_: NoiseLevel((0.0, 0.0, 0.0)))
     network = restore(grain, "remove the noise")
     assert network.findings == ("Found almost no grain, so only the network ran.",)
     assert psnr(refined, clean) > psnr(network.pixels, clean) + 1.0
@@ -228,16 +227,28 @@ def test_restore_reads_the_grain_on_windows(clean: np.ndarray, monkeypatch: pyte
     assert result.metadata["noise"] == pytest.approx(25.0, rel=0.15)
     assert psnr(result.pixels, clean) > psnr(grain, clean) + 7.0
     # No grain found on the windows: the network runs on the whole photo.
-    monkeypatch.setattr(restore_module, "estimate_noise_level", lambda *_: NoiseLevel((0.0, 0.0, 0.0)))
+    monkeypatch.setattr(grain_module, "estimate_noise_level", lambda *_: NoiseLevel((0.0, 0.0, 0.0)))
     network = restore(grain, "remove the noise")
     assert network.pixels.shape == grain.shape
     assert psnr(network.pixels, clean) > psnr(grain, clean) + 5.0
 
 
 def test_other_requests_do_not_run_the_filter(clean: np.ndarray) -> None:
-    result = restore(noisy(clean, 10 / 255), "it's dark and grainy")
-    assert "noise" not in result.metadata
-    assert not any("grain of about" in finding for finding in result.findings)
+    result = restore(noisy(clean, 10 / 255), "remove the haze")
+    assert "noise" not in result.metadata and result.metadata["plan"] == ["network"]
+    assert not any("grain" in finding for finding in result.findings)
+
+
+def test_a_dark_grainy_photo_is_brightened_then_its_grain_read_and_removed(clean: np.ndarray) -> None:
+    dark = np.clip(noisy(clean * 0.25, 3 / 255), 0.0, 1.0)
+    result = restore(dark, "it's dark and grainy")
+    assert [step.restorer for step in result.steps] == ["network", "grain"]
+    assert [step.label for step in result.steps] == ["brighten", "reduce noise"]
+    # the grain step reads the grain as brightening left it
+    assert result.metadata["noise"] > 1.0
+    (finding,) = result.steps[1].findings
+    assert finding.startswith("Found grain of about") and result.findings == (finding,)
+    assert result.restored.mean() > dark.mean() + 0.15
 
 
 def jpeg(img: np.ndarray, quality: int) -> np.ndarray:
@@ -406,8 +417,7 @@ def test_the_jpeg_refiner_is_averaged_with_its_mirror_run(
         return psnr(twice.pixels, once.pixels[:, ::-1])
 
     averaged = symmetry()
-    restore_module = sys.modules["engine.pipeline.restore"]
-    monkeypatch.setattr(restore_module, "JPEG", dataclasses.replace(JPEG, mirror_average=False))
+    monkeypatch.setattr(jpeg_module, "JPEG", dataclasses.replace(JPEG, mirror_average=False))
     single = symmetry()
     assert averaged > 60.0
     assert single < averaged - 10.0

@@ -67,9 +67,7 @@ def restore_like(tmp_path: Path) -> ModelSpec:
         id="restore_like",
         file=str(path),
         sha256=digest,
-        purpose="test",
         multiple_of=8,
-        tiling_safe=True,
         tile_overlap=8,
         inputs=("image", "embedding"),
         conditioning="embedding",
@@ -163,7 +161,6 @@ def test_model_whose_io_differs_from_its_spec_is_refused(restore_like: ModelSpec
         id="wrong",
         file=restore_like.file,
         sha256=restore_like.sha256,
-        purpose="test",
         inputs=("image", "text"),
         conditioning="text",
         output="restored",
@@ -176,9 +173,7 @@ def test_model_whose_io_differs_from_its_spec_is_refused(restore_like: ModelSpec
 def test_unloadable_file_with_the_right_sha256_is_a_one_line_model_error(tmp_path: Path) -> None:
     path = tmp_path / "garbage.onnx"
     path.write_bytes(b"this is not a protobuf" * 10)
-    spec = ModelSpec(
-        id="garbage", file=str(path), sha256=hashlib.sha256(path.read_bytes()).hexdigest(), purpose="test"
-    )
+    spec = ModelSpec(id="garbage", file=str(path), sha256=hashlib.sha256(path.read_bytes()).hexdigest())
     with pytest.raises(ModelError) as caught:
         get_session(spec, "cpu")
     assert str(caught.value).startswith("garbage.onnx: ONNX Runtime cannot load it (")

@@ -12,7 +12,7 @@ import pytest
 
 from engine.metrics import psnr
 from engine.models import get_spec
-from engine.pipeline.scene import (
+from engine.restorers.scene import (
     SMOOTH_SIGMA,
     guide_sigma,
     guided_tiles,
@@ -30,6 +30,7 @@ PATH_PHOTO = Path(__file__).resolve().parents[1] / "data" / "path_1200.jpg"
 
 # the module: the package's `restore` attribute is the function of the same name
 restore_module = importlib.import_module("engine.pipeline.restore")
+network_module = importlib.import_module("engine.restorers.network")
 
 
 def test_a_result_whose_low_band_agrees_with_the_guide_is_kept() -> None:
@@ -121,7 +122,7 @@ def test_restore_runs_the_scene_pass_for_haze_and_big_dark_photos_only(
         guided_runs.append(sigma)
         return guided_tiles(infer, sigma)
 
-    monkeypatch.setattr(restore_module, "guided_tiles", spy)
+    monkeypatch.setattr(network_module, "guided_tiles", spy)
     sides = dict(get_spec("restore").scene_sides)
     photo = textured_image(sides["dehaze"] + 64, sides["lowlight"] - 64, seed=3)
     restore_module.restore(photo, "it's grainy, remove the noise")

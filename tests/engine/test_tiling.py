@@ -65,8 +65,6 @@ def conv_infer(conv_model: Path) -> Infer:
         id="conv_stack",
         file=str(conv_model),
         sha256=hashlib.sha256(conv_model.read_bytes()).hexdigest(),
-        purpose="test",
-        tiling_safe=True,
         tile_overlap=8,
         inputs=("image",),
         output="output",

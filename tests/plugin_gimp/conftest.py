@@ -123,7 +123,7 @@ def _binds(*paths: Path) -> list[Path]:
 
 @pytest.fixture(scope="session")
 def gimp(tmp_path_factory: pytest.TempPathFactory) -> Gimp:
-    """GIMP 3 with the plug-in installed by plugin_gimp.install.install(), as `photomend gimp install`."""
+    """GIMP 3 with the plug-in installed by plugin_gimp.install.install(), as `photomend-gimp install`."""
     home = tmp_path_factory.mktemp("gimp-home")
     native = gimp_root.native_gimp_console()
     if native:

@@ -111,8 +111,8 @@ def test_restore_adds_a_denoised_layer(gimp, tmp_path: Path, kind: str, output: 
 def test_restore_undoes_an_out_of_focus_layer_and_says_what_it_found(gimp, tmp_path: Path) -> None:
     if not _restore_model_present():
         pytest.skip("the restoration model (resources/models/restore.onnx) is not in place yet")
-    from engine.blur.defocus import defocus_kernel
     from engine.metrics import psnr
+    from engine.restorers.defocus import defocus_kernel
     from training.degradations import apply_kernel
 
     photo = np.asarray(Image.open(REAL_PHOTO.parent / "path_1200.jpg").convert("RGB"), np.float32) / 255.0

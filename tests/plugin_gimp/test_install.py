@@ -1,16 +1,20 @@
-"""`photomend gimp install|uninstall`: folder layout, executable plug-in, sidecar, per-platform folders."""
+"""`photomend-gimp install|uninstall`: folder layout, executable plug-in, sidecar, platforms, command."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import stat
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from plugin_gimp import install as installer
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize(
@@ -59,7 +63,60 @@ def test_uninstall_removes_only_the_plugin_folder(tmp_path: Path) -> None:
 
 def test_main_install_and_uninstall(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert installer.main(["install", "--target", str(tmp_path)]) == 0
-    assert "Installed" in capsys.readouterr().out
-    assert (tmp_path / "photomend" / "photomend.py").is_file()
+    plugin = tmp_path / "photomend" / "photomend.py"
+    assert capsys.readouterr().out == (
+        f"installed the PhotoMend plug-in in {plugin}; restart GIMP and look under Filters › Enhance\n"
+    )
+    assert plugin.is_file()
     assert installer.main(["uninstall", "--target", str(tmp_path)]) == 0
+    assert capsys.readouterr().out == f"removed the PhotoMend plug-in from {tmp_path / 'photomend'}\n"
     assert not (tmp_path / "photomend").exists()
+    assert installer.main(["uninstall", "--target", str(tmp_path)]) == 0
+    assert capsys.readouterr().out == "the PhotoMend plug-in was not installed\n"
+
+
+def test_main_records_the_python_it_is_given(tmp_path: Path) -> None:
+    assert installer.main(["install", "--target", str(tmp_path), "--python", "/opt/pm/bin/python"]) == 0
+    sidecar = json.loads((tmp_path / "photomend" / "photomend.json").read_text())
+    assert sidecar["python"] == "/opt/pm/bin/python"
+
+
+def test_main_reports_a_folder_it_cannot_write_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "plug-ins"
+    blocker.write_text("a file where the plug-ins folder should be")
+    assert installer.main(["install", "--target", str(blocker)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("photomend-gimp install: ")
+    assert err.count("\n") == 1
+
+
+def test_main_rejects_an_unknown_action(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        installer.main(["reinstall"])
+    assert exited.value.code == 2
+    assert "photomend-gimp" in capsys.readouterr().err
+
+
+def test_photomend_gimp_is_the_installers_console_script() -> None:
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    scripts = pyproject["project"]["scripts"]
+    assert scripts["photomend-gimp"] == "plugin_gimp.install:main"
+    assert scripts["photomend"] == "engine.cli:main"
+    module, _, attr = scripts["photomend-gimp"].partition(":")
+    assert getattr(importlib.import_module(module), attr) is installer.main
+
+
+def test_module_runs_as_a_command(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "plugin_gimp.install", "install", "--target", str(tmp_path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("installed the PhotoMend plug-in in ")
+    assert (tmp_path / "photomend" / "photomend.py").is_file()

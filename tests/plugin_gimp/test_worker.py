@@ -136,3 +136,26 @@ def test_worker_cancels_and_cleans_up_when_the_plugin_goes_away(tmp_path: Path) 
     assert not folder.exists()
     proc.stdout.close()
     proc.stderr.close()
+
+
+def test_restore_reply_has_the_plan_and_each_step_for_a_two_fault_request(tmp_path: Path) -> None:
+    _require("engine.pipeline", "make_plan")
+    from engine.instructions import interpret
+    from engine.pipeline import make_plan
+
+    layer = add_noise(textured_image(48, 64, seed=5) * 0.25, 0.05)  # dark and grainy
+    instruction = "it's dark and grainy"
+    request = _request(tmp_path, layer, operation="restore", instruction=instruction, strength=1.0)
+    done, reply = _run(request)
+    assert done.returncode == 0, done.stderr
+    assert reply["ok"]
+    assert reply["plan"] == make_plan(interpret(instruction)).describe()
+    assert [line.split(":")[0] for line in reply["plan"]] == ["1. brighten", "2. reduce noise"]
+    steps = reply["steps"]
+    assert [step["label"] for step in steps] == ["brighten", "reduce noise"]
+    assert [sorted(step) for step in steps] == [["findings", "label", "restorer", "seconds"]] * 2
+    assert steps[0]["restorer"] == "network" and steps[1]["restorer"] == "grain"
+    assert all(step["seconds"] >= 0 for step in steps)
+    # "findings" stays as it was, for older callers: every step's findings, in order.
+    assert reply["findings"] == [found for step in steps for found in step["findings"]]
+    assert steps[1]["findings"][0].startswith("Found grain of about ")

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from engine.instructions import encode
-from engine.instructions.encoder import encoder_dir
+from engine.models import text_encoder_dir
 
 PROMPTS = Path(__file__).resolve().parents[2] / "resources" / "prompts"
 SAMPLE = 500  # the full corpus runs in bench/instructions_bench.py --parity
@@ -20,7 +20,7 @@ SAMPLE = 500  # the full corpus runs in bench/instructions_bench.py --parity
 def reference_model(monkeypatch_module: pytest.MonkeyPatch):
     monkeypatch_module.setenv("HF_HUB_OFFLINE", "1")
     sentence_transformers = pytest.importorskip("sentence_transformers")
-    return sentence_transformers.SentenceTransformer(str(encoder_dir()), device="cpu")
+    return sentence_transformers.SentenceTransformer(str(text_encoder_dir()), device="cpu")
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,8 @@ import math
 import cv2
 import numpy as np
 
-# The disk lives in the engine, which deconvolves it (engine.blur.defocus): one definition for both.
-from engine.blur.defocus import defocus_kernel
+# The disk lives in the engine, which deconvolves it (engine.restorers.defocus): one definition for both.
+from engine.restorers.defocus import defocus_kernel
 
 __all__ = ["apply_kernel", "defocus_kernel", "motion_kernel"]
 

@@ -60,6 +60,8 @@ Params = dict[str, Any]
 
 LEVELS: dict[str, dict[str, Params]] = {
     "denoise": {
+        "sigma8": {"model": "gaussian", "sigma": 8 / 255},
+        "sigma10": {"model": "gaussian", "sigma": 10 / 255},
         "sigma15": {"model": "gaussian", "sigma": 15 / 255},
         "sigma25": {"model": "gaussian", "sigma": 25 / 255},
         "sigma50": {"model": "gaussian", "sigma": 50 / 255},
@@ -71,11 +73,14 @@ LEVELS: dict[str, dict[str, Params]] = {
         "motion_small": {"model": "motion", "size": 11, "intensity": 0.3, "noise_sigma": 1 / 255},
         "defocus": {"model": "defocus", "radius": 4.0, "noise_sigma": 1 / 255},
         "defocus_small": {"model": "defocus", "radius": 2.0, "noise_sigma": 1 / 255},
+        "defocus_r2_5": {"model": "defocus", "radius": 2.5, "noise_sigma": 1 / 255},
     },
     "jpeg": {
         "q10": {"quality": 10, "first_quality": None},
         "q20": {"quality": 20, "first_quality": None},
         "q30": {"quality": 30, "first_quality": None},
+        "q40": {"quality": 40, "first_quality": None},
+        "q75": {"quality": 75, "first_quality": None},
         "q10_double": {"quality": 10, "first_quality": 75},
     },
     "lowlight": {

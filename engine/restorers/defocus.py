@@ -1,4 +1,4 @@
-"""Defocus: find an even blur in the photo's spectrum, then undo it by deconvolution.
+"""Defocus: find an even blur in the photo's spectrum, then undo it by deconvolution (DefocusRestorer).
 
 numpy + OpenCV only. Why this is not left to the network: trained on the compute we have, the network
 returns a defocused photo nearly as it came (TRAINING_LOG.md, sessions 2-6), while a known blur is undone
@@ -25,7 +25,7 @@ deconvolution needs is the kernel, and an even blur writes it into the photo's p
 
 Not modelled: blur whose size varies over the photo (one kernel is fitted, and applied wherever the
 photo shows it) and motion blur (no rings and no isotropy: nothing fits better than a sharp photo;
-engine.blur.motion reads it blindly instead).
+engine.restorers.shake reads it blindly instead).
 """
 
 from __future__ import annotations
@@ -33,14 +33,17 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import cv2
 import numpy as np
 from scipy import fft
 
 from engine.blur.analysis import estimate_noise_sigma, luminance
-from engine.progress import CancelToken, ProgressCallback
+from engine.models import RESTORE
+from engine.progress import CancelToken, ProgressCallback, scaled_progress
+from engine.restorers.base import Outcome, Reading, StepContext, instruction_embedding, megapixels
+from engine.restorers.network import network_metadata, network_pass
 from engine.tiling import map_tiles
 
 BlurShape = Literal["none", "disk", "soft"]
@@ -50,6 +53,8 @@ __all__ = [
     "MIN_SIGMA",
     "BlurShape",
     "DefocusEstimate",
+    "DefocusReading",
+    "DefocusRestorer",
     "blur_kernel",
     "blur_weights",
     "deconvolve",
@@ -396,3 +401,91 @@ def deconvolve(
         return _deconvolve_plane_set(padded, kernel, lam, iterations)[pad : pad + height, pad : pad + width]
 
     return map_tiles(pixels, process, tile_size=TILE, overlap=OVERLAP, progress=progress, cancel=cancel)
+
+
+class DefocusReading(NamedTuple):
+    """The even blur read, and whether the photo is too grainy to deconvolve before its grain is gone."""
+
+    estimate: DefocusEstimate
+    grainy: bool
+
+
+#: How the network is conditioned when a grainy photo must lose its grain before its blur is undone.
+GRAIN_FIRST_INSTRUCTION = "remove the noise and the blur"
+
+
+class DefocusRestorer:
+    """Reads an even blur from the photo's spectrum and deconvolves it where the photo shows it. Deconvolving
+    grain would amplify it: a grainy photo (asked for deblurring alone) first goes through the network,
+    conditioned as for a request to remove noise and blur, and the kernel is read again from its output.
+    Read again on the network's output when a step left the blur to the network (a cheap read)."""
+
+    name = "defocus"
+    faults = frozenset({"deblur"})
+    title = "even blur read from the spectrum, deconvolution"
+    after_network = True
+
+    def read(
+        self, pixels: np.ndarray, context: StepContext, progress: ProgressCallback, cancel: CancelToken | None
+    ) -> Reading:
+        progress(0.0, "looking for an even blur")
+        estimate = None
+        if context.arrived is not None and context.arrived is not pixels:
+            # An earlier step (grain) smoothed the rings the blur wrote into the spectrum into a soft blur
+            # of its own; the photo as it came still shows them, its grain a floor the fit models. The kernel
+            # read there is undone on the pixels the earlier steps made; where it shows none (a JPEG's blocks
+            # hide it), the pixels as they are now are read.
+            estimate = estimate_defocus(context.arrived)
+        if estimate is None or not estimate.found:
+            estimate = estimate_defocus(pixels)
+        grainy = estimate.found and not context.after_network and is_grainy(pixels)
+        return Reading(
+            self.name,
+            estimate.found,
+            summary=f"undoing {estimate.describe()}",
+            absent="Found no even out-of-focus blur to undo",
+            estimate=DefocusReading(estimate, grainy),
+        )
+
+    def run(
+        self,
+        pixels: np.ndarray,
+        reading: Reading,
+        context: StepContext,
+        progress: ProgressCallback,
+        cancel: CancelToken | None,
+    ) -> Outcome:
+        assert isinstance(reading.estimate, DefocusReading)
+        estimate, grainy = reading.estimate
+        if not grainy:
+            progress(0.0, f"undoing {estimate.describe()}")
+            restored = undo_blur(pixels, estimate, progress=progress, cancel=cancel)
+            return Outcome(restored, (f"Found {estimate.describe()} and undid it.",), _metadata(estimate))
+        progress(0.0, "removing the grain before the blur")
+        cleaned = network_pass(
+            pixels,
+            context,
+            embedding=instruction_embedding(GRAIN_FIRST_INSTRUCTION),
+            progress=scaled_progress(progress, 0.0, 0.7),
+            cancel=cancel,
+        )
+        np.clip(cleaned, 0.0, 1.0, out=cleaned)  # the network's own array: clipped in place
+        estimate = estimate_defocus(cleaned)
+        if not estimate.found:
+            finding = (
+                "Found neither an even out-of-focus blur nor a camera shake to undo, so only the network ran."
+            )
+            return Outcome(cleaned, (finding,), network_metadata(), (RESTORE,))
+        progress(0.7, f"undoing {estimate.describe()}")
+        restored = undo_blur(cleaned, estimate, progress=scaled_progress(progress, 0.7, 1.0), cancel=cancel)
+        finding = (
+            f"Found {estimate.describe()} and undid it. It was grainy too, so the grain was removed first."
+        )
+        return Outcome(restored, (finding,), {**network_metadata(), **_metadata(estimate)}, (RESTORE,))
+
+    def cost(self, shape: tuple[int, ...]) -> float:
+        return 0.3 + 3.0 * megapixels(shape)
+
+
+def _metadata(estimate: DefocusEstimate) -> dict[str, object]:
+    return {"defocus": (estimate.shape, estimate.size)}

@@ -62,7 +62,7 @@ def shrink_to(pixels: np.ndarray, side: int | None, multiple_of: int = 1) -> np.
 
 # The correction is blurred before it is added: only the veil or exposure should come from the shrunk
 # pass, not its version of the edges, which would come back as soft halos. Sigma 2 px at the scene
-# pass's scale (engine.pipeline.scene.guide_sigma), chosen with the correction made after blending:
+# pass's scale (engine.restorers.scene.guide_sigma), chosen with the correction made after blending:
 # `python -m bench.quality --tasks dehaze`: McMaster 22.54 -> 22.85 dB, SSIM 0.796 -> 0.817; Set14
 # 22.78 -> 23.13 dB, SSIM 0.845 -> 0.867 (TRAINING_LOG session 5); per tile it scores the same (session 6).
 SMOOTH_SIGMA = 2.0

@@ -1,10 +1,11 @@
-"""Camera shake: read the shake's path from the photo itself, then undo it by deconvolution.
+"""Camera shake: read the shake's path from the photo itself, then undo it by deconvolution and the shake
+refiner (ShakeRestorer).
 
 numpy + OpenCV only. Why this is not left to the network: trained on the compute we have, the network
 returns a shaken photo as it came (McMaster, a 21-px shake: 22.00 -> 22.01 dB). A shake, unlike a lens out
-of focus, writes no rings into the spectrum (engine.blur.defocus finds nothing), so its kernel is estimated
-blindly, the way Xu, Zheng & Jia (2013) and Pan et al. (2014) do, coarse to fine over a pyramid whose
-kernel side grows by sqrt(2) per level:
+of focus, writes no rings into the spectrum (engine.restorers.defocus finds nothing), so its kernel is
+estimated blindly, the way Xu, Zheng & Jia (2013) and Pan et al. (2014) do, coarse to fine over a pyramid
+whose kernel side grows by sqrt(2) per level:
 
 * latent step: the sharp photo is approximated by one with sparse (L0) gradients, by half-quadratic
   splitting, a closed-form step per iteration in the Fourier domain. Such an image keeps only the strong
@@ -23,10 +24,10 @@ Edges inside fine texture (grass, fur, fabric) are left out of the edge step (Xu
 
 A blind estimate returns some kernel even for a sharp photo, and deconvolving a sharp photo with it costs
 10-25 dB. So the kernel is used only when it is a thin path at least MIN_LENGTH long, when it explains the
-photo's 2-D power spectrum clearly better than "no blur" (and than the even blur engine.blur.defocus found,
-if any), and when deconvolving with it makes the photo's gradients sparser. Otherwise the shake is
+photo's 2-D power spectrum clearly better than "no blur" (and than the even blur engine.restorers.defocus
+found, if any), and when deconvolving with it makes the photo's gradients sparser. Otherwise the shake is
 reported as not found, and left to the network. The kernel is then undone with
-engine.blur.defocus.deconvolve (sparse-gradient prior, tiled).
+engine.restorers.defocus.deconvolve (sparse-gradient prior, tiled).
 
 Not modelled: a shake that differs across the frame (rotation about the lens axis), and moving subjects.
 """
@@ -44,15 +45,19 @@ import numpy as np
 from scipy import fft
 
 from engine.blur.analysis import luminance
-from engine.blur.defocus import (
+from engine.models import SHAKE
+from engine.progress import CancelToken, ProgressCallback, no_progress, scaled_progress
+from engine.restorers.base import Outcome, Reading, StepContext, megapixels
+from engine.restorers.defocus import (
     SPECTRUM_SIDE,
+    DefocusReading,
     deconvolve,
     difference_otfs,
     fit_error,
     transfer_function,
     welch_power,
 )
-from engine.progress import CancelToken, ProgressCallback, no_progress
+from engine.restorers.network import network_fallback, refine
 
 __all__ = [
     "CROP",
@@ -60,6 +65,7 @@ __all__ = [
     "SHAKE_UNIT",
     "WORK_SIDE",
     "MotionEstimate",
+    "ShakeRestorer",
     "estimate_motion",
     "path_length",
     "shake_level",
@@ -117,7 +123,7 @@ SPECTRUM_MARGIN = 0.4
 #: than the same prior without a kernel does: the ratio must be under this. Sharp photos: 0.86-1.02;
 #: shaken ones: 0.79-0.93.
 SPARSITY_MARGIN = 0.95
-#: Where engine.blur.defocus found an even blur, the path must fit the spectrum this much better than it:
+#: Where engine.restorers.defocus found an even blur, the path must fit the spectrum this much better than it:
 #: a free-form kernel fits any spectrum somewhat better than a disk. Photos with a disk (r 2, 3, 5 px):
 #: 0.42-0.98 of the disk's error; a 12 MP photo with a 41 px shake that fitted a slight Gaussian: 0.07.
 EVEN_MARGIN = 0.3
@@ -147,7 +153,7 @@ class MotionEstimate:
     sparsity: float = math.inf
     #: the path's length where it was read (px of the working copy)
     read_length: float = 0.0
-    #: the same spectrum's fit error for the even blur engine.blur.defocus found, if it found one
+    #: the same spectrum's fit error for the even blur engine.restorers.defocus found, if it found one
     even_fit_error: float = math.inf
 
     @property
@@ -366,9 +372,14 @@ def _blind_kernel(
 
 def _most_detailed_square(grey: np.ndarray, side: int) -> np.ndarray:
     """The side x side square (or the whole image, if smaller) with the most gradient energy."""
+    return grey[_detail_window(grey, side)]
+
+
+def _detail_window(grey: np.ndarray, side: int) -> tuple[slice, slice]:
+    """Where _most_detailed_square cuts its square: (rows, columns)."""
     height, width = grey.shape
     if height <= side and width <= side:
-        return grey
+        return slice(0, height), slice(0, width)
     gx, gy = _gradients(grey)
     energy = cv2.integral(np.abs(gx[:-1, :-1]) + np.abs(gy[:-1, :-1]))
     rows, cols = min(side, height), min(side, width)
@@ -385,7 +396,7 @@ def _most_detailed_square(grey: np.ndarray, side: int) -> np.ndarray:
             if total > best:
                 best, corner = float(total), (y, x)
     y, x = corner
-    return np.ascontiguousarray(grey[y : y + rows, x : x + cols])
+    return slice(y, y + rows), slice(x, x + cols)
 
 
 def _normalised_sparsity(grey: np.ndarray) -> float:
@@ -432,22 +443,28 @@ def estimate_motion(
     pixels: np.ndarray,
     *,
     even_blur: np.ndarray | None = None,
+    spectrum_of: np.ndarray | None = None,
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> MotionEstimate:
     """Read a camera shake's kernel from H x W x C float32 pixels in [0, 1] (see the module's notes).
 
-    `even_blur`: the kernel of an even blur found in the same photo (engine.blur.defocus). A shake is then
-    found only if its path explains the photo's spectrum better: a shaken photo can fit a slight even blur.
+    `spectrum_of`: the photo (same size) whose power spectrum checks the path, where it is not `pixels`: a
+    grainy photo's path is read after its grain is removed, but the grain filter reshapes the spectrum (the
+    true path's fit fell from 0.08 to 0.5-1.2 of "no blur"), while the photo as it came shows the path's
+    spectrum over a flat floor of grain, which the fit models.
+
+    `even_blur`: the kernel of an even blur found in the same photo (engine.restorers.defocus). A shake is
+    then found only if its path explains the photo's spectrum better (a shaken photo can fit a slight even
+    blur).
     """
-    grey = luminance(np.clip(np.asarray(pixels, np.float32), 0.0, 1.0))
-    height, width = grey.shape
+    height, width = pixels.shape[:2]
     scale = min(1.0, WORK_SIDE / max(height, width))
-    if scale < 1.0:
-        grey = cv2.resize(grey, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
-    grey = _most_detailed_square(grey, CROP)
+    grey = _working_grey(pixels, scale)
+    window = _detail_window(grey, CROP)
+    grey = np.ascontiguousarray(grey[window])
     side = min(MAX_KERNEL, (min(grey.shape) // 4) | 1)
-    power = welch_power(grey)
+    power = welch_power(grey if spectrum_of is None else _working_grey(spectrum_of, scale)[window])
     if side < 5 or power is None:
         return MotionEstimate(None, 0.0, math.inf)
     kernel, sparsity = _best_start(grey, side, progress, cancel)
@@ -464,6 +481,15 @@ def estimate_motion(
     return MotionEstimate(
         full_kernel.astype(np.float32), length / scale, spread, fit, sharp_fit, sparsity, length, even_fit
     )
+
+
+def _working_grey(pixels: np.ndarray, scale: float) -> np.ndarray:
+    """The luminance the search works on: clipped, and shrunk by `scale` (area averaging) when below 1."""
+    grey = luminance(np.clip(np.asarray(pixels, np.float32), 0.0, 1.0))
+    if scale < 1.0:
+        height, width = grey.shape
+        grey = cv2.resize(grey, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
+    return grey
 
 
 def undo_motion(
@@ -498,3 +524,70 @@ def spectrum_fit(power: np.ndarray, kernel: np.ndarray | None) -> float:
         otf = transfer_function(np.asarray(kernel, np.float64), (SPECTRUM_SIDE, SPECTRUM_SIDE))
         blur_power = (np.abs(otf) ** 2)[_FIT_BAND]
     return fit_error(power[_FIT_BAND], _FREQUENCY[_FIT_BAND], blur_power)
+
+
+class ShakeRestorer:
+    """Reads a camera shake's path blindly from the photo's edges (after the defocus read, whose even blur the
+    path must explain better), deconvolves it, and lets the shake refiner clean up the deconvolution's
+    ringing and the ghost edges of a slightly misread path. A grainy photo with an even blur is not searched:
+    its grain goes first (engine.restorers.defocus)."""
+
+    name = "shake"
+    faults = frozenset({"deblur"})
+    title = "shake path read from the edges, deconvolution + shake refiner"
+    after_network = False
+
+    def read(
+        self, pixels: np.ndarray, context: StepContext, progress: ProgressCallback, cancel: CancelToken | None
+    ) -> Reading:
+        absent = "Found neither an even out-of-focus blur nor a camera shake to undo"
+        even = context.reading("defocus")
+        even_blur = None
+        if even is not None and even.found and isinstance(even.estimate, DefocusReading):
+            if even.estimate.grainy:
+                return Reading(self.name, False, absent=absent)
+            even_blur = even.estimate.estimate.kernel
+        progress(0.0, "reading the camera's path")
+        # after an earlier step (grain), the path is read on its output and checked on the photo as it came
+        changed = context.arrived is not None and context.arrived is not pixels
+        motion = estimate_motion(
+            pixels,
+            even_blur=even_blur,
+            spectrum_of=context.arrived if changed else None,
+            progress=progress,
+            cancel=cancel,
+        )
+        return Reading(self.name, motion.found, f"undoing {motion.describe()}", absent, motion)
+
+    def run(
+        self,
+        pixels: np.ndarray,
+        reading: Reading,
+        context: StepContext,
+        progress: ProgressCallback,
+        cancel: CancelToken | None,
+    ) -> Outcome:
+        motion = reading.estimate
+        if not reading.found or not isinstance(motion, MotionEstimate):
+            return network_fallback(pixels, context, progress, cancel)
+        progress(0.0, f"undoing {motion.describe()}")
+        restored = undo_motion(pixels, motion, progress=scaled_progress(progress, 0.0, 0.6), cancel=cancel)
+        # The deconvolution's ringing and the path's misreadings are what the shake refiner was trained on.
+        progress(0.6, "cleaning up after the deconvolution")
+        restored = refine(
+            SHAKE,
+            motion.level,
+            pixels,
+            restored,
+            device=context.device,
+            tile_size=context.tile_size,
+            progress=scaled_progress(progress, 0.6, 1.0),
+            cancel=cancel,
+        )
+        metadata = {"motion_length": round(motion.length, 1), "shake_model_sha256": SHAKE.sha256}
+        return Outcome(restored, (f"Found {motion.describe()} and undid it.",), metadata, (SHAKE,))
+
+    def cost(self, shape: tuple[int, ...]) -> float:
+        # the search reads at most a 640-px square of a copy of at most 2048 px; the deconvolution and the
+        # refiner run at full size
+        return 15.0 + 6.0 * megapixels(shape)

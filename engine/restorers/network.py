@@ -1,0 +1,150 @@
+"""The generalist: the instruction-conditioned network (InstructIR-style), for haze, rain, low light and
+whatever has no specialist; and the tiled passes that every network of the engine runs through."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from engine.models import RESTORE, ModelSpec
+from engine.progress import CancelToken, ProgressCallback, no_progress, scaled_progress
+from engine.restorers.base import Outcome, Reading, StepContext, megapixels
+from engine.restorers.scene import guide_sigma, guided_tiles, scene_guide, scene_side_for, shrink_to
+from engine.runtime import get_session
+from engine.tiling import TileInfer, default_tile_size, run_tiled
+
+__all__ = ["NetworkRestorer", "network_pass", "refine", "tiled_pass"]
+
+
+def tiled_pass(
+    image: np.ndarray,
+    run: TileInfer,
+    model: ModelSpec,
+    tile_size: int,
+    *,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> np.ndarray:
+    """`run` over `image` tile by tile, as `model` is cut; averaged with its run on the mirror image where the
+    model asks for that (ModelSpec.mirror_average)."""
+
+    def once(pixels: np.ndarray, first: float, last: float) -> np.ndarray:
+        return run_tiled(
+            pixels,
+            run,
+            tile_size=tile_size,
+            overlap=model.tile_overlap,
+            multiple_of=model.multiple_of,
+            minimum_size=model.minimum_size,
+            progress=scaled_progress(progress, first, last),
+            cancel=cancel,
+            out_channels=3,
+        )
+
+    if not model.mirror_average:
+        return once(image, 0.0, 1.0)
+    direct = once(image, 0.0, 0.5)
+    return (direct + once(np.ascontiguousarray(image[:, ::-1]), 0.5, 1.0)[:, ::-1]) / 2.0
+
+
+def refine(
+    model: ModelSpec,
+    level: float,
+    degraded: np.ndarray,
+    filtered: np.ndarray,
+    *,
+    device: str | None = None,
+    tile_size: int | None = None,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> np.ndarray:
+    """A filter refiner's output (JPEG, DENOISE or SHAKE: H x W x 3 float32, not clipped) from the degraded
+    photo, what the engine's filter or deconvolution made of it, and the level the refiner is told."""
+    session = get_session(model, device)
+    run = session.tile_infer({"level": np.array([[level]], np.float32)})
+    size = tile_size or default_tile_size(session.device)
+    stacked = np.concatenate([degraded, filtered], axis=2)
+    return tiled_pass(stacked, run, model, size, progress=progress, cancel=cancel)
+
+
+def network_pass(
+    pixels: np.ndarray,
+    context: StepContext,
+    *,
+    embedding: np.ndarray | None = None,
+    scene: bool = True,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> np.ndarray:
+    """The restoration network over `pixels` (not clipped), conditioned on `embedding` (default: the step's,
+    StepContext.embedding); with the scene pass where the step's faults need the whole scene in view."""
+    spec = RESTORE
+    session = get_session(spec, context.device)
+    conditioning = context.embedding() if embedding is None else embedding
+    infer = session.tile_infer({spec.conditioning or "embedding": conditioning})
+    tile = context.tile_size or default_tile_size(session.device)
+    if context.scene_side is not None:  # the same side for every task that has one (0: no scene pass)
+        spec = dataclasses.replace(
+            spec, scene_sides=tuple((t, context.scene_side) for t, _ in spec.scene_sides)
+        )
+    side = scene_side_for(spec, context.faults, pixels.shape) if scene else 0
+    if not side:
+        return tiled_pass(pixels, infer, spec, tile, progress=progress, cancel=cancel)
+    progress(0.0, "judging the whole scene")
+    small = tiled_pass(
+        shrink_to(pixels, side, spec.minimum_size),
+        infer,
+        spec,
+        tile,
+        progress=scaled_progress(progress, 0, 0.05),
+        cancel=cancel,
+    )
+    guided = np.concatenate([pixels, scene_guide(small, pixels.shape)], axis=2)
+    run = guided_tiles(infer, guide_sigma(pixels.shape, max(small.shape[:2])))
+    return tiled_pass(guided, run, spec, tile, progress=scaled_progress(progress, 0.05, 1.0), cancel=cancel)
+
+
+class NetworkRestorer:
+    """The instruction-conditioned network: reads nothing, undoes any fault as well as it was trained to."""
+
+    name = "network"
+    faults = frozenset({"denoise", "deblur", "dehaze", "derain", "lowlight", "jpeg"})
+    title = "restoration network"
+    after_network = False
+
+    def read(
+        self, pixels: np.ndarray, context: StepContext, progress: ProgressCallback, cancel: CancelToken | None
+    ) -> Reading:
+        return Reading(self.name, found=True, summary="restoring")
+
+    def run(
+        self,
+        pixels: np.ndarray,
+        reading: Reading,
+        context: StepContext,
+        progress: ProgressCallback,
+        cancel: CancelToken | None,
+    ) -> Outcome:
+        restored = network_pass(pixels, context, progress=progress, cancel=cancel)
+        return Outcome(restored, models=(RESTORE,), metadata=network_metadata())
+
+    def cost(self, shape: tuple[int, ...]) -> float:
+        return 6.0 * megapixels(shape) + 0.5
+
+
+def network_metadata() -> dict[str, object]:
+    """RestoreResult.metadata's entries for a run of the restoration network."""
+    return {"model": RESTORE.id, "model_sha256": RESTORE.sha256}
+
+
+def network_fallback(
+    pixels: np.ndarray, context: StepContext, progress: ProgressCallback, cancel: CancelToken | None
+) -> Outcome:
+    """What a specialist that found nothing returns: the generalist's run for the step's faults, with the
+    last reading's `absent` as the finding."""
+    absent = context.readings[-1].absent if context.readings else ""
+    outcome = NetworkRestorer().run(pixels, Reading("network", True), context, progress, cancel)
+    if absent:
+        outcome.findings = (f"{absent}, so only the network ran.",)
+    return outcome

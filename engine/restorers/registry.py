@@ -1,0 +1,33 @@
+"""The explicit list of restorers (no directory scan, so PyInstaller and readers see all).
+
+A fault's specialists are read in this order, and a later one that finds its fault supersedes an earlier
+one (the shake is read after the even blur, whose kernel its path must explain better). Add a restorer
+here, by hand: the planner finds it by the faults it declares.
+"""
+
+from __future__ import annotations
+
+from engine.restorers.base import Restorer
+from engine.restorers.defocus import DefocusRestorer
+from engine.restorers.grain import GrainRestorer
+from engine.restorers.jpeg import JpegRestorer
+from engine.restorers.network import NetworkRestorer
+from engine.restorers.shake import ShakeRestorer
+
+#: The specialists, one per fault they undo (a restorer may declare several faults).
+RESTORERS: tuple[Restorer, ...] = (JpegRestorer(), GrainRestorer(), DefocusRestorer(), ShakeRestorer())
+
+#: The instruction-conditioned network: every fault without a specialist, and every specialist's fallback.
+GENERALIST: Restorer = NetworkRestorer()
+
+
+def specialists_for(fault: str) -> tuple[Restorer, ...]:
+    """The registered specialists for `fault`, in registry order."""
+    return tuple(restorer for restorer in RESTORERS if fault in restorer.faults)
+
+
+def get_restorer(name: str) -> Restorer:
+    for restorer in (*RESTORERS, GENERALIST):
+        if restorer.name == name:
+            return restorer
+    raise KeyError(f"unknown restorer {name!r}")
