@@ -13,6 +13,7 @@ from engine.models.loading import (
 from engine.models.registry import (
     DENOISE,
     DETECTOR,
+    GRAIN_JPEG,
     JPEG,
     REGISTRY,
     RESTORE,
@@ -28,6 +29,7 @@ from engine.models.spec import MODELS_FOLDER, PLACEHOLDER_SHA256, TEXT_ENCODER_F
 __all__ = [
     "DENOISE",
     "DETECTOR",
+    "GRAIN_JPEG",
     "JPEG",
     "MODELS_FOLDER",
     "PLACEHOLDER_SHA256",

@@ -136,6 +136,17 @@ TASK_HEAD = ModelSpec(
     onnx=False,
 )
 
+#: The same FilterRefiner once more (training/refiner.py, kind grain_jpeg), trained on grainy photos saved as
+#: JPEGs of quality 20-90: the specialist for grain and JPEG artefacts together (engine.restorers.grain_jpeg).
+#: image (1,6,H,W): the decoded photo stacked with the DCT filter's output at the JPEG's level; level (1,1):
+#: the IJG quantisation scale / engine.noise.SCALE_UNIT, as for JPEG (the grain's own level is not given).
+GRAIN_JPEG = dataclasses.replace(
+    DENOISE,
+    id="grain_jpeg",
+    file="grain_jpeg.onnx",
+    sha256="847a3829c2ca36b0072673a2a2401b5b732be2573df5da335aa5fc3b55cf8c88",
+)
+
 #: Every model file the engine may load. Add new models here, by hand.
 REGISTRY: tuple[ModelSpec, ...] = (
     RESTORE,
@@ -143,6 +154,7 @@ REGISTRY: tuple[ModelSpec, ...] = (
     JPEG,
     DENOISE,
     SHAKE,
+    GRAIN_JPEG,
     TEXT_ENCODER,
     TEXT_TOKENIZER,
     TASK_HEAD,

@@ -52,7 +52,7 @@ class PlanStep:
         """How the step undoes its faults, for the plan shown to the user."""
         if not self.restorers:
             return registry.GENERALIST.title
-        return " or ".join(restorer.title for restorer in self.restorers) + "; else the network"
+        return " or ".join(r.title for r in self.restorers) + f"; else {self.restorers[-1].fallback}"
 
     def cost(self, shape: tuple[int, ...]) -> float:
         if not self.restorers:
@@ -171,8 +171,9 @@ def run_step(
     cancel: CancelToken | None,
 ) -> tuple[str, Outcome]:
     """(the name of the restorer that ran, its outcome). Specialists read in order, and a later one that
-    finds its fault supersedes an earlier one; if none finds anything, the last one's run falls back to the
-    network. A step left to the network is followed by the cheap reads of its faults' specialists."""
+    finds its fault supersedes an earlier one; if none finds anything, the last one's run falls back (to the
+    network, or as its `fallback` says). A step left to the network is followed by the cheap reads of its
+    faults' specialists."""
     if not step.restorers:
         return _network_step(step, pixels, context, progress, cancel)
     chosen: tuple[Restorer, Reading] | None = None
@@ -190,7 +191,7 @@ def run_step(
     if reading.found:
         progress(READ_SHARE, reading.summary)
     outcome = restorer.run(pixels, reading, context, scaled_progress(progress, READ_SHARE, 1.0), cancel)
-    return (restorer.name if reading.found else registry.GENERALIST.name), outcome
+    return outcome.made_by or restorer.name, outcome
 
 
 def _network_step(

@@ -62,6 +62,8 @@ class Outcome:
     metadata: dict[str, object] = field(default_factory=dict)
     #: every network that ran, in order (the engine checked each one's sha256 when it loaded it)
     models: tuple[ModelSpec, ...] = ()
+    #: who made the pixels, where a run handed its work on ("network" for a fallback); "" for itself
+    made_by: str = ""
 
     def then(self, later: Outcome) -> Outcome:
         """This outcome followed by `later`, run on its pixels."""
@@ -70,6 +72,7 @@ class Outcome:
             self.findings + later.findings,
             {**self.metadata, **later.metadata},
             self.models + tuple(m for m in later.models if m not in self.models),
+            ", ".join(name for name in (self.made_by, later.made_by) if name),
         )
 
 
@@ -130,6 +133,8 @@ class Restorer(Protocol):
     title: str
     #: read again on the generalist's output when a step left its fault to the network (a cheap read)
     after_network: bool
+    #: what runs when its read finds nothing, for the plan shown to the user ("the network")
+    fallback: str
 
     def read(
         self, pixels: np.ndarray, context: StepContext, progress: ProgressCallback, cancel: CancelToken | None

@@ -54,6 +54,7 @@ class GrainRestorer:
     faults = frozenset({"denoise"})
     title = "grain level read on flat ground, DCT filter + denoise refiner"
     after_network = False
+    fallback = "the network"
 
     def read(
         self, pixels: np.ndarray, context: StepContext, progress: ProgressCallback, cancel: CancelToken | None
@@ -112,6 +113,7 @@ class GrainRestorer:
                 (f"{reading.absent}, so only the network ran.",),
                 {**network_metadata(), **metadata},
                 (RESTORE,),
+                made_by="network",
             )
         found = (f"Found {noise.describe()} and removed it.",)
         share = refiner_share(noise)

@@ -42,6 +42,7 @@ class JpegRestorer:
     faults = frozenset({"jpeg"})
     title = "quality read from the block grid, DCT filter + JPEG refiner"
     after_network = False
+    fallback = "the network"
 
     def read(
         self, pixels: np.ndarray, context: StepContext, progress: ProgressCallback, cancel: CancelToken | None

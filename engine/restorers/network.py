@@ -112,6 +112,7 @@ class NetworkRestorer:
     faults = frozenset({"denoise", "deblur", "dehaze", "derain", "lowlight", "jpeg"})
     title = "restoration network"
     after_network = False
+    fallback = "the network"
 
     def read(
         self, pixels: np.ndarray, context: StepContext, progress: ProgressCallback, cancel: CancelToken | None
@@ -147,4 +148,5 @@ def network_fallback(
     outcome = NetworkRestorer().run(pixels, Reading("network", True), context, progress, cancel)
     if absent:
         outcome.findings = (f"{absent}, so only the network ran.",)
+    outcome.made_by = NetworkRestorer.name
     return outcome

@@ -10,12 +10,19 @@ from __future__ import annotations
 from engine.restorers.base import Restorer
 from engine.restorers.defocus import DefocusRestorer
 from engine.restorers.grain import GrainRestorer
+from engine.restorers.grain_jpeg import GrainJpegRestorer
 from engine.restorers.jpeg import JpegRestorer
 from engine.restorers.network import NetworkRestorer
 from engine.restorers.shake import ShakeRestorer
 
-#: The specialists, one per fault they undo (a restorer may declare several faults).
-RESTORERS: tuple[Restorer, ...] = (JpegRestorer(), GrainRestorer(), DefocusRestorer(), ShakeRestorer())
+#: The specialists, each for the faults it declares (grain+jpeg: both at once, where they run back to back).
+RESTORERS: tuple[Restorer, ...] = (
+    JpegRestorer(),
+    GrainJpegRestorer(),
+    GrainRestorer(),
+    DefocusRestorer(),
+    ShakeRestorer(),
+)
 
 #: The instruction-conditioned network: every fault without a specialist, and every specialist's fallback.
 GENERALIST: Restorer = NetworkRestorer()

@@ -536,6 +536,7 @@ class ShakeRestorer:
     faults = frozenset({"deblur"})
     title = "shake path read from the edges, deconvolution + shake refiner"
     after_network = False
+    fallback = "the network"
 
     def read(
         self, pixels: np.ndarray, context: StepContext, progress: ProgressCallback, cancel: CancelToken | None

@@ -183,7 +183,7 @@ def test_batch_worker_interprets_each_instruction_once_and_leaves_empty_ones_to_
 
     def fake_restore(photo, instruction, **kwargs):  # noqa: ANN001, ANN003, ANN202
         given[photo.source.name] = instruction
-        return type("Result", (), {"pixels": photo.pixels, "findings": ()})()
+        return type("Result", (), {"pixels": photo.pixels, "findings": (), "steps": ()})()
 
     monkeypatch.setattr(engine.instructions, "interpret", counting_interpret)
     monkeypatch.setattr(runner, "restore", fake_restore)

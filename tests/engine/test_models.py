@@ -56,6 +56,7 @@ def test_registry_lists_every_model_with_its_io() -> None:
         "jpeg",
         "denoise",
         "shake",
+        "grain_jpeg",
         "text_encoder",
         "text_tokenizer",
         "task_head",
@@ -84,6 +85,13 @@ def test_registry_lists_every_model_with_its_io() -> None:
     shake = specs["shake"]
     assert (shake.file, shake.inputs, shake.output) == ("shake.onnx", ("image", "level"), "restored")
     assert (shake.multiple_of, shake.tile_overlap, shake.mirror_average) == (4, 32, False)
+    grain_jpeg = specs["grain_jpeg"]
+    assert (grain_jpeg.file, grain_jpeg.inputs, grain_jpeg.output) == (
+        "grain_jpeg.onnx",
+        ("image", "level"),
+        "restored",
+    )
+    assert (grain_jpeg.multiple_of, grain_jpeg.tile_overlap) == (4, 32)
     assert get_spec("restore") is restore
     assert all(
         specs[i].onnx and specs[i].folder == "models" for i in ("restore", "detector", "jpeg", "shake")
@@ -115,14 +123,14 @@ def test_registry_files_are_relative_to_models_dir() -> None:
 def test_all_specs_returns_a_copy() -> None:
     specs = all_specs()
     specs.clear()
-    assert len(all_specs()) == 8
+    assert len(all_specs()) == 9
 
 
 def test_unknown_model_id_names_the_known_ones() -> None:
     with pytest.raises(ModelError) as caught:
         get_spec("nope")
     assert str(caught.value) == (
-        "unknown model 'nope' (known: restore, detector, jpeg, denoise, shake, "
+        "unknown model 'nope' (known: restore, detector, jpeg, denoise, shake, grain_jpeg, "
         "text_encoder, text_tokenizer, task_head)"
     )
 

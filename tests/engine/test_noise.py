@@ -17,8 +17,9 @@ import engine.noise.dct as dct_module
 import engine.restorers.grain as grain_module
 import engine.restorers.jpeg as jpeg_module
 from engine.errors import Cancelled
+from engine.instructions import interpret
 from engine.metrics import psnr
-from engine.models import DENOISE, JPEG
+from engine.models import DENOISE, GRAIN_JPEG, JPEG
 from engine.noise import (
     NoiseLevel,
     denoise_dct,
@@ -29,7 +30,7 @@ from engine.noise import (
     undo_clipping,
 )
 from engine.noise.jpeg import COLOUR_FACTOR, grid_phase
-from engine.pipeline import restore
+from engine.pipeline import network_plan, restore
 from engine.progress import CancelToken
 from engine.restorers.grain import refiner_share
 
@@ -421,3 +422,28 @@ def test_the_jpeg_refiner_is_averaged_with_its_mirror_run(
     single = symmetry()
     assert averaged > 60.0
     assert single < averaged - 10.0
+
+
+def test_grain_saved_as_a_jpeg_is_undone_in_one_step(clean: np.ndarray) -> None:
+    degraded = jpeg(noisy(clean, 15 / 255), 40)
+    request = interpret("it's grainy and the jpeg compression made it blocky")
+    result = restore(degraded, request)
+    assert [step.restorer for step in result.steps] == ["grain+jpeg"]
+    (finding,) = result.findings
+    assert finding.startswith("Found grain saved as a JPEG of quality") and finding.endswith("the blocks.")
+    assert abs(int(result.metadata["jpeg_quality"]) - 40) <= 1  # type: ignore[call-overload]
+    assert result.metadata["grain_jpeg_model_sha256"] == GRAIN_JPEG.sha256
+    alone = restore(degraded, request, plan=network_plan(request))
+    # the forest's fine texture is the hard case (bench.quality's grain-jpeg row: +2.8 dB on McMaster)
+    assert psnr(result.pixels, clean) > psnr(degraded, clean) + 1.0
+    assert psnr(result.pixels, clean) > psnr(alone.pixels, clean) + 0.3
+
+
+def test_a_preview_of_grain_saved_as_a_jpeg_runs_the_jpeg_step_then_the_grain_step(clean: np.ndarray) -> None:
+    degraded = jpeg(noisy(clean, 15 / 255), 40)
+    preview = restore(degraded, "it's grainy and the jpeg compression made it blocky", max_side=192)
+    assert [step.restorer for step in preview.steps] == ["jpeg, grain"]
+    blocks, grain = preview.findings
+    assert blocks.startswith("Found JPEG compression at quality") and "full-size run" in blocks
+    assert grain.startswith("Found grain of about")
+    assert "grain_jpeg_model_sha256" not in preview.metadata

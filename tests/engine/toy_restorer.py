@@ -25,6 +25,7 @@ class ToyStreakRestorer:
     faults = frozenset({"derain"})
     title = "bright streaks read per pixel, painted out"
     after_network = False
+    fallback = "the network"
 
     def read(
         self, pixels: np.ndarray, context: StepContext, progress: ProgressCallback, cancel: CancelToken | None

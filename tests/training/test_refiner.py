@@ -12,14 +12,16 @@ import pytest
 torch = pytest.importorskip("torch")
 ort = pytest.importorskip("onnxruntime")
 
-from engine.models import DENOISE, JPEG, SHAKE, ModelSpec, file_sha256, spec_file  # noqa: E402
+from engine.models import DENOISE, GRAIN_JPEG, JPEG, SHAKE, ModelSpec, file_sha256, spec_file  # noqa: E402
 from tests.training.weights import perturb  # noqa: E402
 from training.refiner import (  # noqa: E402
     FilterRefiner,
     RefinerConfig,
     export_onnx,
+    grain_jpeg_case,
     jpeg_case,
     load_checkpoint,
+    load_onnx_weights,
     misread,
     noise_case,
     parity,
@@ -148,7 +150,30 @@ def test_vivid_colours_keep_their_grey_and_clip(photo: np.ndarray) -> None:
     assert np.abs(spread).mean() > 2.0 * np.abs((photo - photo.mean(axis=2, keepdims=True))[inside]).mean()
 
 
-@pytest.mark.parametrize("spec", [JPEG, DENOISE, SHAKE], ids=lambda spec: spec.id)
+def test_a_grain_jpeg_case_is_grain_saved_as_a_jpeg_filtered_at_the_jpegs_level(photo: np.ndarray) -> None:
+    decoded, filtered, level = grain_jpeg_case(photo, np.random.default_rng(0), 15.0, 40)
+    assert level == pytest.approx(jpeg_case(photo, 40)[2])  # the quality's scale: the grain is not told
+    assert np.array_equal(decoded, np.round(decoded * 255) / 255)
+    clean_jpeg = jpeg_case(photo, 40)[0]
+    assert _psnr(decoded, photo) < _psnr(clean_jpeg, photo) - 1.0  # the grain is there, under the blocks
+    none = grain_jpeg_case(photo, np.random.default_rng(0), 0.0, 40)
+    assert np.array_equal(none[0], clean_jpeg)  # no grain: a plain JPEG
+    draws = [grain_jpeg_case(photo, np.random.default_rng(seed))[2] for seed in range(8)]
+    assert len(set(draws)) > 4  # the quality is drawn
+
+
+def test_a_shipped_refiner_is_read_back_from_its_onnx_file(tmp_path: Path) -> None:
+    model = _perturbed(config=RefinerConfig())
+    path = export_onnx(model, tmp_path / "refiner.onnx")
+    back = load_onnx_weights(path).eval()
+    weights = model.state_dict()
+    assert back.state_dict().keys() == weights.keys()
+    for name, value in back.state_dict().items():  # as stored: fp16 (rounded) or fp32 (exact)
+        assert torch.equal(value, weights[name].half().float()) or torch.equal(value, weights[name]), name
+    assert load_checkpoint(path).config == RefinerConfig()
+
+
+@pytest.mark.parametrize("spec", [JPEG, DENOISE, SHAKE, GRAIN_JPEG], ids=lambda spec: spec.id)
 def test_shipped_refiner_has_the_registry_interface(spec: ModelSpec) -> None:
     path = spec_file(spec)
     if not path.is_file():
