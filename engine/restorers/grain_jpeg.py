@@ -14,12 +14,10 @@ from dataclasses import replace
 import numpy as np
 
 from engine.models import GRAIN_JPEG
-from engine.noise import SCALE_UNIT, denoise_dct, jpeg_noise_level, quantisation_scale
 from engine.progress import CancelToken, ProgressCallback, scaled_progress
 from engine.restorers.base import Outcome, Reading, Restorer, StepContext, megapixels
 from engine.restorers.grain import GrainRestorer
-from engine.restorers.jpeg import JpegRestorer, read_quality
-from engine.restorers.network import refine
+from engine.restorers.jpeg import JpegRestorer, filter_and_refine, read_quality
 
 __all__ = ["GrainJpegRestorer"]
 
@@ -53,24 +51,8 @@ class GrainJpegRestorer:
         quality = reading.estimate
         if not isinstance(quality, int):
             return _one_after_the_other(pixels, context, progress, cancel)
-        filtered = denoise_dct(
-            pixels,
-            jpeg_noise_level(quality),
-            clipped=False,
-            progress=scaled_progress(progress, 0.0, 0.4),
-            cancel=cancel,
-        )
-        progress(0.4, "removing the grain and restoring the detail the compression blurred")
-        restored = refine(
-            GRAIN_JPEG,
-            quantisation_scale(quality) / SCALE_UNIT,
-            pixels,
-            filtered,
-            device=context.device,
-            tile_size=context.tile_size,
-            progress=scaled_progress(progress, 0.4, 1.0),
-            cancel=cancel,
-        )
+        stage = "removing the grain and restoring the detail the compression blurred"
+        restored = filter_and_refine(GRAIN_JPEG, quality, pixels, context, stage, progress, cancel)
         finding = f"Found grain saved as a JPEG of quality {quality}, and removed the grain and the blocks."
         metadata = {"jpeg_quality": quality, "grain_jpeg_model_sha256": GRAIN_JPEG.sha256}
         return Outcome(restored, (finding,), metadata, (GRAIN_JPEG,))

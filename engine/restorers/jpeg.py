@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.models import JPEG
+from engine.models import JPEG, ModelSpec
 from engine.noise import SCALE_UNIT, denoise_dct, estimate_jpeg_quality, jpeg_noise_level, quantisation_scale
 from engine.progress import CancelToken, ProgressCallback, scaled_progress
 from engine.restorers.base import Outcome, Reading, StepContext, megapixels
 from engine.restorers.network import network_fallback, refine
 
-__all__ = ["JpegRestorer", "read_quality"]
+__all__ = ["JpegRestorer", "filter_and_refine", "read_quality"]
 
 
 def read_quality(
@@ -29,6 +29,37 @@ def read_quality(
         summary=f"{doing} a JPEG saved at quality {quality}",
         absent="Found no JPEG block grid to read the quality from",
         estimate=quality,
+    )
+
+
+def filter_and_refine(
+    refiner: ModelSpec | None,
+    quality: int,
+    pixels: np.ndarray,
+    context: StepContext,
+    stage: str,
+    progress: ProgressCallback,
+    cancel: CancelToken | None,
+) -> np.ndarray:
+    """The DCT filter at the level a JPEG of `quality` implies (shrunk with a preview), then `refiner` (a
+    refiner told the quality's scale, `stage` its progress line) from the photo and the filter's output;
+    None: the filter alone."""
+    split = 1.0 if refiner is None else 0.45
+    level = jpeg_noise_level(quality).scaled(context.scale)
+    part = scaled_progress(progress, 0.0, split)
+    filtered = denoise_dct(pixels, level, clipped=False, progress=part, cancel=cancel)
+    if refiner is None:
+        return filtered
+    progress(split, stage)
+    return refine(
+        refiner,
+        quantisation_scale(quality) / SCALE_UNIT,
+        pixels,
+        filtered,
+        device=context.device,
+        tile_size=context.tile_size,
+        progress=scaled_progress(progress, split, 1.0),
+        cancel=cancel,
     )
 
 
@@ -61,13 +92,9 @@ class JpegRestorer:
         if not isinstance(quality, int):
             return network_fallback(pixels, context, progress, cancel)
         full_size = context.scale == 1.0
-        restored = denoise_dct(
-            pixels,
-            jpeg_noise_level(quality).scaled(context.scale),
-            clipped=False,
-            progress=scaled_progress(progress, 0.0, 0.45 if full_size else 1.0),
-            cancel=cancel,
-        )
+        refiner = JPEG if full_size else None
+        stage = "restoring the detail the compression blurred"
+        restored = filter_and_refine(refiner, quality, pixels, context, stage, progress, cancel)
         metadata: dict[str, object] = {"jpeg_quality": quality}
         if not full_size:
             finding = (
@@ -75,17 +102,6 @@ class JpegRestorer:
                 "(the full-size run also restores the detail they hid)."
             )
             return Outcome(restored, (finding,), metadata)
-        progress(0.45, "restoring the detail the compression blurred")
-        restored = refine(
-            JPEG,
-            quantisation_scale(quality) / SCALE_UNIT,
-            pixels,
-            restored,
-            device=context.device,
-            tile_size=context.tile_size,
-            progress=scaled_progress(progress, 0.45, 1.0),
-            cancel=cancel,
-        )
         metadata["jpeg_model_sha256"] = JPEG.sha256
         finding = f"Found JPEG compression at quality {quality}, smoothed its blocks and restored detail."
         return Outcome(restored, (finding,), metadata, (JPEG,))
