@@ -19,7 +19,7 @@ import argparse
 import math
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -304,6 +304,26 @@ def seed_for(seed: int, set_index: int, image_index: int, case_index: int) -> np
     return np.random.default_rng([seed, set_index, image_index, case_index])
 
 
+def _degraded(
+    case: Case, clean_images: list[np.ndarray], seed: int, set_index: int
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(clean, degraded) for each photo of a set, each degraded as `case` says, made as they are read."""
+    case_index = CASES.index(case)
+    for image_index, clean in enumerate(clean_images):
+        rng = seed_for(seed, set_index, image_index, case_index)
+        yield clean, degrade(clean, case.tasks, rng, level=case.level).image if case.tasks else clean
+
+
+def _cases_by_set(
+    cases: Sequence[Case], limit: int | None, max_side: int | None, seed: int
+) -> Iterator[tuple[str, int, Case, Iterator[tuple[np.ndarray, np.ndarray]]]]:
+    """(set name, photos, case, its (clean, degraded) pairs) for every validation set and case."""
+    for set_index, set_name in enumerate(SETS):
+        clean_images = [centre_crop(read_rgb(p), max_side) for p in val_images(set_name, limit)]
+        for case in cases:
+            yield set_name, len(clean_images), case, _degraded(case, clean_images, seed, set_index)
+
+
 def _verdict(flag: bool | None) -> str:
     return "—" if flag is None else ("pass" if flag else "FAIL")
 
@@ -317,34 +337,28 @@ def run(
         "| bar | bar met | beats classical |\n|---|---|---|---|---|---|---|---|---|\n"
     )
     rows = []
-    for set_index, set_name in enumerate(SETS):
-        paths = val_images(set_name, limit)
-        clean_images = [centre_crop(read_rgb(p), max_side) for p in paths]
-        for case in cases:
-            case_index = CASES.index(case)
-            inputs, classical, restored = Scores(), Scores(), Scores()
-            method = CLASSICAL.get(case.classical) if case.classical else None
-            for image_index, clean in enumerate(clean_images):
-                rng = seed_for(seed, set_index, image_index, case_index)
-                degraded = degrade(clean, case.tasks, rng, level=case.level).image if case.tasks else clean
-                inputs.add(degraded, clean)
-                if method is not None:
-                    classical.add(method(degraded), clean)
-                if photomend is not None:
-                    restored.add(photomend(degraded, case.instruction), clean)
-            pm_cell = restored.cell() if photomend is not None else why
-            met = beats = None
-            if photomend is not None and case.bar is not None:
-                met = case.bar.met(set_name, inputs.mean_psnr, restored.mean_psnr)
-            if photomend is not None and method is not None:
-                beats = restored.mean_psnr > classical.mean_psnr
-            bar_text = case.bar.text if case.bar is not None and set_name in case.bar.sets else "reported"
-            input_cell = inputs.cell() if case.tasks else "(reference)"
-            rows.append(
-                f"| {case.title} | {set_name} | {len(clean_images)} | {input_cell} | {classical.cell()} "
-                f"| {pm_cell} | {bar_text} | {_verdict(met)} | {_verdict(beats)} |"
-            )
-            print(rows[-1], file=sys.stderr, flush=True)
+    for set_name, count, case, pairs in _cases_by_set(cases, limit, max_side, seed):
+        inputs, classical, restored = Scores(), Scores(), Scores()
+        method = CLASSICAL.get(case.classical) if case.classical else None
+        for clean, degraded in pairs:
+            inputs.add(degraded, clean)
+            if method is not None:
+                classical.add(method(degraded), clean)
+            if photomend is not None:
+                restored.add(photomend(degraded, case.instruction), clean)
+        pm_cell = restored.cell() if photomend is not None else why
+        met = beats = None
+        if photomend is not None and case.bar is not None:
+            met = case.bar.met(set_name, inputs.mean_psnr, restored.mean_psnr)
+        if photomend is not None and method is not None:
+            beats = restored.mean_psnr > classical.mean_psnr
+        bar_text = case.bar.text if case.bar is not None and set_name in case.bar.sets else "reported"
+        input_cell = inputs.cell() if case.tasks else "(reference)"
+        rows.append(
+            f"| {case.title} | {set_name} | {count} | {input_cell} | {classical.cell()} "
+            f"| {pm_cell} | {bar_text} | {_verdict(met)} | {_verdict(beats)} |"
+        )
+        print(rows[-1], file=sys.stderr, flush=True)
     return header + "\n".join(rows) + "\n"
 
 
@@ -360,31 +374,26 @@ def run_composites(
         "| bar | bar met | plan beats network |\n|---|---|---|---|---|---|---|---|---|---|\n"
     )
     rows = []
-    for set_index, set_name in enumerate(SETS):
-        clean_images = [centre_crop(read_rgb(p), max_side) for p in val_images(set_name, limit)]
-        for case in cases:
-            case_index = CASES.index(case)
-            inputs, alone, planned = Scores(), Scores(), Scores()
-            for image_index, clean in enumerate(clean_images):
-                rng = seed_for(seed, set_index, image_index, case_index)
-                degraded = degrade(clean, case.tasks, rng, level=case.level).image
-                inputs.add(degraded, clean)
-                if plan is not None and network is not None:
-                    alone.add(network(degraded, case.instruction), clean)
-                    planned.add(plan(degraded, case.instruction), clean)
-            if plan is None:
-                rows.append(f"| {case.title} | {set_name} | {len(clean_images)} | {inputs.cell()} | {why} |")
-                continue
-            met = None
-            if case.bar is not None:
-                met = case.bar.met(set_name, inputs.mean_psnr, planned.mean_psnr, alone.mean_psnr)
-            rows.append(
-                f"| {case.title} | {set_name} | {len(clean_images)} | {inputs.cell()} | {alone.cell()} "
-                f"| {planned.cell()} | {planned.mean_psnr - alone.mean_psnr:+.2f} "
-                f"| {case.bar.text if case.bar else 'plan > network'} | {_verdict(met)} "
-                f"| {_verdict(planned.mean_psnr > alone.mean_psnr)} |"
-            )
-            print(rows[-1], file=sys.stderr, flush=True)
+    for set_name, count, case, pairs in _cases_by_set(cases, limit, max_side, seed):
+        inputs, alone, planned = Scores(), Scores(), Scores()
+        for clean, degraded in pairs:
+            inputs.add(degraded, clean)
+            if plan is not None and network is not None:
+                alone.add(network(degraded, case.instruction), clean)
+                planned.add(plan(degraded, case.instruction), clean)
+        if plan is None:
+            rows.append(f"| {case.title} | {set_name} | {count} | {inputs.cell()} | {why} |")
+            continue
+        met = None
+        if case.bar is not None:
+            met = case.bar.met(set_name, inputs.mean_psnr, planned.mean_psnr, alone.mean_psnr)
+        rows.append(
+            f"| {case.title} | {set_name} | {count} | {inputs.cell()} | {alone.cell()} "
+            f"| {planned.cell()} | {planned.mean_psnr - alone.mean_psnr:+.2f} "
+            f"| {case.bar.text if case.bar else 'plan > network'} | {_verdict(met)} "
+            f"| {_verdict(planned.mean_psnr > alone.mean_psnr)} |"
+        )
+        print(rows[-1], file=sys.stderr, flush=True)
     return header + "\n".join(rows) + "\n"
 
 

@@ -111,8 +111,13 @@ def _interpretation_dict(interp: Any) -> dict[str, Any]:
 def _print_understood(interp: Any, stream: IO[str]) -> None:
     """What an understood instruction asks for, the plan's steps when there are several, and the notes."""
     print(f"Understood: {interp.summary()}", file=stream)
+    _print_plan_and_notes(interp, stream, single_step=False)
+
+
+def _print_plan_and_notes(interp: Any, stream: IO[str], *, single_step: bool) -> None:
+    """ "Plan:" and its numbered steps (a one-step plan only if `single_step`), then the model's notes."""
     plan = _plan(interp)
-    if plan is not None and len(plan.steps) > 1:
+    if plan is not None and (single_step or len(plan.steps) > 1):
         print("Plan:", file=stream)
         for line in plan.describe():
             print(f"  {line}", file=stream)
@@ -352,13 +357,7 @@ def cmd_interpret(args: argparse.Namespace) -> int:
         _print_json(_interpretation_dict(interp))
     elif interp.understood:
         print(f"{interp.summary()}")
-        plan = _plan(interp)
-        if plan is not None:
-            print("Plan:")
-            for line in plan.describe():
-                print(f"  {line}")
-        for note in _notes(interp):
-            print(f"Note: {note}")
+        _print_plan_and_notes(interp, sys.stdout, single_step=True)
     else:
         print(interp.message)
     return EXIT_OK if interp.understood else EXIT_NOT_UNDERSTOOD

@@ -25,15 +25,11 @@ STEP_INSTRUCTIONS = {
 
 
 @functools.lru_cache(maxsize=32)
-def _step_embedding(text: str) -> np.ndarray:
+def instruction_embedding(text: str) -> np.ndarray:
+    """The text encoder's embedding of `text` (1 x D float32, read-only, cached): what the network is told."""
     embedding = np.asarray(interpret(text).embedding, np.float32).reshape(1, -1)
     embedding.setflags(write=False)
     return embedding
-
-
-def instruction_embedding(text: str) -> np.ndarray:
-    """The text encoder's embedding of `text` (1 x D float32, read-only, cached): what the network is told."""
-    return _step_embedding(text)
 
 
 @dataclass(frozen=True)
@@ -105,6 +101,10 @@ class StepContext:
         if set(self.faults) >= set(self.interpretation.tasks):
             return np.asarray(self.interpretation.embedding, np.float32).reshape(1, -1)
         return instruction_embedding(step_instruction(self.faults))
+
+    def as_it_came(self, pixels: np.ndarray) -> np.ndarray | None:
+        """The photo as it came to the plan, where earlier steps have changed `pixels`; else None."""
+        return self.arrived if self.arrived is not None and self.arrived is not pixels else None
 
     def reading(self, name: str) -> Reading | None:
         return next((r for r in self.readings if r.restorer == name), None)

@@ -438,12 +438,13 @@ class DefocusRestorer:
     ) -> Reading:
         progress(0.0, "looking for an even blur")
         estimate = None
-        if context.arrived is not None and context.arrived is not pixels:
+        arrived = context.as_it_came(pixels)
+        if arrived is not None:
             # An earlier step (grain) smoothed the rings the blur wrote into the spectrum into a soft blur
             # of its own; the photo as it came still shows them, its grain a floor the fit models. The kernel
             # read there is undone on the pixels the earlier steps made; where it shows none (a JPEG's blocks
             # hide it), the pixels as they are now are read.
-            estimate = estimate_defocus(context.arrived)
+            estimate = estimate_defocus(arrived)
         if estimate is None or not estimate.found:
             estimate = estimate_defocus(pixels)
         grainy = estimate.found and not context.after_network and is_grainy(pixels)
@@ -468,11 +469,12 @@ class DefocusRestorer:
         if not grainy:
             progress(0.0, f"undoing {estimate.describe()}")
             lam = None
-            if context.arrived is not None and context.arrived is not pixels:
+            arrived = context.as_it_came(pixels)
+            if arrived is not None:
                 # After a grain step the pixels read as clean, but what the filter left of the grain is still
                 # there for the deconvolution to amplify: the prior is weighted by the grain the photo came
                 # with (ARRIVED_PRIOR_SHARE).
-                lam = max(LAMBDA_FLOOR, ARRIVED_PRIOR_SHARE * prior_weight(context.arrived))
+                lam = max(LAMBDA_FLOOR, ARRIVED_PRIOR_SHARE * prior_weight(arrived))
             restored = undo_blur(pixels, estimate, lam=lam, progress=progress, cancel=cancel)
             return Outcome(restored, (f"Found {estimate.describe()} and undid it.",), _metadata(estimate))
         progress(0.0, "removing the grain before the blur")

@@ -10,7 +10,7 @@ import numpy as np
 from engine.models import DENOISE, RESTORE
 from engine.noise import NOISE_UNIT, NoiseLevel, denoise_dct, estimate_noise_level, grain_windows
 from engine.progress import CancelToken, ProgressCallback, scaled_progress
-from engine.restorers.base import Outcome, Reading, StepContext, instruction_embedding, megapixels
+from engine.restorers.base import Outcome, Reading, StepContext, megapixels
 from engine.restorers.network import network_metadata, network_pass, refine
 
 __all__ = ["REFINE_FROM", "REFINE_FULL", "GrainRestorer", "refiner_share"]
@@ -21,17 +21,14 @@ __all__ = ["REFINE_FROM", "REFINE_FULL", "GrainRestorer", "refiner_share"]
 #: shows (python -m bench.noise --every 36; resources/models/denoise.md).
 REFINE_FROM = 8.0
 REFINE_FULL = 12.0
-#: What the network is told when it shows the grain restorer where the photo is flat.
-GUIDE_INSTRUCTION = "remove the noise"
 
 
 class GrainEstimate(NamedTuple):
-    """What the grain read leaves its run: the level, the network's output on the whole photo (None when it
-    ran on windows of it) and the conditioning it ran with (None: the request's own)."""
+    """What the grain read leaves its run: the level, and the network's output on the whole photo (None when
+    it ran on windows of it)."""
 
     noise: NoiseLevel
     whole: np.ndarray | None
-    embedding: np.ndarray | None
 
 
 def refiner_share(noise: NoiseLevel) -> float:
@@ -59,19 +56,14 @@ class GrainRestorer:
     def read(
         self, pixels: np.ndarray, context: StepContext, progress: ProgressCallback, cancel: CancelToken | None
     ) -> Reading:
-        # A request for grain alone is guided by its own words, a step of a longer plan by GUIDE_INSTRUCTION
-        embedding = (
-            None
-            if set(context.faults) >= set(context.interpretation.tasks)
-            else instruction_embedding(GUIDE_INSTRUCTION)
-        )
+        # The guide is the network conditioned as the step is (StepContext.embedding): a request for grain
+        # alone by its own words, a grain step of a longer plan by "remove the noise".
         progress(0.0, "reading the grain")
         crops = [pixels[window] for window in grain_windows(pixels)]
         guides = [
             network_pass(
                 crop,
                 context,
-                embedding=embedding,
                 scene=False,
                 progress=scaled_progress(progress, i / len(crops), (i + 1) / len(crops)),
                 cancel=cancel,
@@ -89,7 +81,7 @@ class GrainRestorer:
             noise.found,
             summary=f"removing {noise.describe()}",
             absent="Found almost no grain",
-            estimate=GrainEstimate(noise, whole, embedding),
+            estimate=GrainEstimate(noise, whole),
         )
 
     def run(
@@ -101,13 +93,11 @@ class GrainRestorer:
         cancel: CancelToken | None,
     ) -> Outcome:
         assert isinstance(reading.estimate, GrainEstimate)
-        noise, whole, embedding = reading.estimate
+        noise, whole = reading.estimate
         metadata: dict[str, object] = {"noise": round(255.0 * noise.rms, 2)}
         if not noise.found:
             if whole is None:
-                whole = network_pass(
-                    pixels, context, embedding=embedding, scene=False, progress=progress, cancel=cancel
-                )
+                whole = network_pass(pixels, context, scene=False, progress=progress, cancel=cancel)
             return Outcome(
                 whole,
                 (f"{reading.absent}, so only the network ran.",),

@@ -14,7 +14,7 @@ from engine.restorers.scene import guide_sigma, guided_tiles, scene_guide, scene
 from engine.runtime import get_session
 from engine.tiling import TileInfer, default_tile_size, run_tiled
 
-__all__ = ["NetworkRestorer", "network_pass", "refine", "tiled_pass"]
+__all__ = ["GENERALIST", "NetworkRestorer", "network_fallback", "network_pass", "refine", "tiled_pass"]
 
 
 def tiled_pass(
@@ -128,10 +128,14 @@ class NetworkRestorer:
         cancel: CancelToken | None,
     ) -> Outcome:
         restored = network_pass(pixels, context, progress=progress, cancel=cancel)
-        return Outcome(restored, models=(RESTORE,), metadata=network_metadata())
+        return Outcome(restored, metadata=network_metadata(), models=(RESTORE,), made_by=self.name)
 
     def cost(self, shape: tuple[int, ...]) -> float:
         return 6.0 * megapixels(shape) + 0.5
+
+
+#: The one generalist (engine.restorers.registry.GENERALIST).
+GENERALIST = NetworkRestorer()
 
 
 def network_metadata() -> dict[str, object]:
@@ -145,8 +149,7 @@ def network_fallback(
     """What a specialist that found nothing returns: the generalist's run for the step's faults, with the
     last reading's `absent` as the finding."""
     absent = context.readings[-1].absent if context.readings else ""
-    outcome = NetworkRestorer().run(pixels, Reading("network", True), context, progress, cancel)
+    outcome = GENERALIST.run(pixels, Reading(NetworkRestorer.name, True), context, progress, cancel)
     if absent:
         outcome.findings = (f"{absent}, so only the network ran.",)
-    outcome.made_by = NetworkRestorer.name
     return outcome

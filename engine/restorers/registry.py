@@ -12,7 +12,7 @@ from engine.restorers.defocus import DefocusRestorer
 from engine.restorers.grain import GrainRestorer
 from engine.restorers.grain_jpeg import GrainJpegRestorer
 from engine.restorers.jpeg import JpegRestorer
-from engine.restorers.network import NetworkRestorer
+from engine.restorers.network import GENERALIST
 from engine.restorers.shake import ShakeRestorer
 
 #: The specialists, each for the faults it declares (grain+jpeg: both at once, where they run back to back).
@@ -24,8 +24,7 @@ RESTORERS: tuple[Restorer, ...] = (
     ShakeRestorer(),
 )
 
-#: The instruction-conditioned network: every fault without a specialist, and every specialist's fallback.
-GENERALIST: Restorer = NetworkRestorer()
+__all__ = ["GENERALIST", "RESTORERS", "get_restorer", "specialists_for"]
 
 
 def specialists_for(fault: str) -> tuple[Restorer, ...]:

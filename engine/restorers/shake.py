@@ -550,11 +550,10 @@ class ShakeRestorer:
             even_blur = even.estimate.estimate.kernel
         progress(0.0, "reading the camera's path")
         # after an earlier step (grain), the path is read on its output and checked on the photo as it came
-        changed = context.arrived is not None and context.arrived is not pixels
         motion = estimate_motion(
             pixels,
             even_blur=even_blur,
-            spectrum_of=context.arrived if changed else None,
+            spectrum_of=context.as_it_came(pixels),
             progress=progress,
             cancel=cancel,
         )
