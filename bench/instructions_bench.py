@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 PROMPTS = REPO / "resources" / "prompts"
-SETS = ("heldout.jsonl", "unseen.jsonl", "unseen2.jsonl")
+SETS = ("heldout.jsonl", "unseen.jsonl", "unseen2.jsonl", "upscale_heldout.jsonl")
 
 
 def load(path: Path) -> list[dict]:

@@ -29,14 +29,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
+    from desktop.platform_check import platform_problem
+
+    if QApplication.instance() is None:
+        # Qt's own failure is a generic "could not load the Qt platform plugin" and an abort.
+        problem = platform_problem()
+        if problem is not None:
+            print(problem.message(), file=sys.stderr)
+            return 1
+
     from desktop.qt_gc import GuiThreadCollector
+    from desktop.qt_images import quiet_image_decoders
     from desktop.qt_main_window import QtMainWindow, app_icon
+    from desktop.qt_workers import wait_for_workers
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setApplicationName("PhotoMend")
     app.setOrganizationName("PhotoMend")
     app.setApplicationVersion(__version__)
     app.setWindowIcon(app_icon())
+    quiet_image_decoders()
     collector = GuiThreadCollector(app)  # garbage is collected in this thread only (desktop/qt_gc.py)
     collector.start()
     window = QtMainWindow()
@@ -49,6 +61,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return app.exec()
     finally:
+        # The window cancelled its run and batch when it closed; whatever a worker still does (a thumbnail,
+        # a detection) ends before Python and Qt tear down the objects it reports to.
+        wait_for_workers(60_000)
         collector.stop()
 
 

@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
 
 from desktop import queue_state as qs
 from desktop.qt_images import dropped_paths, thumbnail_image
+from desktop.qt_signals import emit
 from desktop.qt_workers import BatchJob, QtBatchWorker, QtCallWorker, start
 from desktop.settings import AppSettings
 
@@ -129,8 +130,8 @@ class QtQueueModel(QAbstractTableModel):
         item.instruction = str(value).strip()
         if item.status in (qs.DONE, qs.FAILED, qs.SKIPPED):
             item.status, item.reason, item.progress = qs.PENDING, "", 0.0  # new instruction: run it again
-        self.dataChanged.emit(self.index(index.row(), 0), self.index(index.row(), len(COLUMNS) - 1))
-        self.changed.emit()
+        emit(self.dataChanged, self.index(index.row(), 0), self.index(index.row(), len(COLUMNS) - 1))
+        emit(self.changed)
         return True
 
     # --- queue edits ---------------------------------------------------------------------------
@@ -141,7 +142,7 @@ class QtQueueModel(QAbstractTableModel):
             # The items are already appended to the queue; tell the views in one go.
             self.beginInsertRows(QModelIndex(), first, first + len(added) - 1)
             self.endInsertRows()
-            self.changed.emit()
+            emit(self.changed)
         return added
 
     def remove_rows(self, rows: list[int]) -> None:
@@ -151,7 +152,7 @@ class QtQueueModel(QAbstractTableModel):
             self.beginRemoveRows(QModelIndex(), row, row)
             del self.queue.items[row]
             self.endRemoveRows()
-        self.changed.emit()
+        emit(self.changed)
 
     def clear_finished(self) -> None:
         rows = [i for i, item in enumerate(self.queue.items) if item.status in (qs.DONE, qs.SKIPPED)]
@@ -160,7 +161,7 @@ class QtQueueModel(QAbstractTableModel):
     def refresh(self) -> None:
         self.beginResetModel()
         self.endResetModel()
-        self.changed.emit()
+        emit(self.changed)
 
     def row_of(self, item_id: str) -> int:
         return next((i for i, item in enumerate(self.queue.items) if item.id == item_id), -1)
@@ -172,16 +173,16 @@ class QtQueueModel(QAbstractTableModel):
         item = self.queue.items[row]
         for name, value in changes.items():
             setattr(item, name, value)
-        self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+        emit(self.dataChanged, self.index(row, 0), self.index(row, len(COLUMNS) - 1))
         if "progress" not in changes or len(changes) > 1:
-            self.changed.emit()  # progress ticks alone are not worth a disk write
+            emit(self.changed)  # progress ticks alone are not worth a disk write
 
     def set_thumbnail(self, item_id: str, pixmap: QPixmap | None) -> None:
         row = self.row_of(item_id)
         if row < 0 or pixmap is None:
             return
         self._thumbs[item_id] = pixmap
-        self.dataChanged.emit(self.index(row, COL_PHOTO), self.index(row, COL_PHOTO))
+        emit(self.dataChanged, self.index(row, COL_PHOTO), self.index(row, COL_PHOTO))
 
     def has_thumbnail(self, item_id: str) -> bool:
         return item_id in self._thumbs
@@ -206,11 +207,13 @@ def status_text(item: qs.QueueItem) -> str:
 
 
 class QtProgressDelegate(QStyledItemDelegate):
-    """Draws the progress column as a progress bar."""
+    """Draws the progress column as a horizontal progress bar."""
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: UNITS) -> None:
         value = index.data(Qt.ItemDataRole.DisplayRole)
         bar = QStyleOptionProgressBar()
+        if option.widget is not None:
+            bar.initFrom(option.widget)  # palette, font, direction
         bar.rect = QRect(
             option.rect.adjusted(6, option.rect.height() // 2 - 9, -6, -(option.rect.height() // 2 - 9))
         )
@@ -218,7 +221,10 @@ class QtProgressDelegate(QStyledItemDelegate):
         bar.progress = int(value or 0)
         bar.text = f"{bar.progress}%"
         bar.textVisible = True
-        bar.state = option.state
+        bar.textAlignment = Qt.AlignmentFlag.AlignCenter
+        # Qt 6 reads a bar's orientation from State_Horizontal alone: without it the style drew a vertical
+        # bar in a horizontal box, its fill rising from the bottom (the "bar drawn twice, offset").
+        bar.state = option.state | QStyle.StateFlag.State_Horizontal
         style = option.widget.style() if option.widget else QApplication.style()
         style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter)
 
@@ -281,9 +287,9 @@ class QtBatchPanel(QWidget):
         remove = QPushButton("Remove")
         clear = QPushButton("Clear finished")
         self.cull_button = QPushButton("Sort by sharpness")
-        self.start_button = QPushButton("Start")
-        self.pause_button = QPushButton("Pause")
-        self.cancel_button = QPushButton("Cancel")
+        self.start_button = QPushButton("&Start")  # Alt+S, Alt+U, Alt+N while the tab shows
+        self.pause_button = QPushButton("Pa&use")
+        self.cancel_button = QPushButton("Ca&ncel")
         self.overall = QProgressBar()
         self.overall.setFormat("%v / %m photos")
         self.message = QLabel()
@@ -329,7 +335,9 @@ class QtBatchPanel(QWidget):
         self.model.changed.connect(self._update_overall)
         self._update_buttons()
         self._update_overall()
-        self._load_thumbnails(self.queue.items)
+        # A saved queue's failed items (a truncated or unreadable file) keep their warning icon: decoding
+        # them again at every start only printed the decoder's complaints to the console.
+        self._load_thumbnails([item for item in self.queue.items if item.status != qs.FAILED])
         if self.queue.runnable() and any(i.status != qs.PENDING or i.output for i in self.queue.items):
             self._say(
                 f"{len(self.queue.runnable())} photos left from the last session — press Start to resume."
@@ -373,7 +381,8 @@ class QtBatchPanel(QWidget):
         self.queue.instruction = self.instruction.text().strip()
         self.queue.output_dir = self.output_dir.text().strip()
         self.queue.pattern = self.pattern.text().strip() or qs.DEFAULT_PATTERN
-        self.model.dataChanged.emit(
+        emit(
+            self.model.dataChanged,
             self.model.index(0, COL_INSTRUCTION),
             self.model.index(max(0, len(self.queue.items) - 1), COL_INSTRUCTION),
         )
@@ -471,7 +480,7 @@ class QtBatchPanel(QWidget):
             text = f"{summary[0].upper()}{summary[1:]} — {text}"
         self._say(text, warning=bool(counts[qs.FAILED]) or summary not in ("", "paused", "cancelled"))
         self.save()
-        self.queueFinished.emit(text)
+        emit(self.queueFinished, text)
 
     # --- cull ----------------------------------------------------------------------------------
     def cull(self, items: list[qs.QueueItem] | None = None) -> None:
@@ -520,14 +529,21 @@ class QtBatchPanel(QWidget):
 
     def _update_overall(self) -> None:
         total = len(self.queue.items)
+        if not total:
+            # A range of 0..1 would read "0 / 1 photos"; 0..0 makes Qt draw a busy bar.
+            self.overall.setRange(0, 1)
+            self.overall.setValue(0)
+            self.overall.setFormat("No photos queued")
+            return
         finished = sum(1 for i in self.queue.items if i.status in (qs.DONE, qs.FAILED, qs.SKIPPED))
-        self.overall.setMaximum(max(total, 1))
+        self.overall.setRange(0, total)
         self.overall.setValue(finished)
+        self.overall.setFormat("%v / %m photos")
 
     def _say(self, text: str, warning: bool = False) -> None:
         self.message.setText(text)
         self.message.setStyleSheet("color: #c0392b;" if warning else "")
-        self.messageChanged.emit(text)
+        emit(self.messageChanged, text)
 
     def _browse_files(self) -> None:
         files, _ = QFileDialog.getOpenFileNames(self, "Add photos", "", photo_filter())

@@ -8,6 +8,7 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QCheckBox, QFormLayout, QGroupBox, QLabel, QWidget
 
 from desktop.qt_images import qimage_from_rgba
+from desktop.qt_signals import emit
 from desktop.qt_workers import QtCallWorker, start
 
 # The heat-map is only ever shown on screen: a display-sized one is enough and cheap.
@@ -81,9 +82,9 @@ class QtBlurPanel(QGroupBox):
         kind = str(report.kind)  # type: ignore[attr-defined]
         self.kind_label.setText(_KIND_TEXT.get(kind, kind))
         self.overlay_box.setEnabled(True)
-        self.analysed.emit(report)
+        emit(self.analysed, report)
         if self.overlay_box.isChecked():
-            self.overlayChanged.emit(self.overlay_image())
+            emit(self.overlayChanged, self.overlay_image())
 
     def overlay_image(self) -> QImage | None:
         if self._report is None:
@@ -96,7 +97,7 @@ class QtBlurPanel(QGroupBox):
         return qimage_from_rgba(rgba)
 
     def _overlay_toggled(self, on: bool) -> None:
-        self.overlayChanged.emit(self.overlay_image() if on else None)
+        emit(self.overlayChanged, self.overlay_image() if on else None)
 
 
 def _analyse(pixels: np.ndarray) -> object:

@@ -6,6 +6,8 @@ pixel-aligned at every zoom, whatever the resolution of the after image (a fast 
 
 from __future__ import annotations
 
+import math
+
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QColor,
@@ -19,6 +21,8 @@ from PySide6.QtGui import (
     QWheelEvent,
 )
 from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from desktop.qt_signals import emit
 
 MIN_SCALE = 0.02
 MAX_SCALE = 32.0
@@ -67,11 +71,31 @@ class QtCompareCanvas(QWidget):
         self._center = QPointF(self._photo_w / 2, self._photo_h / 2)
         self._fit = True
         self._apply_fit()
+        emit(self.zoomChanged, self._scale)  # also when the new photo's zoom is the old one's
         self.update()
 
     def set_after(self, image: QImage | None) -> None:
         self._after = image
+        self._follow_size(image if image is not None else self._before)
         self.update()
+
+    def _follow_size(self, image: QImage | None) -> None:
+        """The view's photo coordinates are the after side's pixels: an enlarged result is compared with the
+        before side drawn at its size, at the same zoom (100 % is the result's pixels), and the view shows
+        the same part of the photo as before the switch."""
+        if image is None or (image.width(), image.height()) == (self._photo_w, self._photo_h):
+            return
+        fx = image.width() / self._photo_w if self._photo_w else 1.0
+        fy = image.height() / self._photo_h if self._photo_h else 1.0
+        self._photo_w, self._photo_h = image.width(), image.height()
+        self._center = QPointF(self._center.x() * fx, self._center.y() * fy)
+        if self._fit:
+            self._apply_fit()
+            return
+        scale = min(max(self._scale / fx, MIN_SCALE), MAX_SCALE)
+        if scale != self._scale:
+            self._scale = scale
+            emit(self.zoomChanged, scale)
 
     def set_overlay(self, image: QImage | None) -> None:
         self._overlay = image
@@ -102,7 +126,7 @@ class QtCompareCanvas(QWidget):
         fraction = min(max(float(fraction), 0.0), 1.0)
         if fraction != self._divider:
             self._divider = fraction
-            self.dividerMoved.emit(fraction)
+            emit(self.dividerMoved, fraction)
             self.update()
 
     @property
@@ -193,16 +217,22 @@ class QtCompareCanvas(QWidget):
         return rect.left() + self._divider * rect.width()
 
     def _fit_scale(self) -> float:
+        """The largest zoom showing the whole photo; from 100 % up, a whole multiple of it. A photo that
+        fits at 100 % with room to spare is shown pixel for pixel, not enlarged by a hair (blurred by
+        the resampling and labelled "101%"); a small one is enlarged 2, 3… times, each pixel a square."""
         if not self._photo_w or not self._photo_h:
             return 1.0
         pane = self.panes()[0]
-        return max(min(pane.width() / self._photo_w, pane.height() / self._photo_h), MIN_SCALE)
+        scale = min(pane.width() / self._photo_w, pane.height() / self._photo_h)
+        if scale >= 1.0:
+            return float(math.floor(scale))
+        return max(scale, MIN_SCALE)
 
     def _apply_fit(self) -> None:
         old = self._scale
         self._scale = self._fit_scale()
         if old != self._scale:
-            self.zoomChanged.emit(self._scale)
+            emit(self.zoomChanged, self._scale)
 
     def _set_scale(self, scale: float, anchor: QPointF | None) -> None:
         if self._before is None:
@@ -220,7 +250,7 @@ class QtCompareCanvas(QWidget):
         self._fit = False
         if scale != self._scale:
             self._scale = scale
-            self.zoomChanged.emit(scale)
+            emit(self.zoomChanged, scale)
         self.update()
 
     # --- painting ------------------------------------------------------------------------------

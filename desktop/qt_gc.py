@@ -6,6 +6,9 @@ the process: a test run died with a segmentation fault in a batch worker thread 
 read "Garbage-collecting" (session 8; twice in about ten full runs). So, as pyqtgraph does, automatic
 collection is switched off while the app runs, and a timer in the GUI thread collects instead, each
 generation when the collector's own thresholds say it is due.
+
+The later crash on quit, "Fatal Python error: bool_dealloc ... Garbage-collecting" (issue 31), had another
+cause, PySide6 6.12's `Signal.emit()` taking a reference from `True`: see desktop/qt_signals.py.
 """
 
 from __future__ import annotations

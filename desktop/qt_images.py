@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QMimeData, Qt
+from PySide6.QtCore import QLoggingCategory, QMimeData, Qt
 from PySide6.QtGui import QImage, QImageReader
 
 
@@ -45,6 +45,13 @@ def thumbnail_image(path: str, side: int = 64) -> QImage | None:
     if image.isNull():
         return None
     return image
+
+
+def quiet_image_decoders() -> None:
+    """Keep Qt's image decoders from printing to the console ("Corrupt JPEG data: premature end of data
+    segment"): the app decodes with Qt only for thumbnails, and a photo that cannot be read says so in its
+    queue row when it runs. QT_LOGGING_RULES still wins, for debugging."""
+    QLoggingCategory.setFilterRules("qt.gui.imageio*.warning=false")
 
 
 def dropped_paths(mime: QMimeData) -> list[Path]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,13 +23,16 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
+    QFrame,
     QGroupBox,
+    QHBoxLayout,
     QLabel,
     QMainWindow,
     QMessageBox,
     QProgressBar,
     QSplitter,
     QTabWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -39,6 +43,7 @@ from desktop.qt_canvas import QtCompareCanvas
 from desktop.qt_images import dropped_paths, qimage_from_pixels
 from desktop.qt_prompt import QtPromptBox
 from desktop.qt_settings import QtSettingsDialog
+from desktop.qt_signals import emit
 from desktop.qt_workers import QtCallWorker, QtRestoreWorker, RestoreJob, start, wait_for_workers
 from desktop.settings import AppSettings
 from engine.errors import PhotoMendError
@@ -49,6 +54,11 @@ PREVIEW_MIN_SIDE = 512
 # While the strength slider is dragged, big photos are re-mixed at this size so it keeps up;
 # the full-resolution mix follows when the slider is released.
 DRAG_BLEND_MAX_SIDE = 1600
+# An error banner hides itself after this long (and at the next photo, run or save, or its close button).
+BANNER_MS = 30_000
+# Settings on every platform (Qt maps Ctrl to Cmd on macOS, where this is the usual key): Qt's
+# StandardKey.Preferences has no binding on Linux or Windows.
+SETTINGS_SHORTCUT = "Ctrl+,"
 # Before each finding under its step in the Last run panel.
 STEP_INDENT = "    "
 FINDING_INDENT_PX = 14
@@ -74,6 +84,59 @@ class _ResultCommand(QUndoCommand):
 
     def undo(self) -> None:
         self._window.set_state(self._before)
+
+
+class QtBanner(QFrame):
+    """An error line above the photo, with a button to dismiss it; it hides itself after BANNER_MS."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("banner")
+        self.setStyleSheet(
+            "#banner { background: #fdecea; border-radius: 3px; } QLabel { color: #8e1b10; padding: 4px; }"
+        )
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.close_button = QToolButton()
+        self.close_button.setText("✕")
+        self.close_button.setAutoRaise(True)
+        self.close_button.setToolTip("Dismiss")
+        self.close_button.clicked.connect(self.hide)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(6, 2, 2, 2)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(self.close_button, 0, Qt.AlignmentFlag.AlignTop)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self.hide)
+        self.hide()
+
+    def text(self) -> str:
+        return self.label.text()
+
+    def show_message(self, text: str) -> None:
+        self.label.setText(text)
+        self.show()
+        self._timer.start(BANNER_MS)
+
+    def hideEvent(self, event) -> None:  # noqa: N802, ANN001
+        self._timer.stop()
+        super().hideEvent(event)
+
+
+_TILE_STAGE = re.compile(r"^tile \d+/\d+$")
+
+
+def progress_text(fraction: float, stage: str, words: str) -> tuple[str, str]:
+    """The status line for a run's progress, and the words to keep for the next report.
+
+    The engine reports "tile 5/6" while its network works through a step's tiles; those counts belong to
+    one pass of one step, not to the run, so next to the run's percentage they read as a contradiction
+    ("tile 5/6… 13%"). The line keeps the last stage said in words and the run's one percentage."""
+    if not _TILE_STAGE.match(stage) and stage != "done":
+        words = stage
+    shown = f"Restoring: {words}" if words else "Restoring"
+    return f"{shown}… {fraction:.0%}", words
 
 
 def app_icon() -> QIcon:
@@ -111,10 +174,12 @@ class QtMainWindow(QMainWindow):
         self.photo: object | None = None  # engine.io.Photo
         self.state = EditState()
         self.save_path: Path | None = None
-        self._dirty = False
         self._worker: QtRestoreWorker | None = None
         self._last_device: str | None = None
         self._running_suggestion = False  # the current run uses the auto-detected instruction
+        self._progress_words = ""
+        self._suggest_token = 0
+        self.settings_dialog: QtSettingsDialog | None = None
         self._drag_pair_of: object | None = None
         self._drag_pair_cache: tuple[np.ndarray, np.ndarray] | None = None
 
@@ -129,10 +194,7 @@ class QtMainWindow(QMainWindow):
         self._show_run(["No run yet."])
         self.photo_info = QLabel("No photo open.")
         self.photo_info.setWordWrap(True)
-        self.banner = QLabel()
-        self.banner.setWordWrap(True)
-        self.banner.setStyleSheet("background: #fdecea; color: #8e1b10; padding: 6px; border-radius: 3px;")
-        self.banner.hide()
+        self.banner = QtBanner()
 
         side = QWidget()
         side_layout = QVBoxLayout(side)
@@ -162,7 +224,7 @@ class QtMainWindow(QMainWindow):
         self.batch = QtBatchPanel(self.settings, queue_file=queue_file)
         self.tabs = QTabWidget()
         self.tabs.addTab(editor, "Photo")
-        self.tabs.addTab(self.batch, "Batch")
+        self.tabs.addTab(self.batch, "&Batch")  # Alt+B
         self.setCentralWidget(self.tabs)
 
         self.progress = QProgressBar()
@@ -171,6 +233,10 @@ class QtMainWindow(QMainWindow):
         self.progress.setTextVisible(False)
         self.progress.hide()
         self.zoom_label = QLabel()
+        # The last run's time stays until the next run or photo: a temporary status message went after
+        # eight seconds, usually while the user was still comparing (dragging the divider).
+        self.run_status = QLabel()
+        self.statusBar().addPermanentWidget(self.run_status)
         self.statusBar().addPermanentWidget(self.progress)
         self.statusBar().addPermanentWidget(self.zoom_label)
 
@@ -185,6 +251,7 @@ class QtMainWindow(QMainWindow):
         self.blur_panel.overlayChanged.connect(self.canvas.set_overlay)
         self.canvas.zoomChanged.connect(self._show_zoom)
         self.batch.messageChanged.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.tabs.currentChanged.connect(self._tab_changed)
         self._update_actions()
 
     # --- actions and menus ---------------------------------------------------------------------
@@ -216,8 +283,13 @@ class QtMainWindow(QMainWindow):
         self.redo_action.setShortcut(QKeySequence.StandardKey.Redo)
         self.addAction(self.undo_action)
         self.addAction(self.redo_action)
-        self.settings_action = self._action(
-            "&Settings…", self.open_settings, QKeySequence.StandardKey.Preferences
+        self.settings_action = self._action("&Settings…", self.open_settings, SETTINGS_SHORTCUT)
+        # Also the platform's own binding where it has another one; the menu shows the first.
+        ours = QKeySequence(SETTINGS_SHORTCUT)
+        native = QKeySequence.keyBindings(QKeySequence.StandardKey.Preferences)
+        self.settings_action.setShortcuts([ours, *(key for key in native if key != ours)])
+        self.instruction_action = self._action(
+            "Edit the &instruction", self.prompt.focus_instruction, "Ctrl+L"
         )
         self.fit_action = self._action("&Fit to window", self.canvas.zoom_fit, "Ctrl+0")
         self.actual_action = self._action("&100%", self.canvas.zoom_actual, "Ctrl+1")
@@ -259,6 +331,7 @@ class QtMainWindow(QMainWindow):
         for action in (self.flip_action, self.side_action, self.overlay_action):
             view_menu.addAction(action)
         photo_menu = self.menuBar().addMenu("&Photo")
+        photo_menu.addAction(self.instruction_action)
         photo_menu.addAction(self.run_action)
         photo_menu.addAction(self.cancel_action)
         self._rebuild_recent()
@@ -323,23 +396,24 @@ class QtMainWindow(QMainWindow):
             QGuiApplication.restoreOverrideCursor()
         self.photo = photo
         self.save_path = None
-        self._dirty = False
         self.undo_stack.clear()
         self.state = EditState(None, self.prompt.strength_value_f())
         self.banner.hide()
+        self.run_status.clear()
         self.canvas.set_before(qimage_from_pixels(photo.pixels))  # type: ignore[attr-defined]
         self.canvas.setFocus()
         self.tabs.setCurrentIndex(0)
         self._describe_photo(Path(path))
         self.blur_panel.analyse(photo.pixels)  # type: ignore[attr-defined]
-        self._suggest(photo.pixels)  # type: ignore[attr-defined]
+        self._suggest()
         self._show_run(["No run yet."])
         self.settings.add_recent(Path(path))
         self._save_settings()
         self._rebuild_recent()
-        self.setWindowTitle(f"{Path(path).name} — PhotoMend")
+        self.setWindowTitle(f"{Path(path).name}[*] — PhotoMend")  # "[*]": "*" while unsaved
+        self.dirty = False
         self._update_actions()
-        self.photoLoaded.emit(Path(path))
+        emit(self.photoLoaded, Path(path))
         return True
 
     def _describe_photo(self, path: Path) -> None:
@@ -356,16 +430,25 @@ class QtMainWindow(QMainWindow):
             parts.append("ICC profile kept")
         self.photo_info.setText("\n".join(parts))
 
-    def _suggest(self, pixels: np.ndarray) -> None:
-        self.prompt.set_suggestion(None)
-        photo = self.photo
+    def _suggest(self) -> None:
+        """Detect what the photo needs as it stands now: the after side when there is one. Done on opening
+        and again whenever the after side changes (a run, undo, redo, the strength), so that Run with an
+        empty prompt never re-applies a fix the photo no longer needs."""
+        if self.photo is None:
+            return
+        self._suggest_token += 1
+        token = self._suggest_token
+        pixels = self.input_pixels()
         device = self.settings.engine_device
+        self.prompt.begin_detection()
         worker = QtCallWorker(lambda: _suggest_instruction(pixels, device))
-        worker.signals.finished.connect(lambda suggestion: self._suggested(photo, suggestion))
-        start(worker)  # a missing detector model just means no suggestion; the prompt still works
+        worker.signals.finished.connect(lambda suggestion: self._suggested(token, suggestion))
+        # A missing detector model just means no suggestion; the prompt still works.
+        worker.signals.failed.connect(lambda _message: self._suggested(token, None))
+        start(worker)
 
-    def _suggested(self, photo: object, suggestion: object) -> None:
-        if photo is self.photo:
+    def _suggested(self, token: int, suggestion: object) -> None:
+        if token == self._suggest_token:  # else the photo or its after side changed meanwhile
             self.prompt.set_suggestion(suggestion)  # type: ignore[arg-type]
 
     # --- running -------------------------------------------------------------------------------
@@ -407,8 +490,10 @@ class QtMainWindow(QMainWindow):
         worker.signals.cancelled.connect(self._cancelled)
         self._worker = worker
         self.banner.hide()
+        self.run_status.clear()
         self.progress.setValue(0)
         self.progress.show()
+        self._progress_words = ""
         self.statusBar().showMessage("Restoring…")
         self._update_actions()
         start(worker)
@@ -421,13 +506,14 @@ class QtMainWindow(QMainWindow):
 
     def _progress(self, fraction: float, stage: str) -> None:
         self.progress.setValue(round(fraction * 1000))
-        self.statusBar().showMessage(f"{stage}… {fraction:.0%}")
+        text, self._progress_words = progress_text(fraction, stage, self._progress_words)
+        self.statusBar().showMessage(text)
 
     def _preview(self, result: object) -> None:
         if self._worker is None:
             return  # cancelled meanwhile
         self.canvas.set_after(qimage_from_pixels(self._blend(result, self.prompt.strength_value_f())))
-        self.previewShown.emit(result)
+        emit(self.previewShown, result)
 
     def _finish_worker(self) -> None:
         self._worker = None
@@ -439,8 +525,8 @@ class QtMainWindow(QMainWindow):
         before = self.state
         after = EditState(result, self.prompt.strength_value_f())
         summary = result.interpretation.summary()  # type: ignore[attr-defined]
-        self.undo_stack.push(_ResultCommand(self, before, after, summary))
-        self._dirty = True
+        self.undo_stack.push(_ResultCommand(self, before, after, summary))  # shows it (redo)
+        self.dirty = True
         self._last_device = f"{result.device} ({', '.join(result.providers)})"  # type: ignore[attr-defined]
         auto_detected = self._running_suggestion or getattr(result, "auto_detected", False)
         auto = " (auto-detected)" if auto_detected else ""
@@ -454,20 +540,21 @@ class QtMainWindow(QMainWindow):
             ],
             "\n".join(["How each step is done:", *planned]) if planned else "",
         )
-        self.statusBar().showMessage(f"Done in {result.seconds:.1f} s on {result.device}.", 8000)  # type: ignore[attr-defined]
-        self.restoreFinished.emit(result)
+        self.statusBar().clearMessage()
+        self.run_status.setText(f"Done in {result.seconds:.1f} s on {result.device}.")  # type: ignore[attr-defined]
+        emit(self.restoreFinished, result)
 
     def _failed(self, message: str) -> None:
         self._finish_worker()
         self.set_state(self.state)  # drop a preview that has no full-resolution result behind it
         self._error(message)
-        self.restoreFailed.emit(message)
+        emit(self.restoreFailed, message)
 
     def _cancelled(self) -> None:
         self._finish_worker()
         self.set_state(self.state)
         self.statusBar().showMessage("Cancelled: the photo is as it was.", 8000)
-        self.restoreCancelled.emit()
+        emit(self.restoreCancelled)
 
     def run_text(self) -> str:
         """The Last run panel as plain text, one line each (a step's findings indented by STEP_INDENT)."""
@@ -491,6 +578,7 @@ class QtMainWindow(QMainWindow):
 
     def set_state(self, state: EditState) -> None:
         """Show `state` on the after side (used by undo/redo and after runs)."""
+        changed = state.result is not self.state.result
         self.state = state
         if state.result is None:
             self.canvas.set_after(None)
@@ -501,6 +589,8 @@ class QtMainWindow(QMainWindow):
             self.prompt.strength_value.setText(f"{round(state.strength * 100)}%")
             self.prompt.strength.blockSignals(False)
         self._update_actions()
+        if changed:
+            self._suggest()
 
     def after_pixels(self) -> np.ndarray | None:
         return None if self.state.result is None else self._blended(self.state)
@@ -510,7 +600,7 @@ class QtMainWindow(QMainWindow):
             return
         # Instant: RestoreResult.blend mixes the kept network output, no re-run.
         self.state = EditState(self.state.result, strength)
-        self._dirty = True
+        self.dirty = True
         if self.prompt.strength.isSliderDown():
             pair = self._drag_pair()
             if pair is not None:
@@ -525,6 +615,7 @@ class QtMainWindow(QMainWindow):
     def _strength_released(self) -> None:
         if self.state.result is not None:
             self.canvas.set_after(qimage_from_pixels(self._blended(self.state)))
+            self._suggest()  # the next run starts from this mix
 
     def _drag_pair(self) -> tuple[np.ndarray, np.ndarray] | None:
         """Display-sized (original, restored) of the current result, made once per result; None if small."""
@@ -547,8 +638,10 @@ class QtMainWindow(QMainWindow):
 
     # --- saving --------------------------------------------------------------------------------
     def default_save_path(self) -> Path:
+        from engine.io import output_suffix
+
         source = Path(self.photo.source or "photo.png")  # type: ignore[union-attr, attr-defined]
-        suffix = source.suffix or ".png"
+        suffix = output_suffix(source) or ".png"  # a RAW is saved as a 16-bit TIFF, never as RAW
         if self.settings.engine_format:
             suffix = _suffix_for(self.settings.engine_format, suffix)
         return source.with_name(f"{source.stem}-restored{suffix}")
@@ -596,16 +689,28 @@ class QtMainWindow(QMainWindow):
             self._error(str(exc))
             return False
         self.save_path = Path(written)
-        self._dirty = False
+        self.dirty = False
+        self.banner.hide()
         self.statusBar().showMessage(f"Saved {written}", 8000)
         return True
 
     # --- settings ------------------------------------------------------------------------------
     def open_settings(self) -> None:
+        """The settings dialog, window-modal but without a nested event loop (it may be open at quit)."""
+        if self.settings_dialog is not None:
+            self.settings_dialog.raise_()
+            self.settings_dialog.activateWindow()
+            return
         dialog = QtSettingsDialog(
             self.settings, in_use=self._last_device, path=self._settings_file, parent=self
         )
-        dialog.exec()
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.finished.connect(self._settings_closed)
+        self.settings_dialog = dialog
+        dialog.open()
+
+    def _settings_closed(self, _result: int) -> None:
+        self.settings_dialog = None
 
     def _save_settings(self) -> None:
         try:
@@ -614,15 +719,29 @@ class QtMainWindow(QMainWindow):
             self.statusBar().showMessage(f"Settings not saved: {exc}", 8000)
 
     # --- messages, drops, closing --------------------------------------------------------------
+    @property
+    def dirty(self) -> bool:
+        """The after side holds a result that is not saved; the title shows "*"."""
+        return self.isWindowModified()
+
+    @dirty.setter
+    def dirty(self, value: bool) -> None:
+        self.setWindowModified(bool(value) and self.photo is not None)
+
     def _error(self, message: str) -> None:
         # Inline, not a modal box: the user keeps working and tests never block on a dialog.
-        self.banner.setText(message)
-        self.banner.show()
+        self.banner.show_message(message)
         self.statusBar().showMessage(message.splitlines()[0] if message else "", 10000)
 
     @property
     def error_text(self) -> str:
         return self.banner.text() if self.banner.isVisibleTo(self) else ""
+
+    def _tab_changed(self, _index: int) -> None:
+        # The last run's time and the zoom are about the photo: on the Batch tab they read as the batch's.
+        on_photo = self.tabs.currentWidget() is not self.batch
+        self.run_status.setVisible(on_photo)
+        self.zoom_label.setVisible(on_photo)
 
     def _show_zoom(self, scale: float) -> None:
         self.zoom_label.setText(f"{scale:.0%}")
@@ -639,17 +758,9 @@ class QtMainWindow(QMainWindow):
             QTimer.singleShot(0, lambda: self.open_paths(paths))
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
-        if self.confirm_close and self._dirty:
-            answer = QMessageBox.question(
-                self,
-                "Unsaved result",
-                "The restored photo is not saved. Quit anyway?",
-                QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
-                QMessageBox.StandardButton.Cancel,
-            )
-            if answer != QMessageBox.StandardButton.Discard:
-                event.ignore()
-                return
+        if self.confirm_close and self.dirty and not self._may_quit_unsaved():
+            event.ignore()
+            return
         if self._worker is not None:
             self._worker.cancel()
         self.batch.shutdown()
@@ -657,6 +768,26 @@ class QtMainWindow(QMainWindow):
         self._save_settings()
         wait_for_workers(10000)
         event.accept()
+
+    def _may_quit_unsaved(self) -> bool:
+        """Ask about the unsaved result: save it, quit without it, or stay (Esc)."""
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Unsaved result",
+            "The restored photo is not saved.",
+            QMessageBox.StandardButton.NoButton,
+            self,
+        )
+        save = box.addButton("&Save…", QMessageBox.ButtonRole.AcceptRole)
+        discard = box.addButton("&Quit without saving", QMessageBox.ButtonRole.DestructiveRole)
+        cancel = box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(cancel)
+        box.setEscapeButton(cancel)
+        box.exec()
+        clicked = box.clickedButton()
+        if clicked is save:
+            return self.save()
+        return clicked is discard
 
     def sizeHint(self) -> QSize:  # noqa: N802
         return QSize(1280, 820)

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.qt_signals import emit
 from desktop.qt_workers import QtCallWorker, start
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ EXAMPLE_PROMPTS = (
     "clean up the jpeg artifacts",
     "gently denoise and brighten",
 )
+
 INTERPRET_DELAY_MS = 250
 PLAN_ARROW = " → "
 
@@ -79,6 +81,8 @@ class QtPromptBox(QWidget):
         super().__init__(parent)
         self._interpretation: Interpretation | None = None  # for the current text
         self._suggestion: Interpretation | None = None  # auto-detected, for an empty prompt
+        self._detecting = False  # a detection of what the photo needs is under way
+        self._run_when_detected = False
         self._run_when_interpreted = False
         self._busy = False
 
@@ -130,12 +134,22 @@ class QtPromptBox(QWidget):
         top.addWidget(self.examples)
         top.addWidget(self.run_button)
         top.addWidget(self.cancel_button)
-        said = QVBoxLayout()
+        said_box = QWidget()
+        said = QVBoxLayout(said_box)
+        said.setContentsMargins(0, 0, 0, 0)
         said.setSpacing(2)
         said.addWidget(self.interpretation_label)
         said.addWidget(self.plan_label)
+        said.addStretch(1)
+        # Room for the usual two lines (what was understood, the plan) whether or not they show, so that
+        # the photo above does not jump as the lines come and go while typing; notes may still add more.
+        self.interpretation_label.setText("→")
+        self.plan_label.setText("Plan:")
+        self.plan_label.setHidden(False)
+        said_box.setMinimumHeight(said.sizeHint().height())
+        self.plan_label.hide()
         bottom = QHBoxLayout()
-        bottom.addLayout(said, 1)
+        bottom.addWidget(said_box, 1)
         bottom.addSpacing(12)
         bottom.addWidget(QLabel("Strength:"))
         bottom.addWidget(self.strength)
@@ -197,15 +211,38 @@ class QtPromptBox(QWidget):
     def suggestion(self) -> Interpretation | None:
         return self._suggestion
 
+    @property
+    def detecting(self) -> bool:
+        return self._detecting
+
+    def begin_detection(self) -> None:
+        """The photo (or its after side) changed: forget the suggestion until the new one arrives."""
+        self._suggestion = None
+        self._detecting = True
+        self.line.setPlaceholderText("Looking at what the photo needs… or type your own")
+        if not self.text():
+            self._show_idle()
+
     def set_suggestion(self, suggestion: Interpretation | None) -> None:
-        """The automatically detected instruction shown (and used) while the prompt is empty."""
+        """The automatically detected instruction shown (and used) while the prompt is empty; None: the
+        photo needs nothing that detection can see."""
         self._suggestion = suggestion
+        self._detecting = False
         if suggestion is not None:
             self.line.setPlaceholderText(f"Suggested: {suggestion.text} — press Run, or type your own")
         else:
             self.line.setPlaceholderText("Describe the fix, e.g. “remove the noise and brighten”")
         if not self.text():
             self._show_idle()
+        if self._run_when_detected:
+            self._run_when_detected = False
+            if not self.text():
+                self.request_run()
+
+    def focus_instruction(self) -> None:
+        """Ctrl+L: into the instruction box, its text selected so typing replaces it."""
+        self.line.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.line.selectAll()
 
     def set_busy(self, busy: bool) -> None:
         self._busy = busy
@@ -217,12 +254,19 @@ class QtPromptBox(QWidget):
         if self._busy:
             return
         if not self.text():
+            if self._detecting:
+                # Run as soon as detection has had its say, rather than claim it found nothing.
+                self._run_when_detected = True
+                self._show_message(
+                    "Looking at what the photo needs; the run starts once that is known…", False
+                )
+                return
             if self._suggestion is None:
                 self._show_message(
                     "Type what is wrong with the photo — nothing was detected automatically.", True
                 )
                 return
-            self.runRequested.emit(self._suggestion)
+            emit(self.runRequested, self._suggestion)
             return
         if self._interpretation is not None and self._interpretation.text == self.text():
             self._emit_if_understood(self._interpretation)
@@ -234,11 +278,12 @@ class QtPromptBox(QWidget):
     # --- internals -----------------------------------------------------------------------------
     def _strength_moved(self, value: int) -> None:
         self.strength_value.setText(f"{value}%")
-        self.strengthChanged.emit(value / 100.0)
+        emit(self.strengthChanged, value / 100.0)
 
     def _text_changed(self, _text: str) -> None:
         self._interpretation = None
         self._run_when_interpreted = False
+        self._run_when_detected = False
         if not self.text():
             self._timer.stop()
             self._show_idle()
@@ -272,7 +317,7 @@ class QtPromptBox(QWidget):
 
     def _emit_if_understood(self, interpretation: Interpretation) -> None:
         if interpretation.understood:
-            self.runRequested.emit(interpretation)
+            emit(self.runRequested, interpretation)
         else:
             self._show_interpretation(interpretation)
 
@@ -282,13 +327,15 @@ class QtPromptBox(QWidget):
         else:
             self._show_message(interpretation.message or "This is not a restoration instruction.", True)
         self._show_plan(interpretation)
-        self.interpretationShown.emit(interpretation)
+        emit(self.interpretationShown, interpretation)
 
     def _show_idle(self) -> None:
         if self._suggestion is not None:
             self._show_message(
                 f"Auto-detected: {self._suggestion.summary()}{_notes(self._suggestion)}", False
             )
+        elif self._detecting:
+            self._show_message("Looking at what the photo needs…", False)
         else:
             self._show_message(
                 "Type an instruction; its interpretation shows here before anything runs.", False

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
+from desktop.qt_signals import emit
 from engine.errors import Cancelled, DeviceError, ModelError, PhotoMendError
 from engine.progress import CancelToken, ProgressCallback, scaled_progress
 
@@ -79,11 +80,11 @@ class QtCallWorker(QRunnable):
         except Exception as exc:  # noqa: BLE001 - reported, never raised into Qt
             if not isinstance(exc, PhotoMendError):
                 traceback.print_exc()
-            self.signals.failed.emit(describe_error(exc))
+            emit(self.signals.failed, describe_error(exc))
         else:
-            self.signals.finished.emit(result)
+            emit(self.signals.finished, result)
         finally:
-            self.signals.released.emit()
+            emit(self.signals.released)
 
 
 class RestoreSignals(WorkerSignals):
@@ -121,7 +122,7 @@ class QtRestoreWorker(QRunnable):
         self.cancel_token.cancel()
 
     def _progress(self, start: float, end: float) -> ProgressCallback:
-        return scaled_progress(lambda f, stage: self.signals.progress.emit(f, stage), start, end)
+        return scaled_progress(lambda f, stage: emit(self.signals.progress, f, stage), start, end)
 
     def run(self) -> None:
         job = self.job
@@ -142,7 +143,7 @@ class QtRestoreWorker(QRunnable):
                     progress=self._progress(0.0, 0.2),
                     cancel=self.cancel_token,
                 )
-                self.signals.preview.emit(preview)
+                emit(self.signals.preview, preview)
                 # Reuse what the preview understood so an empty prompt is not auto-detected twice.
                 instruction = preview.interpretation
                 full_start = 0.2
@@ -157,16 +158,16 @@ class QtRestoreWorker(QRunnable):
                 cancel=self.cancel_token,
             )
             self.cancel_token.raise_if_cancelled()
-            self.signals.finished.emit(result)
+            emit(self.signals.finished, result)
         except Cancelled:
-            self.signals.cancelled.emit()
+            emit(self.signals.cancelled)
         except Exception as exc:  # noqa: BLE001
             if not isinstance(exc, PhotoMendError):
                 traceback.print_exc()
-            self.signals.failed.emit(describe_error(exc))
+            emit(self.signals.failed, describe_error(exc))
         finally:
             self.done.set()
-            self.signals.released.emit()
+            emit(self.signals.released)
 
 
 class BatchSignals(WorkerSignals):
@@ -236,7 +237,7 @@ class QtBatchWorker(QRunnable):
                 if self._pause.is_set():
                     summary = "paused"
                     break
-                self.signals.itemStarted.emit(job.item_id)
+                emit(self.signals.itemStarted, job.item_id)
                 item_id = job.item_id
                 try:
                     interpretation: Interpretation | None = None  # None: the detector decides per photo
@@ -254,34 +255,34 @@ class QtBatchWorker(QRunnable):
                         strength=self.strength,
                         device=self.device,
                         tile_size=self.tile_size,
-                        progress=lambda f, stage, item_id=item_id: self.signals.itemProgress.emit(
-                            item_id, f, stage
+                        progress=lambda f, stage, item_id=item_id: emit(
+                            self.signals.itemProgress, item_id, f, stage
                         ),
                         cancel=self.cancel_token,
                     )
                 except Cancelled:
-                    self.signals.itemFinished.emit(item_id, "cancelled", "cancelled", "")
+                    emit(self.signals.itemFinished, item_id, "cancelled", "cancelled", "")
                     summary = "cancelled"
                     break
                 except (ModelError, DeviceError) as exc:
                     # Every other item would fail the same way: stop and say why once.
-                    self.signals.itemFinished.emit(item_id, "failed", str(exc), "")
+                    emit(self.signals.itemFinished, item_id, "failed", str(exc), "")
                     summary = str(exc)
                     break
                 except Exception as exc:  # noqa: BLE001 - one bad item must not stop the others
                     if not isinstance(exc, PhotoMendError):
                         traceback.print_exc()
-                    self.signals.itemFinished.emit(item_id, "failed", describe_error(exc), "")
+                    emit(self.signals.itemFinished, item_id, "failed", describe_error(exc), "")
                     continue
                 status, reason, output = batch_outcome(report)
-                self.signals.itemFinished.emit(item_id, status, reason, output)
+                emit(self.signals.itemFinished, item_id, status, reason, output)
                 if status == "cancelled":
                     summary = "cancelled"
                     break
         finally:
             self.done.set()
-            self.signals.queueFinished.emit(summary)
-            self.signals.released.emit()
+            emit(self.signals.queueFinished, summary)
+            emit(self.signals.released)
 
 
 def batch_outcome(report: BatchReport) -> tuple[str, str, str]:

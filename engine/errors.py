@@ -39,6 +39,10 @@ class OutOfMemoryError(PhotoMendError):
     """Inference ran out of memory even at the smallest tile size."""
 
 
+class TooLargeError(PhotoMendError):
+    """The result asked for is too large to make (an enlargement past the output limit or the free memory)."""
+
+
 class InstructionError(PhotoMendError):
     """The instruction is not a restoration request PhotoMend can carry out."""
 

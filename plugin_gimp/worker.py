@@ -9,7 +9,9 @@ starts this script with PhotoMend's interpreter. Protocol (one request per proce
               "input": "<file in the request folder>", "output": "<file to write>",
               "instruction": str, "strength": float}
     stdout:  "progress <fraction> <stage>" lines while working
-    reply:   reply.json next to the request: {"ok": bool, "error_kind", "message", "channels", "summary",
+    reply:   reply.json next to the request: {"ok": bool, "error_kind", "message", "channels", "width",
+             "height" (the result's size: larger than the layer's when the instruction enlarges, alpha
+             enlarged alongside), "summary",
              "notes" (what the model does poorly among the tasks run), "findings" (what the run found in
              this layer, e.g. the out-of-focus disk it undid: all steps' findings, in order), "plan" (the
              planned steps, one line each: "1. reduce noise: <how>"), "steps" (what each step did, in order:
@@ -36,12 +38,15 @@ import time
 import traceback
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 try:
     import numpy as np
 except ImportError:  # the wrong interpreter: main() reports it as "engine missing", not as a crash
     np = None  # type: ignore[assignment]
+
+if TYPE_CHECKING:
+    from engine.instructions import Interpretation
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -93,6 +98,8 @@ class Reply:
     error_kind: str = ""
     message: str = ""
     channels: int = 0
+    width: int = 0
+    height: int = 0
     summary: str = ""
     notes: list[str] = field(default_factory=list)
     findings: list[str] = field(default_factory=list)
@@ -139,11 +146,22 @@ def to_rgb(layer: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
 
 
 def from_rgb(rgb: np.ndarray, alpha: np.ndarray | None, channels: int) -> np.ndarray:
-    """(H, W, 3) RGB -> the layer's own layout (Y, YA, RGB or RGBA)."""
+    """(H, W, 3) RGB -> the layer's own layout (Y, YA, RGB or RGBA), the alpha fitted to the RGB's size."""
     # The input was replicated grey, so the channel mean is the restored grey value.
     colour = rgb.mean(axis=2, keepdims=True) if channels <= 2 else rgb
-    planes = [colour] if alpha is None else [colour, alpha[:, :, None]]
+    height, width = rgb.shape[:2]
+    planes = [colour] if alpha is None else [colour, fit_alpha(alpha, height, width)[:, :, None]]
     return np.ascontiguousarray(np.concatenate(planes, axis=2), dtype=np.float32)
+
+
+def fit_alpha(alpha: np.ndarray, height: int, width: int) -> np.ndarray:
+    """The layer's alpha at the result's size: as it is, or enlarged (linear) where the engine enlarged."""
+    if alpha.shape == (height, width):
+        return alpha
+    import cv2  # the engine's own dependency; only an enlargement needs it here
+
+    # Linear, not the network: transparency has no texture to invent, and linear keeps it within [0, 1].
+    return cv2.resize(alpha, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
 def read_pixels(request: Request) -> np.ndarray:
@@ -154,9 +172,16 @@ def read_pixels(request: Request) -> np.ndarray:
     return data.reshape(request.height, request.width, request.channels)
 
 
-def run_restore(
-    request: Request, layer: np.ndarray, progress: Progress, cancel: Any, reply: Reply
+def restore_layer(
+    layer: np.ndarray,
+    instruction: str | Interpretation,
+    strength: float,
+    progress: Any,
+    cancel: Any,
+    reply: Reply,
 ) -> np.ndarray:
+    """The engine's restoration of (H, W, C) GIMP pixels, in the layer's own layout; larger than the layer
+    (its alpha enlarged alongside) where the instruction enlarges. Fills the reply's report fields."""
     from engine.pipeline import restore
 
     mark = time.perf_counter()
@@ -165,7 +190,7 @@ def run_restore(
     started = time.perf_counter()
     # The engine's one path: it interprets the instruction (an empty one means "detect what the photo
     # needs") and raises InstructionError for a request it cannot carry out.
-    result = restore(rgb, request.instruction, strength=request.strength, progress=progress, cancel=cancel)
+    result = restore(rgb, instruction, strength=strength, progress=progress, cancel=cancel)
     # .pixels: blended at the user's strength times the instruction's own, as the CLI and app do.
     pixels = result.pixels
     reply.timings["restore_s"] = time.perf_counter() - started
@@ -175,7 +200,7 @@ def run_restore(
     reply.plan = list(result.plan.describe())
     reply.steps = [step.as_dict() for step in result.steps]
     mark = time.perf_counter()
-    output = from_rgb(pixels, alpha, request.channels)
+    output = from_rgb(pixels, alpha, layer.shape[2])
     reply.timings["convert_s"] = convert + time.perf_counter() - mark
     return output
 
@@ -299,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
         layer = read_pixels(request)
         reply.timings["read_s"] = time.perf_counter() - mark
         if request.operation == "restore":
-            output = run_restore(request, layer, progress, link.cancel, reply)
+            output = restore_layer(layer, request.instruction, request.strength, progress, link.cancel, reply)
         else:
             progress(0.1, "Measuring sharpness")
             output = run_blur(request, layer, reply)
@@ -308,6 +333,7 @@ def main(argv: list[str] | None = None) -> int:
         output.astype("<f4", copy=False).tofile(request.output)
         reply.timings["write_s"] = time.perf_counter() - mark
         reply.ok, reply.channels = True, int(output.shape[2])
+        reply.height, reply.width = int(output.shape[0]), int(output.shape[1])
         progress(1.0, "Done")
     except Exception as exc:  # every failure becomes a reply the plug-in can show
         reply.error_kind, code = _classify(exc)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from training.degradations.pipeline import TASKS
+
 __all__ = ["PromptBank", "encode_texts", "load_prompt_bank"]
 
 REPO = Path(__file__).resolve().parents[1]
@@ -54,7 +56,8 @@ class PromptBank:
 
 def _read(path: Path) -> list[dict]:
     lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return [d for d in lines if d.get("tasks")]
+    # Only requests the restoration network is trained for: enlarging is the super-resolution network's.
+    return [d for d in lines if d.get("tasks") and set(d["tasks"]) <= set(TASKS)]
 
 
 def cache_name(corpus: Path) -> str:

@@ -31,7 +31,7 @@ def load_prompts(paths: list[Path]) -> list[dict]:
 
 
 def embed_prompts(paths: list[Path], out: Path) -> Path:
-    """Write texts, embeddings (N, 384) float32, task multi-hot (N, 6), strength and kind to `out`."""
+    """Write texts, embeddings (N, 384) float32, tasks multi-hot (N, len(TASKS)), strength, kind to `out`."""
     rows = load_prompts(paths)
     texts = [r["text"] for r in rows]
     start = time.perf_counter()

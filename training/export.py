@@ -68,6 +68,36 @@ def fp16_initializers(model: onnx.ModelProto, min_elements: int = 16) -> onnx.Mo
     return model
 
 
+def export_image_graph(
+    module: torch.nn.Module,
+    example: tuple[torch.Tensor, ...],
+    path: Path,
+    inputs: tuple[str, ...],
+    outputs: tuple[str, ...],
+    *,
+    per_sample: tuple[str, ...] = (),
+    fp16_weights: bool = True,
+) -> Path:
+    """`module` traced to ONNX with a dynamic batch, height and width on every input and output but those in
+    `per_sample` (a dynamic batch only, e.g. a refiner's level); weights stored as fp16 and cast back in the
+    graph. The refiners' and the enlarger's export."""
+    image_axes = {0: "n", 2: "h", 3: "w"}
+    axes = {name: ({0: "n"} if name in per_sample else image_axes) for name in (*inputs, *outputs)}
+    torch.onnx.export(
+        module,
+        example,
+        str(path),
+        input_names=list(inputs),
+        output_names=list(outputs),
+        dynamic_axes=axes,
+        opset_version=17,
+        dynamo=False,
+    )
+    if fp16_weights:
+        onnx.save(fp16_initializers(onnx.load(str(path))), str(path))
+    return path
+
+
 def export_onnx(
     model: RestoreNet, out: Path, *, fp16_weights: bool = True, metadata: dict | None = None
 ) -> Path:

@@ -152,8 +152,9 @@ class TaskPrior(nn.Module):
     def __init__(self, embed_dim: int, instruction_dim: int) -> None:
         super().__init__()
         head = get_task_head()  # the engine's sha256-checked head (numpy only)
-        self.tasks: tuple[str, ...] = tuple(head.tasks)
-        n = len(head.tasks)
+        # The restoration tasks only: enlarging (last in the head's list) is not the network's.
+        self.tasks: tuple[str, ...] = tuple(t for t in head.tasks if t != "upscale")
+        n = len(self.tasks)
         # mean_m(relu(x W1_m + b1_m) W2_m + b2_m)
         #   = relu(x [W1_1..W1_M] + [b1]) [W2_1; ..; W2_M] / M + mean b2:
         # the ensemble of M one-hidden-layer MLPs becomes one wider MLP (task columns only).

@@ -608,24 +608,19 @@ class StackedRefiner(nn.Module):
 
 def export_onnx(model: FilterRefiner, path: Path, fp16_weights: bool = True) -> Path:
     """ONNX with dynamic height and width; weights stored as fp16 and cast back in the graph."""
-    import onnx
+    from training.export import export_image_graph
 
-    from training.export import fp16_initializers
-
-    axes = {0: "n", 2: "h", 3: "w"}
-    torch.onnx.export(
-        StackedRefiner(model.eval()),
-        (torch.rand(1, 6, 64, 96), torch.tensor([[1.0]])),
-        str(path),
-        input_names=["image", "level"],
-        output_names=["restored"],
-        dynamic_axes={"image": axes, "level": {0: "n"}, "restored": axes},
-        opset_version=17,
-        dynamo=False,
+    example = (torch.rand(1, 6, 64, 96), torch.tensor([[1.0]]))
+    module = StackedRefiner(model.eval())
+    return export_image_graph(
+        module,
+        example,
+        path,
+        ("image", "level"),
+        ("restored",),
+        per_sample=("level",),
+        fp16_weights=fp16_weights,
     )
-    if fp16_weights:
-        onnx.save(fp16_initializers(onnx.load(str(path))), str(path))
-    return path
 
 
 def parity(

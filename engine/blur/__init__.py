@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from engine.blur.analysis import (
     BLURRY_THRESHOLD,
+    MIN_SIDE,
     MOTION_ANISOTROPY,
     WORKING_SIDE,
     BlurFeatures,
     BlurKind,
     BlurReport,
+    TooSmallToJudge,
     analyze_blur,
     measure_blur,
 )
@@ -17,6 +19,7 @@ from engine.blur.heatmap import blur_heatmap, save_blur_map_png
 
 __all__ = [
     "BLURRY_THRESHOLD",
+    "MIN_SIDE",
     "MOTION_ANISOTROPY",
     "WORKING_SIDE",
     "BlurFeatures",
@@ -25,6 +28,7 @@ __all__ = [
     "CullAction",
     "CullEntry",
     "CullReport",
+    "TooSmallToJudge",
     "analyze_blur",
     "blur_heatmap",
     "cull_folder",

@@ -31,10 +31,14 @@ from typing import Literal
 import cv2
 import numpy as np
 
+from engine.errors import PhotoMendError
+
 BlurKind = Literal["sharp", "motion", "defocus"]
 
 #: Long side (px) the photo is reduced to before analysis; smaller photos are analysed as they are.
 WORKING_SIDE = 1024
+#: Fewest pixels on a side that sharpness can be judged on (one 4 x 4 patch and its half-scale twin).
+MIN_SIDE = 8
 #: Patch side (px at working size) of the blur map on photos whose short side is >= 256 px.
 PATCH_SIDE = 32
 #: Mean squared gradient (per half-scale pixel, [0,1] luminance) below which a patch counts as featureless.
@@ -62,6 +66,18 @@ _RATIO_CRISP = 1.0
 # 0.01/0.02/0.03 added: 1.59.
 _NOISE_GAIN = 1.6
 _LUMA_WEIGHTS = np.array([[0.299, 0.587, 0.114]], np.float32)
+
+
+class TooSmallToJudge(PhotoMendError, ValueError):
+    """A photo with a side under MIN_SIDE pixels: there is no detail to judge sharpness on.
+
+    A PhotoMendError, so every face reports it in one line; a ValueError, as unusable arrays were before.
+    """
+
+    def __init__(self, width: int, height: int) -> None:
+        super().__init__(
+            f"too small to judge sharpness: {width}x{height} pixels (at least {MIN_SIDE} on each side)"
+        )
 
 
 @dataclass(frozen=True)
@@ -184,6 +200,9 @@ def working_image(pixels: np.ndarray, working_side: int = WORKING_SIDE) -> tuple
     y = luminance(pixels)
     h, w = y.shape
     scale = min(1.0, working_side / max(h, w, 1))
+    # A long, thin photo (a 10000 x 20 panorama strip) is reduced no further than MIN_SIDE on its short
+    # side, so that it can still be judged.
+    scale = max(scale, min(1.0, MIN_SIDE / max(min(h, w), 1)))
     if scale < 1.0:
         size = (max(1, round(w * scale)), max(1, round(h * scale)))
         y = cv2.resize(y, size, interpolation=cv2.INTER_AREA)
@@ -194,8 +213,9 @@ def measure_blur(pixels: np.ndarray, *, working_side: int = WORKING_SIDE) -> Blu
     """The threshold-free measurements of analyze_blur (exposed for calibration and the benchmark)."""
     y, scale = working_image(pixels, working_side)
     h, w = y.shape
-    if h < 8 or w < 8:
-        raise ValueError(f"photo too small to judge sharpness: {w} x {h} px")
+    if h < MIN_SIDE or w < MIN_SIDE:
+        height, width = np.asarray(pixels).shape[:2]
+        raise TooSmallToJudge(width, height)
     side = _patch_side_for(h, w)
     sigma = estimate_noise_sigma(y)
 
@@ -278,7 +298,8 @@ def analyze_blur(
 ) -> BlurReport:
     """Sharpness score (0..100), blurry verdict, kind and per-patch blur map of an H x W x 3 [0, 1] photo.
 
-    `threshold` overrides the calibrated BLURRY_THRESHOLD (a score below it is blurry).
+    `threshold` overrides the calibrated BLURRY_THRESHOLD (a score below it is blurry). A photo under
+    MIN_SIDE pixels on a side raises TooSmallToJudge (a one-line PhotoMendError and ValueError).
     """
     img = np.asarray(pixels)
     if img.ndim not in (2, 3) or img.size == 0:

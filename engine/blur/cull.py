@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 from engine.blur.analysis import BLURRY_THRESHOLD, BlurReport, analyze_blur
-from engine.errors import PhotoMendError
+from engine.errors import PhotoMendError, PhotoReadError
 from engine.io import SUPPORTED_SUFFIXES, read_photo
 from engine.progress import CancelToken, ProgressCallback
 
@@ -150,10 +150,10 @@ def cull_folder(
         try:
             # One expression: the full-size pixels are freed before the next photo is decoded.
             blur = analyze_blur(read_photo(path).pixels, threshold=limit)
-        except PhotoMendError as exc:
+        except PhotoReadError as exc:  # its message names the file already
             report.failed.append((path, str(exc)))
             continue
-        except (ValueError, MemoryError) as exc:  # e.g. a 3 x 3 px image: too small to judge
+        except (PhotoMendError, ValueError, MemoryError) as exc:  # e.g. a 3 x 3 px image: too small to judge
             report.failed.append((path, f"{path}: {exc}"))
             continue
         analysed.append((path, blur))

@@ -1,4 +1,4 @@
-"""Instruction understanding: text -> all-MiniLM-L6-v2 embedding -> restoration tasks, strength, off-topic."""
+"""Instruction understanding: text -> all-MiniLM-L6-v2 embedding -> tasks (and scale), strength, off-topic."""
 
 from __future__ import annotations
 
@@ -12,15 +12,20 @@ from engine.instructions.interpret import (
     interpret,
     interpret_many,
     strength_word,
+    task_label,
 )
+from engine.instructions.size import SUPPORTED_SCALES, TARGET_KINDS, describe_target
 
 __all__ = [
     "EMBEDDING_DIM",
+    "SUPPORTED_SCALES",
+    "TARGET_KINDS",
     "TASKS",
     "TASK_LABELS",
     "Interpretation",
     "TaskHead",
     "TextEncoder",
+    "describe_target",
     "encode",
     "explicit_strength",
     "get_task_head",
@@ -28,4 +33,5 @@ __all__ = [
     "interpret",
     "interpret_many",
     "strength_word",
+    "task_label",
 ]

@@ -23,7 +23,7 @@ STRENGTH_LEVELS = (0.5, 0.85, 1.0)
 class HeadOutput:
     """Probabilities for one embedding."""
 
-    task_probs: np.ndarray  # (6,) independent sigmoids, order of `tasks`
+    task_probs: np.ndarray  # (len(tasks),) independent sigmoids, order of `tasks`
     kind_probs: np.ndarray  # (3,) softmax over KINDS
     strength_probs: np.ndarray  # (3,) softmax over STRENGTH_LEVELS
 

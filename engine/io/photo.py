@@ -42,10 +42,14 @@ class Photo:
     alpha: np.ndarray | None = None  # float32 H x W in [0, 1], kept aside and re-attached on write
     bit_depth: int = 8  # 8 or 16: precision of the source (16-bit in -> 16-bit out)
     grayscale: bool = False  # source was greyscale: written back as greyscale
-    format: str = "PNG"  # Pillow format of the source: "JPEG", "PNG", "TIFF", "WEBP", "BMP", ...
+    format: str = "PNG"  # format of the source: "JPEG", "PNG", "TIFF", "WEBP", "BMP", "HEIF", "JXL", "RAW"...
     exif: bytes | None = None  # EXIF ("Exif\0\0" + TIFF structure) with orientation reset to 1
     icc_profile: bytes | None = None
     source: Path | None = None
+    # What the user should know about how the file was read, one sentence each, without the file's
+    # name (the face that prints them adds it): only the first frame of an animation or multi-page
+    # file, JPEG data damage libjpeg recovered from, a RAW without white balance, codec warnings.
+    notes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         self.pixels = _as_rgb_float(self.pixels, "pixels")

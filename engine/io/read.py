@@ -1,66 +1,120 @@
-"""read_photo: any supported file -> an upright Photo, or a PhotoReadError with a one-line reason."""
+"""read_photo: any supported file -> an upright Photo, or a PhotoReadError with a one-line reason.
+
+Whatever a file holds, read_photo raises nothing but PhotoReadError (and KeyboardInterrupt): every
+decoder error of any type, from any codec, becomes one line naming the file and the reason. In order:
+1. the path is looked at before it is opened (lstat/stat): a folder, FIFO, device, socket, dangling or
+   looping link, or empty file is refused by kind; the file is opened non-blocking and checked again;
+2. the declared size (header only) is checked against the pixel limit (engine.io.limits: the smaller of
+   max_pixels and what the memory available allows the restore pipeline) and, for JPEG and PNG,
+   against the least data that size needs: a 665-byte JPEG cannot hold 12000 x 12000 pixels;
+3. a JPEG's scan data is decoded once, strictly, at 1/8 scale (libjpeg-turbo via simplejpeg): data that
+   ends early is refused as truncated (libjpeg would pad it with grey, even when the file ends in an EOI
+   marker), other damage libjpeg recovers from becomes a note on the photo;
+4. the pixels are decoded; what C codecs print on stderr meanwhile is caught (engine.io.codec_output)
+   and becomes the photo's notes or the failure's reason.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import os
 import re
 import stat
 import struct
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import cv2
 import numpy as np
-from PIL import Image, ImageCms, ImageFile
+from PIL import Image, ImageCms, ImageFile, PngImagePlugin
 
 from engine.errors import PhotoReadError
+from engine.io import limits, raw
+from engine.io.codec_output import CodecOutput
 from engine.io.encoders import TIFF_STRUCTURE_TAGS
-from engine.io.formats import READ_FORMATS, SUPPORTED_SUFFIXES
+from engine.io.formats import DECODER_ORIENTS, RAW_AVAILABLE, READ_FORMATS, is_raw, registered_elsewhere
 from engine.io.photo import Photo, quiet_warnings, to_float
 
+try:
+    import simplejpeg
+except ImportError:  # pragma: no cover - a dependency; without it truncated scans go undetected
+    simplejpeg = None
+
 DEFAULT_MAX_PIXELS = 200_000_000
+#: An embedded ICC profile may be this large (Pillow's PNG reader stops at 1 MB by default, and a
+#: press or camera profile with big lookup tables can exceed that).
+ICC_PROFILE_LIMIT = 32 << 20
 
 # Image.open(formats=...) looks plugins up directly and fails on any not registered yet; preinit
 # registers only the commonest few, so register them all (MPO, WebP, AVIF...) once, here.
 Image.init()
+# Pillow must never pad a truncated file with grey (some other library in the process could turn
+# this on; read_photo checks it at every read, too).
+ImageFile.LOAD_TRUNCATED_IMAGES = False
 
 _ORIENTATION = 0x0112
-_CORRUPT = "truncated or corrupt image data"
+_DNG_VERSION = 50706
+_TRUNCATED = "truncated: the file ends before its image data does"
+_CORRUPT = "corrupt image data"
 
 # Leading bytes of the formats read_photo supports: a file that starts like one of them but cannot be
 # opened is damaged, not "not an image".
-_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+", b"BM")
-
-# Exceptions Pillow's and OpenCV's decoders raise on damaged data (zlib, struct and EOF errors leak
-# out of some plugins unwrapped).
-_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error, zlib.error, cv2.error)
+_MAGIC = (
+    b"\xff\xd8\xff",
+    b"\x89PNG\r\n\x1a\n",
+    b"II*\x00",
+    b"MM\x00*",
+    b"II+\x00",
+    b"MM\x00+",
+    b"BM",
+    b"\xff\x0a",  # JPEG XL codestream
+    b"\x00\x00\x00\x0cJXL ",  # JPEG XL container
+)
+_ISO_BMFF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1", b"avif", b"avis")
+_READS = "JPEG, PNG, TIFF, WebP, BMP, AVIF, HEIC/HEIF, JPEG XL and camera RAW"
+_FILE_KINDS = (
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
 
 
 def read_photo(path: Path | str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Photo:
-    """Decode a JPEG/PNG/TIFF/WebP/BMP(/AVIF) file into an upright float32 RGB Photo.
+    """Decode a supported photo file into an upright float32 RGB Photo.
 
-    The image size is checked against ``max_pixels`` from the header, before any pixel is decoded
-    (Pillow's own, stricter default guard is raised to ``max_pixels`` for the read, never lowered).
-    Raises PhotoReadError (one line: file and reason) for every file that cannot be read.
+    The image size is checked from the header, before any pixel is decoded, against the smaller of
+    ``max_pixels`` and the memory limit (engine.io.limits.pixel_limit). Raises PhotoReadError (one line:
+    file and reason) for every file that cannot be read, whatever the decoder raised.
     """
     path = Path(path)
-    _check_file(path)
-    # Pillow warns about odd-but-readable files (bad EXIF, large size below the bomb limit...);
-    # these are not the user's business and must not escape as warnings or become errors.
-    with quiet_warnings(), _pillow_guard_at_least(max_pixels):
+    handle, file_size = _open_regular(path)
+    with handle:
+        limit, by_memory = limits.pixel_limit(max_pixels)
+        codec = CodecOutput()
         try:
-            return _read(path, max_pixels)
-        except PhotoReadError:
+            # Pillow warns about odd-but-readable files (bad EXIF, large size below the bomb limit...);
+            # these are not the user's business and must not escape as warnings or become errors.
+            with quiet_warnings(), _pillow_limits(limit), codec:
+                photo = _read(path, handle, file_size, limit, by_memory)
+        except PhotoReadError as exc:
+            if codec.lines and exc.reason.startswith((_CORRUPT, _TRUNCATED)) and "(" not in exc.reason:
+                raise PhotoReadError(path, f"{exc.reason} ({codec.lines[0]})") from exc
             raise
         except MemoryError as exc:
             raise PhotoReadError(path, "not enough memory to decode this image") from exc
+        except RecursionError as exc:
+            raise PhotoReadError(path, f"{_CORRUPT} (structures nested too deeply)") from exc
         except Image.DecompressionBombError as exc:  # raised by plugins that check on their own
-            raise PhotoReadError(path, _too_large_reason(path, exc, max_pixels)) from exc
-        except _DECODE_ERRORS as exc:
-            raise PhotoReadError(path, _CORRUPT) from exc
+            raise PhotoReadError(path, _too_large_reason(handle, path, exc, limit, by_memory)) from exc
+        except Exception as exc:  # noqa: BLE001 - any decoder error of any type is a failed file
+            raise PhotoReadError(path, _failure_reason(exc, codec.lines)) from exc
+    if codec.lines:
+        photo.notes = photo.notes + tuple(f"the decoder said: {line}" for line in codec.lines)
+    return photo
 
 
 def read_pixels(path: Path | str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
@@ -68,44 +122,113 @@ def read_pixels(path: Path | str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np
     return read_photo(path, max_pixels=max_pixels).pixels
 
 
-def _check_file(path: Path) -> None:
+def _open_regular(path: Path) -> tuple[BinaryIO, int]:
+    """The file opened for reading, and its size; PhotoReadError for anything but a non-empty regular file.
+
+    The kind is read with lstat/stat first, so a FIFO or device is never opened (opening a FIFO for
+    reading blocks until a writer comes). The open itself is non-blocking and its result checked again,
+    in case the path was swapped for a FIFO in between.
+    """
     try:
-        info = path.stat()
+        info = path.lstat()
+        if stat.S_ISLNK(info.st_mode):
+            info = _follow_link(path)
+    except PhotoReadError:
+        raise
     except FileNotFoundError as exc:
         raise PhotoReadError(path, "file not found") from exc
     except PermissionError as exc:
         raise PhotoReadError(path, "permission denied") from exc
     except OSError as exc:
-        raise PhotoReadError(path, exc.strerror or "cannot access the file") from exc
+        raise PhotoReadError(path, _os_reason(exc)) from exc
+    _check_kind(path, info)
+    flags = (
+        os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
+    )
+    try:
+        fd = os.open(path, flags)
+    except PermissionError as exc:
+        raise PhotoReadError(path, "permission denied") from exc
+    except OSError as exc:
+        raise PhotoReadError(path, _os_reason(exc)) from exc
+    try:
+        opened = os.fstat(fd)
+        _check_kind(path, opened)
+        return os.fdopen(fd, "rb"), int(opened.st_size)
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _follow_link(path: Path) -> os.stat_result:
+    try:
+        return path.stat()
+    except FileNotFoundError as exc:
+        target = _link_target(path)
+        raise PhotoReadError(path, f"broken link: its target {target} does not exist") from exc
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise PhotoReadError(path, "link loop: the link points back to itself") from exc
+        raise
+
+
+def _link_target(path: Path) -> str:
+    try:
+        return os.readlink(path)
+    except OSError:
+        return "(unreadable)"
+
+
+def _check_kind(path: Path, info: os.stat_result) -> None:
     if stat.S_ISDIR(info.st_mode):
         raise PhotoReadError(path, "is a folder, not a photo")
     if not stat.S_ISREG(info.st_mode):
-        raise PhotoReadError(path, "not a regular file")  # a FIFO or device would block or never end
+        kind = next((name for test, name in _FILE_KINDS if test(info.st_mode)), "a special file")
+        raise PhotoReadError(path, f"not a regular file: {kind}")
     if info.st_size == 0:
         raise PhotoReadError(path, "empty file")
-    if not os.access(path, os.R_OK):
-        raise PhotoReadError(path, "permission denied")
 
 
-def _read(path: Path, max_pixels: int) -> Photo:
+def _os_reason(exc: OSError) -> str:
+    return (exc.strerror or str(exc) or "cannot open the file").rstrip(".").lower()
+
+
+def _read(path: Path, handle: BinaryIO, file_size: int, limit: int, by_memory: bool) -> Photo:
+    if RAW_AVAILABLE and is_raw(path):
+        return _read_raw(path, handle, file_size, limit, by_memory)
+    _check_riff_size(path, handle, file_size)
     try:
-        image = Image.open(path, formats=list(READ_FORMATS))
+        image = Image.open(handle, formats=list(READ_FORMATS))
     except Image.DecompressionBombError as exc:
-        raise PhotoReadError(path, _too_large_reason(path, exc, max_pixels)) from exc
+        raise PhotoReadError(path, _too_large_reason(handle, path, exc, limit, by_memory)) from exc
     except Image.UnidentifiedImageError as exc:
-        raise PhotoReadError(path, _unidentified_reason(path)) from exc
-    except PermissionError as exc:
-        raise PhotoReadError(path, "permission denied") from exc
+        if RAW_AVAILABLE and _starts_like_tiff(handle):
+            # A TIFF Pillow cannot identify may be a RAW under another name (a DNG's colour filter array).
+            with contextlib.suppress(PhotoReadError):
+                return _read_raw(path, handle, file_size, limit, by_memory)
+        raise PhotoReadError(path, _unidentified_reason(handle, path)) from exc
 
     with image:
+        if RAW_AVAILABLE and image.format == "TIFF" and _DNG_VERSION in getattr(image, "tag_v2", {}):
+            # A DNG under another name: Pillow would read its small preview IFD as the photo.
+            image.close()
+            return _read_raw(path, handle, file_size, limit, by_memory)
         width, height = image.size
-        if width * height > max_pixels:
-            raise PhotoReadError(
-                path, f"image too large: {width}x{height} pixels exceeds the {_megapixels(max_pixels)} limit"
-            )
         source_format = "JPEG" if image.format == "MPO" else str(image.format)
+        # A header declaring more pixels than the file's data could hold is cut off (or a bomb): said so
+        # before the size limit, which would blame the size.
+        jpeg_data = _check_jpeg_length(path, handle, width, height) if source_format == "JPEG" else None
+        if source_format == "PNG":
+            _check_png_data(path, handle, width, height)
+        _check_size(path, width, height, limit, by_memory)
+        notes: list[str] = []
+        if jpeg_data is not None:
+            notes += _strict_jpeg_pass(path, jpeg_data, image.mode)
+
+        notes += _frame_notes(image, source_format)
         # Read the raw mode before loading: loading clears image.tile.
         rawmode = _sixteen_bit_colour_rawmode(image)
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
         # Pillow decodes every file, 16-bit colour included (to 8 bits): that validates the data
         # (truncation raises here) and fixes the orientation state. Some plugins (TIFF in recent
         # Pillow) apply EXIF orientation while loading and drop the tag, so the orientation read
@@ -113,11 +236,14 @@ def _read(path: Path, max_pixels: int) -> Photo:
         image.load()
         icc_profile = image.info.get("icc_profile") or None
         exif = _exif_of(image)
-        orientation = _orientation(exif)
+        orientation = 1 if source_format in DECODER_ORIENTS else _orientation(exif)
         # Serialised while the file is open: sub-IFDs (Exif, GPS) of TIFF sources load lazily from it.
         exif_bytes = _exif_bytes(exif, tiff_source=source_format == "TIFF")
         if rawmode is not None:
-            colour, alpha, grayscale, bit_depth = _decode_16bit_colour(path, image, rawmode)
+            colour, alpha, grayscale, bit_depth, note = _decode_16bit_colour(handle, image, rawmode)
+            notes += note
+        elif source_format == "HEIF" and int(image.info.get("bit_depth") or 8) > 8:
+            colour, alpha, grayscale, bit_depth = _decode_deep_heif(handle, image)
         else:
             colour, alpha, grayscale, bit_depth, icc_profile = _decode_with_pillow(path, image, icc_profile)
 
@@ -135,7 +261,230 @@ def _read(path: Path, max_pixels: int) -> Photo:
         exif=exif_bytes,
         icc_profile=icc_profile,
         source=path.resolve(),
+        notes=tuple(notes),
     )
+
+
+def _starts_like_tiff(handle: BinaryIO) -> bool:
+    handle.seek(0)
+    return handle.read(4) in (b"II*\x00", b"MM\x00*")
+
+
+def _read_raw(path: Path, handle: BinaryIO, file_size: int, limit: int, by_memory: bool) -> Photo:
+    """A camera RAW developed by LibRaw (engine.io.raw): 16-bit, camera white balance, upright."""
+    assert raw.rawpy is not None
+    try:
+        width, height, opened = raw.declared_size(path)
+    except raw.rawpy.LibRawFileUnsupportedError as exc:
+        raise PhotoReadError(
+            path, "not a RAW file LibRaw can read (unsupported camera or not a RAW)"
+        ) from exc
+    except raw.rawpy.LibRawError as exc:
+        raise PhotoReadError(path, f"{_CORRUPT} ({_one_line(exc) or type(exc).__name__})") from exc
+    try:
+        _check_size(path, width, height, limit, by_memory)
+        developed = raw.develop(opened, path)
+    except raw.rawpy.LibRawError as exc:
+        raise PhotoReadError(path, f"{_CORRUPT} ({_one_line(exc) or type(exc).__name__})") from exc
+    finally:
+        with contextlib.suppress(Exception):
+            opened.close()  # type: ignore[attr-defined]
+    return Photo(
+        pixels=to_float(developed.rgb),
+        bit_depth=16,
+        format="RAW",
+        exif=developed.exif,
+        source=path.resolve(),
+        notes=developed.notes,
+    )
+
+
+def _check_size(path: Path, width: int, height: int, limit: int, by_memory: bool) -> None:
+    if width <= 0 or height <= 0:
+        raise PhotoReadError(path, f"{_CORRUPT} (the header declares {width}x{height} pixels)")
+    if width * height > limit:
+        raise PhotoReadError(path, _size_reason(f"{width}x{height} pixels", width * height, limit, by_memory))
+
+
+def _size_reason(shown: str, pixels: int | None, limit: int, by_memory: bool) -> str:
+    if not by_memory:
+        return f"image too large: {shown} exceeds the {_megapixels(limit)} limit"
+    need = (
+        f" need about {limits.describe_bytes(pixels * limits.BYTES_PER_PIXEL)} to restore;" if pixels else ""
+    )
+    return (
+        f"image too large for the memory available: {shown}{need} the memory free now allows "
+        f"{_megapixels(limit)}"
+    )
+
+
+# --- JPEG and PNG: enough data for the declared size, and a strict pass over a JPEG's scans -----------
+
+# SOF markers of Huffman-coded frames (baseline, extended, progressive, lossless); arithmetic ones differ.
+_HUFFMAN_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7}
+_ARITHMETIC_SOF = {0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+
+
+def _check_jpeg_length(path: Path, handle: BinaryIO, width: int, height: int) -> bytes:
+    """The JPEG's bytes, once its scan data is known to be long enough for the declared size."""
+    position = handle.tell()
+    try:
+        handle.seek(0)
+        data = handle.read()
+    finally:
+        handle.seek(position)
+    scan_start, sof = _jpeg_scan_start(data)
+    if scan_start is not None and sof in _HUFFMAN_SOF:
+        held = len(data) - scan_start
+        needed = limits.least_jpeg_bytes(width, height)
+        if held < needed:
+            raise PhotoReadError(
+                path,
+                f"truncated: the header declares {width}x{height} pixels, which take at least "
+                f"{limits.describe_bytes(needed)} of image data; "
+                f"the file holds {limits.describe_bytes(held)}",
+            )
+    return data
+
+
+def _strict_jpeg_pass(path: Path, data: bytes, mode: str) -> list[str]:
+    """Decode the scans once at 1/8 scale with libjpeg's warnings as errors: data that ends early is
+    refused as truncated; other damage libjpeg recovers from becomes a note."""
+    if simplejpeg is None:
+        return []
+    colorspace = "CMYK" if mode == "CMYK" else "GRAY"
+    try:
+        simplejpeg.decode_jpeg(data, colorspace=colorspace, min_factor=8, strict=True)
+    except ValueError as exc:
+        message = _one_line(exc)
+        lowered = message.lower()
+        # "found marker 0xd9 instead of RSTn": the end-of-image marker where the next restart interval
+        # should begin, i.e. the scan was cut at an interval boundary.
+        if "premature end" in lowered or "found marker 0xd9" in lowered:
+            raise PhotoReadError(
+                path, f"truncated: the JPEG's image data ends early (libjpeg: {message})"
+            ) from exc
+        if lowered.startswith("corrupt jpeg data") and "extraneous bytes" not in lowered:
+            return [f"the JPEG's data is damaged (libjpeg: {message}); parts of the photo may be garbled"]
+        if "progression" in lowered or "invalid sos" in lowered:
+            return [f"the JPEG's scans are inconsistent (libjpeg: {message}); parts may be garbled"]
+        # Anything else is an error libjpeg cannot recover from: Pillow's decode reports it.
+    except Exception:  # noqa: BLE001 - this pass only adds checks; Pillow's decode rules on the rest
+        pass
+    return []
+
+
+def _jpeg_scan_start(data: bytes) -> tuple[int | None, int | None]:
+    """(offset of the first scan's entropy-coded data, the frame's SOF marker) from the marker segments."""
+    offset, sof = 2, None
+    while offset + 4 <= len(data):
+        if data[offset] != 0xFF:
+            return None, sof
+        marker = data[offset + 1]
+        if marker == 0xFF:  # fill byte
+            offset += 1
+            continue
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+            offset += 2
+            continue
+        length = struct.unpack(">H", data[offset + 2 : offset + 4])[0]
+        if marker in _HUFFMAN_SOF or marker in _ARITHMETIC_SOF:
+            sof = marker
+        if marker == 0xDA:
+            return offset + 2 + length, sof
+        if marker == 0xD9:
+            return None, sof
+        offset += 2 + length
+    return None, sof
+
+
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+
+
+def _check_png_data(path: Path, handle: BinaryIO, width: int, height: int) -> None:
+    """Refuse a PNG whose IDAT chunks cannot inflate to the declared size, before anything is allocated."""
+    position = handle.tell()
+    try:
+        handle.seek(8)
+        header = handle.read(8)
+        if len(header) < 8 or header[4:] != b"IHDR":
+            return
+        ihdr = handle.read(13)
+        if len(ihdr) < 13:
+            return
+        depth, colour_type = ihdr[8], ihdr[9]
+        bits = depth * _PNG_CHANNELS.get(colour_type, 1)
+        handle.seek(8 + 8 + struct.unpack(">I", header[:4])[0] + 4)
+        held = 0
+        while True:
+            chunk = handle.read(8)
+            if len(chunk) < 8:
+                break
+            length, kind = struct.unpack(">I", chunk[:4])[0], chunk[4:]
+            if kind == b"IDAT":
+                held += length
+            elif kind == b"IEND" or (held and kind != b"IDAT" and kind not in (b"fdAT", b"fcTL")):
+                break
+            handle.seek(length + 4, os.SEEK_CUR)
+    finally:
+        handle.seek(position)
+    needed = limits.least_png_bytes(width, height, bits)
+    if held < needed:
+        raise PhotoReadError(
+            path,
+            f"truncated: the header declares {width}x{height} pixels, which take at least "
+            f"{limits.describe_bytes(needed)} of compressed data; "
+            f"the file holds {limits.describe_bytes(held)}",
+        )
+
+
+def _check_riff_size(path: Path, handle: BinaryIO, file_size: int) -> None:
+    """A WebP states its length in its RIFF header: a shorter file was cut off."""
+    position = handle.tell()
+    try:
+        handle.seek(0)
+        header = handle.read(12)
+    finally:
+        handle.seek(position)
+    if len(header) == 12 and header[:4] == b"RIFF" and header[8:12] == b"WEBP":
+        declared = struct.unpack("<I", header[4:8])[0] + 8
+        if declared > file_size:
+            raise PhotoReadError(
+                path,
+                f"truncated: the WebP header declares {declared} bytes; the file holds {file_size}",
+            )
+
+
+# --- several frames in one file ------------------------------------------------------------------------
+
+_FRAME_WORDS = {
+    "TIFF": ("multi-page TIFF", "pages", "the first page"),
+    "HEIF": ("HEIF file", "images", "the primary image"),
+    "PNG": ("animated PNG", "frames", "the first frame"),
+    "WEBP": ("animated WebP", "frames", "the first frame"),
+    "AVIF": ("animated AVIF", "frames", "the first frame"),
+    "JXL": ("animated JPEG XL", "frames", "the first frame"),
+}
+
+
+def _frame_notes(image: Image.Image, source_format: str) -> list[str]:
+    """A note when a file holds several frames: only the first (HEIF: primary) one is read.
+
+    Restoring every frame would need animation and page writers with their timing and disposal, and
+    a restoration costs seconds per frame; PhotoMend restores photos. A JPEG's extra MPO pictures are
+    previews or stereo views, not frames of the photo, so they get no note.
+    """
+    words = _FRAME_WORDS.get(source_format)
+    if words is None:
+        return []
+    try:
+        count = int(getattr(image, "n_frames", 1))
+    except Exception:  # noqa: BLE001 - a damaged later frame does not stop the first from being read
+        return []
+    if count <= 1:
+        return []
+    kind, unit, which = words
+    return [f"{kind} with {count} {unit}: only {which} is read and restored"]
 
 
 def _decode_with_pillow(
@@ -168,7 +517,22 @@ def _decode_with_pillow(
         return np.asarray(image), None, False, 8, icc_profile
     if mode in ("RGBX", "P", "YCbCr", "HSV"):
         return np.asarray(image.convert("RGB")), None, False, 8, icc_profile
+    if mode == "LAB":
+        return np.asarray(_lab_to_rgb(image)), None, False, 8, None
+    if mode == "F":
+        raise PhotoReadError(path, "unsupported pixel format: F (32-bit floating-point samples)")
     raise PhotoReadError(path, f"unsupported pixel format: {mode}")
+
+
+def _lab_to_rgb(image: Image.Image) -> Image.Image:
+    """CIELAB (D50, as TIFF stores it) -> sRGB through LittleCMS; the result is untagged sRGB."""
+    transform = ImageCms.buildTransform(
+        ImageCms.createProfile("LAB", 5000), ImageCms.createProfile("sRGB"), "LAB", "RGB"
+    )
+    converted = ImageCms.applyTransform(image, transform)
+    if converted is None:  # only None when asked to convert in place
+        raise ValueError("LittleCMS returned no image")
+    return converted
 
 
 def _cmyk_to_rgb(image: Image.Image, icc_profile: bytes | None) -> Image.Image:
@@ -205,25 +569,47 @@ def _sixteen_bit_colour_rawmode(image: ImageFile.ImageFile) -> str | None:
 
 
 def _decode_16bit_colour(
-    path: Path, image: Image.Image, rawmode: str
-) -> tuple[np.ndarray, np.ndarray | None, bool, int]:
+    handle: BinaryIO, image: Image.Image, rawmode: str
+) -> tuple[np.ndarray, np.ndarray | None, bool, int, list[str]]:
     """16-bit colour (or grey+alpha) samples through OpenCV, lined up with Pillow's 8-bit decode.
 
     OpenCV returns BGR(A). Whether it applies a TIFF's orientation itself differs between versions
     (IMREAD_UNCHANGED skips only the generic EXIF step), so its result is matched against Pillow's
     already-loaded 8-bit pixels, which are the 16-bit samples' high bytes: the matching orientation
-    puts both in the same state. If nothing matches, the 8-bit pixels are used rather than failing.
+    puts both in the same state. If nothing matches, the 8-bit pixels are used, with a note.
     """
     reference = np.asarray(image.convert("RGBA") if image.mode == "LA" else image)
     grey_source = rawmode.startswith("LA")
-    decoded = cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    handle.seek(0)
+    decoded = cv2.imdecode(np.frombuffer(handle.read(), dtype=np.uint8), cv2.IMREAD_UNCHANGED)
     if decoded is not None and decoded.dtype == np.uint16:
         samples = _opencv_to_rgb(decoded)
         for orientation in range(1, 9):
             candidate = _apply_orientation(samples, orientation)
             if _high_bytes_equal(candidate, reference):
-                return _split_channels(candidate, grey_source) + (16,)
-    return _split_channels(reference, grey_source) + (8,)
+                return _split_channels(candidate, grey_source) + (16, [])
+    note = "the 16-bit samples could not be decoded exactly: the photo was read with 8 bits per channel"
+    return _split_channels(reference, grey_source) + (8, [note])
+
+
+def _decode_deep_heif(
+    handle: BinaryIO, image: Image.Image
+) -> tuple[np.ndarray, np.ndarray | None, bool, int]:
+    """A 10- or 12-bit HEIF's primary image as 16-bit samples (Pillow's plugin hands out 8 bits).
+
+    pillow-heif scales the samples to the full 16-bit range and turns the image as Pillow's decode did.
+    """
+    import pillow_heif
+
+    handle.seek(0)
+    deep = pillow_heif.open_heif(handle, convert_hdr_to_8bit=False)
+    samples = np.asarray(deep)
+    if samples.dtype != np.uint16 or samples.shape[:2] != (image.height, image.width):
+        raise ValueError(f"pillow-heif gave {samples.dtype} samples of shape {samples.shape}")
+    if samples.ndim == 2:
+        return samples, None, True, 16
+    alpha = samples[..., 3] if samples.shape[2] == 4 else None
+    return samples[..., :3], alpha, False, 16
 
 
 def _opencv_to_rgb(decoded: np.ndarray) -> np.ndarray:
@@ -304,80 +690,110 @@ def _exif_bytes(exif: Image.Exif | None, *, tiff_source: bool) -> bytes | None:
 
 
 @contextlib.contextmanager
-def _pillow_guard_at_least(max_pixels: int) -> Iterator[None]:
-    """Let max_pixels, not Pillow's stricter default guard, decide how large a photo may be.
+def _pillow_limits(max_pixels: int) -> Iterator[None]:
+    """Let max_pixels, not Pillow's stricter default guard, decide how large a photo may be, and let a
+    PNG's ICC profile be as large as ICC_PROFILE_LIMIT.
 
     Pillow refuses images over 2 x Image.MAX_IMAGE_PIXELS (about 179 MP by default) in Image.open
     and again inside some plugins (WebP's header parser, TIFF's load), before max_pixels (200 MP by
     default) could rule. For the duration of one read the guard is raised so that it fires only
     beyond 2 x max_pixels (never lowered or disabled): files between the two limits get the size
-    check's exact message, and nothing over max_pixels is decoded either way. Callers hold
-    quiet_warnings' lock, so engine.io's reads do not overlap here.
+    check's exact message, and nothing over max_pixels is decoded either way. Pillow's PNG reader
+    inflates an iCCP chunk only up to PngImagePlugin.MAX_TEXT_CHUNK (1 MB): a larger profile would
+    make a sound file "corrupt". Callers hold quiet_warnings' lock, so engine.io's reads do not overlap.
     """
-    previous = Image.MAX_IMAGE_PIXELS
-    needed = max_pixels
-    if previous is None or previous >= needed:
-        yield
-        return
-    Image.MAX_IMAGE_PIXELS = needed
+    previous_pixels = Image.MAX_IMAGE_PIXELS
+    previous_chunk = PngImagePlugin.MAX_TEXT_CHUNK
+    raise_pixels = previous_pixels is not None and previous_pixels < max_pixels
+    raise_chunk = previous_chunk < ICC_PROFILE_LIMIT
+    if raise_pixels:
+        Image.MAX_IMAGE_PIXELS = max_pixels
+    if raise_chunk:
+        PngImagePlugin.MAX_TEXT_CHUNK = ICC_PROFILE_LIMIT
     try:
         yield
     finally:
-        if needed == Image.MAX_IMAGE_PIXELS:  # leave it alone if someone else changed it meanwhile
-            Image.MAX_IMAGE_PIXELS = previous
+        # Each is put back only if no one else changed it meanwhile.
+        if raise_pixels and max_pixels == Image.MAX_IMAGE_PIXELS:
+            Image.MAX_IMAGE_PIXELS = previous_pixels
+        if raise_chunk and PngImagePlugin.MAX_TEXT_CHUNK == ICC_PROFILE_LIMIT:
+            PngImagePlugin.MAX_TEXT_CHUNK = previous_chunk
 
 
-def _too_large_reason(path: Path, exc: Exception, max_pixels: int) -> str:
-    size = _header_size(path)
+def _failure_reason(exc: BaseException, codec_lines: list[str]) -> str:
+    """One line for a decoder's exception: truncated or corrupt, with what the codec or Pillow said."""
+    said = _one_line(exc)
+    lowered = said.lower()
+    truncated = isinstance(exc, EOFError) or "truncated" in lowered or "premature end" in lowered
+    base = _TRUNCATED if truncated else _CORRUPT
+    detail = codec_lines[0] if codec_lines else said
+    if not detail or (truncated and detail.startswith("image file is truncated")):
+        return base
+    return f"{base} ({detail})"
+
+
+def _one_line(exc: BaseException) -> str:
+    """An exception's message on one line, at most 160 characters (its type when it has none)."""
+    text = " ".join(str(exc).split())
+    if not text:
+        return type(exc).__name__
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+def _too_large_reason(handle: BinaryIO, path: Path, exc: Exception, limit: int, by_memory: bool) -> str:
+    size = _header_size(handle, path)
     if size is not None:
-        return f"image too large: {size[0]}x{size[1]} pixels exceeds the {_megapixels(max_pixels)} limit"
-    return f"image too large: {_pixel_count(exc)} exceeds the {_megapixels(max_pixels)} limit"
+        return _size_reason(f"{size[0]}x{size[1]} pixels", size[0] * size[1], limit, by_memory)
+    shown, count = _pixel_count(exc)
+    return _size_reason(shown, count, limit, by_memory)
 
 
-def _header_size(path: Path) -> tuple[int, int] | None:
+def _header_size(handle: BinaryIO, path: Path) -> tuple[int, int] | None:
     """Width and height from the header alone, to word the message when Pillow's guard refused a file.
 
     Image.open raises before handing the image out, so the matching plugin is run by hand; it
     parses the header only. Plugins that check the size themselves (WebP) fail here: None.
     """
     try:
-        with path.open("rb") as handle:
-            prefix = handle.read(16)
-            for name in READ_FORMATS:
-                entry = Image.OPEN.get(name)
-                if entry is None:
-                    continue
-                factory, accept = entry
-                if accept is not None and not accept(prefix):
-                    continue
-                handle.seek(0)
-                width, height = factory(handle, str(path)).size
-                return int(width), int(height)
+        handle.seek(0)
+        prefix = handle.read(16)
+        for name in READ_FORMATS:
+            entry = Image.OPEN.get(name)
+            if entry is None:
+                continue
+            factory, accept = entry
+            if accept is not None and not accept(prefix):
+                continue
+            handle.seek(0)
+            width, height = factory(handle, str(path)).size
+            return int(width), int(height)
     except Exception:  # noqa: BLE001 - only words a message; the caller has a fallback
         return None
     return None
 
 
-def _pixel_count(exc: Exception) -> str:
+def _pixel_count(exc: Exception) -> tuple[str, int | None]:
     """The pixel count in Pillow's DecompressionBombError message, for when the header is unreadable."""
     match = re.search(r"\((\d+) pixels\)", str(exc))
     if match is None:
-        return "the image"
+        return "the image", None
     count = int(match.group(1))
-    return f"{count / 1e6:.4g} MP" if count >= 1_000_000 else f"{count} pixels"
+    return (f"{count / 1e6:.4g} MP" if count >= 1_000_000 else f"{count} pixels"), count
 
 
-def _unidentified_reason(path: Path) -> str:
+def _unidentified_reason(handle: BinaryIO, path: Path) -> str:
     try:
-        with path.open("rb") as handle:
-            head = handle.read(16)
+        handle.seek(0)
+        head = handle.read(32)
     except OSError:
         return "not an image file"
     if head.startswith(_MAGIC) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP"):
         return _CORRUPT
+    if head[4:8] == b"ftyp" and head[8:12] in _ISO_BMFF_BRANDS:
+        return _CORRUPT
     suffix = path.suffix.lower()
-    if suffix and suffix not in SUPPORTED_SUFFIXES and suffix in Image.registered_extensions():
-        return f"unsupported image format {suffix} (PhotoMend reads {', '.join(sorted(SUPPORTED_SUFFIXES))})"
+    if suffix and registered_elsewhere(suffix):
+        return f"unsupported image format {suffix} (PhotoMend reads {_READS})"
     return "not an image file"
 
 

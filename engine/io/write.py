@@ -20,18 +20,22 @@ from engine.io.formats import (
     ALPHA_FORMATS,
     GREYSCALE_FORMATS,
     LOSSY_FORMATS,
+    RAW_OUTPUT_SUFFIX,
     SIXTEEN_BIT_FORMATS,
     format_for_suffix,
     normalize_format,
 )
 from engine.io.photo import Photo, luma, quiet_warnings, to_uint8, to_uint16
 
-DEFAULT_QUALITY = {"JPEG": 95, "WEBP": 95, "AVIF": 90}
+DEFAULT_QUALITY = {"JPEG": 95, "WEBP": 95, "AVIF": 90, "HEIF": 90, "JXL": 90}
 PNG_COMPRESS_LEVEL = 6
 TIFF_COMPRESS_LEVEL = 6
 TEMP_SUFFIX = ".photomend-tmp"
 _JPEG_EXIF_LIMIT = 65533 - 8
-_TEMP_NAME = re.compile(r"\..+\.[0-9a-f]{8}" + re.escape(TEMP_SUFFIX))
+#: Temp files are ".pm-<8 hex>.photomend-tmp": a fixed 26 bytes, so a photo whose name is already at the
+#: file system's limit (255 bytes) can still be written. Earlier versions made
+#: ".<name>.<8 hex>.photomend-tmp"; stale ones of that form are cleaned up too.
+_TEMP_NAME = re.compile(r"\.(pm-|.+\.)[0-9a-f]{8}" + re.escape(TEMP_SUFFIX))
 
 
 def write_photo(
@@ -44,8 +48,8 @@ def write_photo(
 ) -> Path:
     """Write ``photo`` to ``path`` atomically (temp file in the same folder, fsync, os.replace).
 
-    The format comes from ``format`` or else the suffix. ``quality`` (1-100) applies to JPEG, WebP and
-    AVIF. Existing files, and above all the photo's own source, are only replaced with
+    The format comes from ``format`` or else the suffix. ``quality`` (1-100) applies to JPEG, WebP,
+    AVIF, HEIC and JPEG XL. Existing files, and above all the photo's own source, are only replaced with
     ``overwrite=True``. Raises PhotoWriteError with a one-line reason; no partial file is left behind.
     """
     path = Path(path)
@@ -74,9 +78,17 @@ def _resolve_format(path: Path, format: str | None) -> str:
             raise PhotoWriteError(path, f"unsupported output format {format!r}")
         return fmt
     fmt = format_for_suffix(path)
+    if fmt == "RAW":
+        raise PhotoWriteError(
+            path,
+            f"cannot write camera RAW ({path.suffix}): a restored photo is developed, not sensor data; "
+            f"use {RAW_OUTPUT_SUFFIX} (16-bit) or another format",
+        )
     if fmt is None:
         shown = path.suffix or "(none)"
-        raise PhotoWriteError(path, f"unsupported file suffix {shown}: use .jpg, .png, .tif, .webp or .bmp")
+        raise PhotoWriteError(
+            path, f"unsupported file suffix {shown}: use .jpg, .png, .tif, .webp, .bmp, .avif, .heic or .jxl"
+        )
     return fmt
 
 
@@ -94,7 +106,7 @@ def _write_atomically(path: Path, encode: Any) -> None:
     """Run ``encode(handle)`` into a temp file next to ``path``, fsync, then rename over ``path``.
 
     On any error or interrupt (KeyboardInterrupt included) the temp file is removed and ``path`` is
-    untouched. Only a hard kill can leave a ``.<name>.<random>.photomend-tmp`` file behind.
+    untouched. Only a hard kill can leave a ``.pm-<random>.photomend-tmp`` file behind.
     """
     temp, handle = _create_temp(path)
     try:
@@ -122,7 +134,8 @@ def _write_atomically(path: Path, encode: Any) -> None:
 def remove_stale_temp_files(folder: Path | str, *, recursive: bool = False) -> list[Path]:
     """Delete temp files that a hard-killed write_photo left in ``folder``; returns what was removed.
 
-    Only names write_photo itself makes (``.<name>.<8 hex>.photomend-tmp``) are touched.
+    Only names write_photo makes (``.pm-<8 hex>.photomend-tmp``, or an older version's
+    ``.<name>.<8 hex>.photomend-tmp``) are touched.
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -142,7 +155,7 @@ def _create_temp(path: Path) -> tuple[Path, BinaryIO]:
     """A new temp file in the target's folder. os.open with mode 0o666 lets the umask decide the
     permissions, as for any new file (tempfile would make it owner-only)."""
     for _ in range(100):
-        temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
+        temp = path.with_name(f".pm-{secrets.token_hex(4)}{TEMP_SUFFIX}")
         try:
             fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
         except FileExistsError:
@@ -182,7 +195,7 @@ def _fsync_folder(folder: Path) -> None:
 def _encode(photo: Photo, fmt: str, quality: int | None, handle: BinaryIO) -> None:
     samples, channels_are_grey = _samples_for(photo, fmt)
     icc_profile = _icc_for(photo.icc_profile, grey=channels_are_grey)
-    exif = _exif_for(photo.exif)
+    exif = _exif_for(photo.exif, samples.shape[1], samples.shape[0])
 
     if fmt == "TIFF":
         encoders.write_tiff(
@@ -253,8 +266,14 @@ def _icc_for(profile: bytes | None, *, grey: bool) -> bytes | None:
     return profile if space == b"RGB " else None
 
 
-def _exif_for(exif_bytes: bytes | None) -> bytes | None:
-    """The EXIF to store, orientation forced to 1 (pixels are upright); dropped if it does not parse."""
+#: EXIF tags that state the pixel size: IFD0's ImageWidth/ImageLength, the Exif IFD's PixelX/YDimension.
+_SIZE_TAGS = ((0x0100, 0x0101), (0xA002, 0xA003))
+_EXIF_IFD = 0x8769
+
+
+def _exif_for(exif_bytes: bytes | None, width: int, height: int) -> bytes | None:
+    """The EXIF to store, orientation forced to 1 (pixels are upright) and the pixel size it states set to
+    what is written (an enlarged photo); dropped if it does not parse."""
     if not exif_bytes:
         return None
     try:
@@ -263,6 +282,10 @@ def _exif_for(exif_bytes: bytes | None) -> bytes | None:
         if not len(exif):
             return None
         exif[0x0112] = 1
+        sub = exif.get_ifd(_EXIF_IFD)
+        for ifd, (x_tag, y_tag) in zip((exif, sub), _SIZE_TAGS, strict=True):
+            if x_tag in ifd or y_tag in ifd:
+                ifd[x_tag], ifd[y_tag] = width, height
         return exif.tobytes()
     except Exception:  # noqa: BLE001 - a damaged EXIF block must not stop the photo from being saved
         return None

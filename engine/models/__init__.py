@@ -13,6 +13,8 @@ from engine.models.loading import (
 from engine.models.registry import (
     DENOISE,
     DETECTOR,
+    ENLARGE_X2,
+    ENLARGE_X4,
     GRAIN_JPEG,
     JPEG,
     REGISTRY,
@@ -29,6 +31,8 @@ from engine.models.spec import MODELS_FOLDER, PLACEHOLDER_SHA256, TEXT_ENCODER_F
 __all__ = [
     "DENOISE",
     "DETECTOR",
+    "ENLARGE_X2",
+    "ENLARGE_X4",
     "GRAIN_JPEG",
     "JPEG",
     "MODELS_FOLDER",

@@ -61,7 +61,7 @@ DETECTOR = ModelSpec(
     tile_overlap=0,
     inputs=("image",),  # (1,3,256,256) float32 [0,1]: engine.pipeline.detect.detector_canvas
     conditioning=None,
-    output="logits",  # (1,6), one per engine.instructions.TASKS
+    output="logits",  # (1,6), one per engine.pipeline.detect.DETECTED_TASKS
 )
 
 #: Finishes the DCT filter's clean-up of a JPEG whose quality was read from its block grid.
@@ -132,7 +132,7 @@ TEXT_TOKENIZER = ModelSpec(
 TASK_HEAD = ModelSpec(
     id="task_head",
     file="task_head.npz",
-    sha256="5b2443a472972a2ccf8dd18e1bebabb7e35dd5ac0eaf7d44858fffb2bacf2216",
+    sha256="27f51d7fc794fd864a7d06bb6eab9a9b7603acdd7c1039b75d0c273f635e105e",
     onnx=False,
 )
 
@@ -147,6 +147,28 @@ GRAIN_JPEG = dataclasses.replace(
     sha256="847a3829c2ca36b0072673a2a2401b5b732be2573df5da335aa5fc3b55cf8c88",
 )
 
+#: The super-resolution network at ×2 (training/enlarger.py): image (1,3,h,w) float32 [0,1] -> enlarged
+#: (1,3,2h,2w). Convolutions at the small photo's resolution and a pixel-shuffle tail; it sees 16 px of the
+#: small photo around each output pixel, so tiles overlapping by 48 (an 18-px unweighted margin,
+#: engine.tiling.blend_ramp) blend to its untiled output.
+ENLARGE_X2 = ModelSpec(
+    id="enlarge_x2",
+    file="enlarge_x2.onnx",
+    sha256="37d9945e43083dc61355a5f6b5a3c8c7fa1cd5e209888a2c09003214e7b4606f",
+    minimum_size=8,
+    tile_overlap=48,
+    inputs=("image",),
+    output="enlarged",
+)
+
+#: The same network's ×4 tail (one body, trained with both): enlarged (1,3,4h,4w).
+ENLARGE_X4 = dataclasses.replace(
+    ENLARGE_X2,
+    id="enlarge_x4",
+    file="enlarge_x4.onnx",
+    sha256="7d9e11200b7b3478342a7a5db49e0303823bc91a91777bc9cc4ac43fe8eb6c1e",
+)
+
 #: Every model file the engine may load. Add new models here, by hand.
 REGISTRY: tuple[ModelSpec, ...] = (
     RESTORE,
@@ -155,6 +177,8 @@ REGISTRY: tuple[ModelSpec, ...] = (
     DENOISE,
     SHAKE,
     GRAIN_JPEG,
+    ENLARGE_X2,
+    ENLARGE_X4,
     TEXT_ENCODER,
     TEXT_TOKENIZER,
     TASK_HEAD,

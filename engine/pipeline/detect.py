@@ -11,6 +11,10 @@ from engine.instructions import TASKS, Interpretation, interpret
 from engine.models import get_spec
 from engine.runtime import get_session
 
+#: The faults the detector scores, one logit each (enlarging is asked for, never detected: no photo is
+#: too small in itself).
+DETECTED_TASKS = tuple(task for task in TASKS if task != "upscale")
+
 DETECTOR_MODEL_ID = "detector"
 DETECTION_THRESHOLD = 0.5
 
@@ -141,8 +145,8 @@ def detect_degradations(pixels: np.ndarray, *, device: str | None = None) -> Det
     side = spec.minimum_size
     logits = session.run({spec.inputs[0]: _detector_input(pixels, side)})[0].reshape(-1)
     probs = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
-    probabilities = {task: float(p) for task, p in zip(TASKS, probs, strict=True)}
-    tasks = tuple(t for t in TASKS if probabilities[t] >= DETECTION_THRESHOLD)
+    probabilities = {task: float(p) for task, p in zip(DETECTED_TASKS, probs, strict=True)}
+    tasks = tuple(t for t in DETECTED_TASKS if probabilities[t] >= DETECTION_THRESHOLD)
     return DetectedDegradations(probabilities=probabilities, tasks=tasks)
 
 

@@ -5,7 +5,9 @@ The order undoes the faults in the reverse of how they arose. A JPEG's blocks we
 first (its grid can only be read on the photo as it came); grain goes before blur (a deconvolution would
 amplify it) and before haze and rain (bench: grain then haze beats haze then grain by 0.2 dB). A dark photo
 is brightened before its grain is removed: brightening is a gain on the grain too, and the grain step must
-see the noise at the strength it will have (bench: +0.3 to +0.9 dB over the other way round).
+see the noise at the strength it will have (bench: +0.3 to +0.9 dB over the other way round). Enlarging
+comes last: every fault is undone on the small photo (where it is cheaper, and where the restorers were
+trained to see it), and the super-resolution network is trained on clean small photos and on camera ones.
 
 Where the network restores a combination better than any chain, NETWORK_COMBINATIONS gives that
 combination to the network whole: decided per combination by `python -m bench.quality --composites`
@@ -24,7 +26,7 @@ from engine.progress import CancelToken, ProgressCallback, scaled_progress
 from engine.restorers import Outcome, Reading, Restorer, StepContext, registry
 
 #: The order the steps run in: the reverse of the order in which the faults arise (see the module's notes).
-UNDO_ORDER = ("jpeg", "lowlight", "denoise", "deblur", "derain", "dehaze")
+UNDO_ORDER = ("jpeg", "lowlight", "denoise", "deblur", "derain", "dehaze", "upscale")
 
 #: Combinations of faults the network alone restores better than the chain of their steps (bench.quality
 #: --composites); empty while every measured chain wins.
@@ -52,7 +54,8 @@ class PlanStep:
         """How the step undoes its faults, for the plan shown to the user."""
         if not self.restorers:
             return registry.GENERALIST.title
-        return " or ".join(r.title for r in self.restorers) + f"; else {self.restorers[-1].fallback}"
+        fallback = self.restorers[-1].fallback
+        return " or ".join(r.title for r in self.restorers) + (f"; else {fallback}" if fallback else "")
 
     def cost(self, shape: tuple[int, ...]) -> float:
         if not self.restorers:
@@ -138,6 +141,7 @@ def run_plan(
 ) -> tuple[Outcome, tuple[StepReport, ...]]:
     """Run `plan`'s steps on `pixels` (each on the last one's output, clipped to [0, 1]), with one progress
     bar across them weighted by their cost. `context.untouched` is handed to the first step only."""
+    preflight(plan, pixels.shape, context)
     costs = [step.cost(pixels.shape) for step in plan.steps]
     total, done = sum(costs) or 1.0, 0.0
     outcome = Outcome(pixels)
@@ -161,6 +165,16 @@ def run_plan(
         outcome = outcome.then(result)
         done += cost
     return outcome, tuple(reports)
+
+
+def preflight(plan: Plan, shape: tuple[int, ...], context: StepContext) -> None:
+    """Let each step's restorers refuse the photo before any step runs (a restorer's optional
+    `check(shape, context)`, e.g. an enlargement whose output would not fit in memory)."""
+    for step in plan.steps:
+        for restorer in step.restorers:
+            check = getattr(restorer, "check", None)
+            if check is not None:
+                check(shape, context)
 
 
 def run_step(

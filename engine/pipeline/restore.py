@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 from engine.errors import InstructionError
@@ -23,13 +24,22 @@ NORMAL_STRENGTH = STRENGTH_LEVELS[1]
 
 
 def blend(original: np.ndarray, restored: np.ndarray, strength: float) -> np.ndarray:
-    """Linear mix of original and restored pixels; strength 0 = original, 1 = full restoration."""
+    """Linear mix of original and restored pixels; strength 0 = original, 1 = full restoration. An original
+    smaller than the restoration (it was enlarged) is first enlarged to its size by bicubic resampling."""
     s = float(min(max(strength, 0.0), 1.0))
     if s >= 1.0:
         return restored
+    if original.shape != restored.shape:
+        original = resample_to(original, restored.shape)
     if s <= 0.0:
         return original
     return (original + s * (restored - original)).astype(np.float32, copy=False)
+
+
+def resample_to(pixels: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """`pixels` resampled to `shape`'s height and width (bicubic; clipped to [0, 1])."""
+    resized = cv2.resize(pixels, (shape[1], shape[0]), interpolation=cv2.INTER_CUBIC)
+    return np.clip(resized, 0.0, 1.0, out=resized)
 
 
 def instruction_blend(interpretation: Interpretation) -> float:
@@ -44,7 +54,10 @@ def instruction_blend(interpretation: Interpretation) -> float:
 
 @dataclass
 class RestoreResult:
-    """A finished restoration: full-strength output kept so the strength can be changed instantly."""
+    """A finished restoration: full-strength output kept so the strength can be changed instantly.
+
+    `original` is the photo as restore() was given it (shrunk for a preview); `restored` is larger where the
+    plan enlarged it, and blend() then enlarges the original to match."""
 
     original: np.ndarray
     restored: np.ndarray

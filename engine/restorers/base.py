@@ -122,7 +122,9 @@ class Restorer(Protocol):
     """One way of undoing one or more faults. A specialist reads the photo first and runs only where its
     read found its fault; the generalist (the instruction-conditioned network) reads nothing and always runs.
 
-    A restorer that finds nothing still returns pixels from `run`: the generalist's, for its faults.
+    A restorer that finds nothing still returns pixels from `run`: the generalist's, for its faults. One
+    may also define `check(shape, context) -> None`, which the planner calls for every step before the first
+    runs, to refuse a photo it could not restore (engine.pipeline.plan.preflight).
     """
 
     #: short unique name ("grain"), used in plans, metadata and the registry

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from engine.restorers.base import Restorer
 from engine.restorers.defocus import DefocusRestorer
+from engine.restorers.enlarge import EnlargeRestorer
 from engine.restorers.grain import GrainRestorer
 from engine.restorers.grain_jpeg import GrainJpegRestorer
 from engine.restorers.jpeg import JpegRestorer
@@ -22,6 +23,7 @@ RESTORERS: tuple[Restorer, ...] = (
     GrainRestorer(),
     DefocusRestorer(),
     ShakeRestorer(),
+    EnlargeRestorer(),
 )
 
 __all__ = ["GENERALIST", "RESTORERS", "get_restorer", "specialists_for"]

@@ -100,6 +100,10 @@ def axis_weights(spans: tuple[tuple[int, int], ...], length: int, overlap: int) 
     ]
 
 
+def _scaled(spans: tuple[tuple[int, int], ...], scale: int) -> tuple[tuple[int, int], ...]:
+    return spans if scale == 1 else tuple((start * scale, end * scale) for start, end in spans)
+
+
 def reflect_indices(start: int, end: int, size: int) -> np.ndarray:
     """Indices into [0, size) for positions [start, end), mirrored at the edges (numpy "reflect")."""
     positions = np.arange(start, end)
@@ -171,11 +175,12 @@ class TilePlan:
     def __len__(self) -> int:
         return len(self.rows) * len(self.cols)
 
-    def row_weights(self) -> list[np.ndarray]:
-        return axis_weights(self.rows, self.padded_height, self.overlap)
+    def row_weights(self, scale: int = 1) -> list[np.ndarray]:
+        """Each tile row's blend weights, on a grid `scale` times finer (an enlarging network's output)."""
+        return axis_weights(_scaled(self.rows, scale), self.padded_height * scale, self.overlap * scale)
 
-    def col_weights(self) -> list[np.ndarray]:
-        return axis_weights(self.cols, self.padded_width, self.overlap)
+    def col_weights(self, scale: int = 1) -> list[np.ndarray]:
+        return axis_weights(_scaled(self.cols, scale), self.padded_width * scale, self.overlap * scale)
 
     def read_tile(self, image: np.ndarray, tile: Tile) -> np.ndarray:
         """The tile's pixels (h, w, C); parts past the image edge are mirrored, as np.pad(mode="reflect")."""

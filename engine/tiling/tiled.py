@@ -75,6 +75,7 @@ def run_tiled(
     minimum_size: int = 1,
     min_tile_size: int | None = None,
     out_channels: int | None = None,
+    scale: int = 1,
 ) -> np.ndarray:
     """Run `infer` over (H, W, C) float32 `image` tile by tile and blend the results into one image.
 
@@ -83,7 +84,9 @@ def run_tiled(
     halved and the failed tile, and every later one, is itself tiled at the smaller size, down to
     `min_tile_size`; then OutOfMemoryError. `cancel` is checked before each tile (engine.errors.Cancelled).
     `infer` returns `out_channels` channels (default: as many as it is given), e.g. when the input carries
-    a guide beside the photo (engine.restorers.scene.guided_tiles).
+    a guide beside the photo (engine.restorers.scene.guided_tiles). An enlarging network (`scale` > 1)
+    returns each tile `scale` times bigger; the tiles are cut and blended as at scale 1, on a grid
+    `scale` times finer, into an (H·scale, W·scale, C) result.
     """
     if image.ndim != 3:
         raise ValueError(f"run_tiled expects an (H, W, C) image, got shape {image.shape}")
@@ -95,7 +98,15 @@ def run_tiled(
     budget = _Budget(limit=start_limit, minimum=smallest, multiple_of=multiple_of)
     channels = out_channels or pixels.shape[2]
     job = _TiledJob(
-        infer, budget, overlap, multiple_of, minimum_size, channels, progress or _ignore_progress, cancel
+        infer,
+        budget,
+        overlap,
+        multiple_of,
+        minimum_size,
+        channels,
+        progress or _ignore_progress,
+        cancel,
+        scale,
     )
     result = job.run_plan(pixels, 0.0, 1.0)
     job.progress(1.0, "done")
@@ -145,6 +156,7 @@ class _TiledJob:
     out_channels: int
     progress: ProgressCallback
     cancel: CancelToken | None
+    scale: int = 1
 
     def run_plan(self, image: np.ndarray, start: float, end: float) -> np.ndarray:
         """Tile `image` at the current budget and blend; progress goes from `start` to `end`."""
@@ -157,9 +169,10 @@ class _TiledJob:
             multiple_of=self.multiple_of,
             minimum_size=self.minimum_size,
         )
-        row_weights = plan.row_weights()
-        col_weights = plan.col_weights()
-        output = np.zeros((height, width, self.out_channels), dtype=np.float32)
+        s = self.scale
+        row_weights = plan.row_weights(s)
+        col_weights = plan.col_weights(s)
+        output = np.zeros((height * s, width * s, self.out_channels), dtype=np.float32)
         count = len(plan)
         span = (end - start) / count
         for tile in plan.tiles:
@@ -168,11 +181,11 @@ class _TiledJob:
             tile_start = start + tile.index * span
             restored = self.infer_tile(plan.read_tile(image, tile), tile_start, tile_start + span)
             # Only the part inside the real image is kept; padding rows/columns are dropped here.
-            keep_h = min(tile.y1, height) - tile.y0
-            keep_w = min(tile.x1, width) - tile.x0
+            keep_h = (min(tile.y1, height) - tile.y0) * s
+            keep_w = (min(tile.x1, width) - tile.x0) * s
             weight_y = row_weights[tile.row][:keep_h, None, None]
             weight_x = col_weights[tile.col][None, :keep_w, None]
-            output[tile.y0 : tile.y0 + keep_h, tile.x0 : tile.x0 + keep_w] += (
+            output[tile.y0 * s : tile.y0 * s + keep_h, tile.x0 * s : tile.x0 * s + keep_w] += (
                 restored[:keep_h, :keep_w] * weight_y * weight_x
             )
             self.progress(start + (tile.index + 1) * span, f"tile {tile.index + 1}/{count}")
@@ -194,6 +207,7 @@ class _TiledJob:
                 self.budget.shrink(exc)
                 continue
             restored = np.asarray(restored)
-            if restored.shape != (1, self.out_channels, *batch.shape[2:]):
+            expected = (1, self.out_channels, batch.shape[2] * self.scale, batch.shape[3] * self.scale)
+            if restored.shape != expected:
                 raise ModelError(f"tiled model returned shape {restored.shape} for input {batch.shape}")
             return restored[0].transpose(1, 2, 0).astype(np.float32, copy=False)

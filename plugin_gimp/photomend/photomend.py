@@ -6,6 +6,10 @@ imports the engine: it dumps the layer as raw float32 into a private temp folder
 (plugin_gimp/worker.py) with the interpreter named in the sidecar photomend.json written by
 `photomend-gimp install` (or $PHOTOMEND_PYTHON), forwards the worker's progress lines to GIMP's progress bar,
 and reads the float32 result back into a new layer inside one undo group.
+
+An instruction that enlarges ("make it twice as big") returns a result larger than the layer. A layer cannot
+outgrow its canvas, so as a new layer the whole image is scaled to fit it first (in the same undo group), and
+as a new image the image takes the result's size.
 """
 
 from __future__ import annotations
@@ -52,6 +56,8 @@ class WorkerResult:
     reply: dict
     path: Path  # the worker's float32 output, inside the bridge's temp folder
     channels: int
+    width: int  # the result's size: the layer's, or larger where the instruction enlarged
+    height: int
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -272,9 +278,20 @@ class Bridge:
         started = time.perf_counter()
         reply = run_worker(request, self.folder, self.progress)
         timings["worker_wall_s"] = time.perf_counter() - started
-        return WorkerResult(
-            reply=reply, path=self.folder / "result.f32", channels=int(reply["channels"]), timings=timings
+        result = WorkerResult(
+            reply=reply,
+            path=self.folder / "result.f32",
+            channels=int(reply["channels"]),
+            # A worker older than enlarging sends no size: its result is the layer's size.
+            width=int(reply.get("width") or request["width"]),
+            height=int(reply.get("height") or request["height"]),
+            timings=timings,
         )
+        # Checked before the image is touched: an enlarged result scales the image before it is read.
+        expected = result.width * result.height * result.channels * 4
+        if not result.path.is_file() or result.path.stat().st_size != expected:
+            raise BridgeError("PhotoMend's result is truncated; the worker may have been stopped.")
+        return result
 
     def fill(self, layer: Gimp.Layer, result: WorkerResult) -> None:
         started = time.perf_counter()
@@ -301,12 +318,13 @@ def add_layer_above(
     result: WorkerResult,
     opacity: float = 100.0,
 ) -> Gimp.Layer:
-    """A new layer with the result, same size/offsets/precision as the source, directly above it."""
+    """A new layer with the result, at the source's offsets and precision, directly above it (the result's
+    size: the source's, or larger where it was enlarged and the image scaled to fit it)."""
     layer = Gimp.Layer.new(
         image,
         name,
-        source.get_width(),
-        source.get_height(),
+        result.width,
+        result.height,
         layer_type(source.is_gray(), result.channels in (2, 4)),
         opacity,
         Gimp.LayerMode.NORMAL,
@@ -325,15 +343,16 @@ def add_layer_above(
 def new_image_with(
     bridge: Bridge, source_image: Gimp.Image, source: Gimp.Drawable, name: str, result: WorkerResult
 ) -> Gimp.Image:
+    """A new image holding only the result, at the result's size and the source image's precision."""
     image = Gimp.Image.new_with_precision(
-        source.get_width(), source.get_height(), source_image.get_base_type(), source_image.get_precision()
+        result.width, result.height, source_image.get_base_type(), source_image.get_precision()
     )
     image.undo_disable()  # a fresh image has nothing to undo to
     layer = Gimp.Layer.new(
         image,
         name,
-        source.get_width(),
-        source.get_height(),
+        result.width,
+        result.height,
         layer_type(source.is_gray(), result.channels in (2, 4)),
         100.0,
         Gimp.LayerMode.NORMAL,
@@ -342,6 +361,34 @@ def new_image_with(
     bridge.fill(layer, result)
     image.undo_enable()
     return image
+
+
+def is_enlarged(source: Gimp.Drawable, result: WorkerResult) -> bool:
+    return result.width > source.get_width() or result.height > source.get_height()
+
+
+def scale_image_to_fit(image: Gimp.Image, source: Gimp.Drawable, result: WorkerResult) -> None:
+    """Scale the whole image by the factor the source layer was enlarged by, so the result fits beside it.
+
+    Gimp.Image.scale scales every layer and channel, the selection included, with the context's (the
+    user's) interpolation, and moves each layer's offsets by the same factor. Called inside the caller's undo
+    group, it is undone with the new layer in one step."""
+    across = result.width / source.get_width()
+    down = result.height / source.get_height()
+    image.scale(max(1, round(image.get_width() * across)), max(1, round(image.get_height() * down)))
+
+
+def enlarge_message(before: tuple[int, int], after: tuple[int, int], masked: bool) -> str:
+    """What the plug-in did to the image to hold an enlarged layer ("" when it did not scale it)."""
+    if before == after:
+        return ""
+    lines = [
+        f"The image was scaled from {before[0]}×{before[1]} to {after[0]}×{after[1]} to hold the enlarged "
+        "layer (the layers below by GIMP's own interpolation); one undo restores it."
+    ]
+    if masked:
+        lines.append("The selection was scaled with the image and masks the new layer.")
+    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -415,22 +462,30 @@ def restore_run(procedure, run_mode, image, drawables, config, _data):
             result = bridge.run("restore", source, instruction=instruction, strength=strength)
             summary = result.reply.get("summary") or instruction
             name = f"{source.get_name()} (PhotoMend: {summary})"
+            size_before = (image.get_width(), image.get_height())
+            masked = False
             if output == "new-image":
                 new_image = new_image_with(bridge, image, source, name, result)
                 new_layer = new_image.get_layers()[0]
                 if run_mode == Gimp.RunMode.INTERACTIVE:
                     Gimp.Display.new(new_image)
             else:
-                # One undo group: a single Ctrl+Z removes the restored layer (and its mask).
+                # One undo group: a single Ctrl+Z removes the restored layer (and its mask), and puts an
+                # image scaled for an enlarged layer back at its size.
                 image.undo_group_start()
                 try:
+                    if is_enlarged(source, result):
+                        scale_image_to_fit(image, source, result)
                     new_layer = add_layer_above(bridge, image, source, name, result)
                     if not Gimp.Selection.is_empty(image):
                         # Like any GIMP filter, act only inside the selection: the whole layer is restored
-                        # (the network needs context), the selection becomes the new layer's mask.
+                        # (the network needs context), the selection becomes the new layer's mask. An image
+                        # scaled for an enlarged layer scaled its selection too, so the mask still fits.
                         new_layer.add_mask(new_layer.create_mask(Gimp.AddMaskType.SELECTION))
+                        masked = True
                 finally:
                     image.undo_group_end()
+            size_after = (image.get_width(), image.get_height())
         Gimp.displays_flush()
     except BridgeError as exc:
         return _error(procedure, str(exc))
@@ -438,7 +493,11 @@ def restore_run(procedure, run_mode, image, drawables, config, _data):
         return _error(procedure, f"PhotoMend could not update the image: {exc.message}")
     notes = result.reply.get("notes", [])
     findings = result.reply.get("findings", [])
-    message = run_message(summary, result.reply)
+    message = "\n".join(
+        part
+        for part in (run_message(summary, result.reply), enlarge_message(size_before, size_after, masked))
+        if part
+    )
     if message and run_mode != Gimp.RunMode.NONINTERACTIVE:
         # The layer is there; the person is also told what this model version does poorly among the tasks,
         # and what each step of the run did and found in this layer (e.g. the out-of-focus disk it undid).
@@ -449,6 +508,10 @@ def restore_run(procedure, run_mode, image, drawables, config, _data):
         "findings": findings,
         "plan": result.reply.get("plan", []),
         "steps": result.reply.get("steps", []),
+        # The result's size, and the image's before and after (they differ where it was scaled to fit).
+        "size": [result.width, result.height],
+        "image_size_before": list(size_before),
+        "image_size_after": list(size_after),
         "timings": {**result.reply.get("timings", {}), **result.timings},
     }
     return _success(
@@ -520,8 +583,10 @@ class PhotoMend(Gimp.PlugIn):
             procedure.set_menu_label("PhotoMend _Restore...")
             procedure.set_documentation(
                 "Restore a photo from a plain-language instruction",
-                "Runs PhotoMend (denoise, deblur, dehaze, derain, brighten, JPEG clean-up) on the layer, as "
-                "described by the instruction, and adds the result as a new layer above it (or a new image).",
+                "Runs PhotoMend (denoise, deblur, dehaze, derain, brighten, JPEG clean-up, enlarge ×2 or ×4) "
+                "on the layer, as described by the instruction, and adds the result as a new layer above it "
+                "(or a new image). An enlarged result as a new layer scales the whole image to its size "
+                "first, in the same undo step.",
                 name,
             )
             procedure.add_string_argument(
@@ -536,10 +601,24 @@ class PhotoMend(Gimp.PlugIn):
                 "strength", "S_trength", "How strongly to apply the restoration", 0.0, 1.0, 1.0, rw
             )
             choice = Gimp.Choice.new()
-            choice.add("new-layer", 0, "New layer above", "")
-            choice.add("new-image", 1, "New image", "")
+            choice.add(
+                "new-layer",
+                0,
+                "New layer above",
+                "Above the source layer, in one undo step. When PhotoMend enlarges, the whole image is "
+                "scaled to the new size first (the other layers by GIMP's interpolation, the selection too).",
+            )
+            choice.add(
+                "new-image", 1, "New image", "A new image at the result's size, with the source's precision."
+            )
             procedure.add_choice_argument(
-                "output", "Res_ult", "Where the restored result goes", choice, "new-layer", rw
+                "output",
+                "Res_ult",
+                "Where the restored result goes: a new layer above the source (an enlarged result scales the "
+                "whole image to its size, one undo step), or a new image at the result's size",
+                choice,
+                "new-layer",
+                rw,
             )
             procedure.add_layer_return_value("layer", "Layer", "The restored layer", False, rw)
             procedure.add_string_return_value("report", "Report", "JSON: summary and timings", "", rw)

@@ -206,3 +206,84 @@ def test_batch_worker_interprets_each_instruction_once_and_leaves_empty_ones_to_
     assert "p3.png" not in given
     assert [finished[i][0] for i in "0123"] == ["done", "done", "done", "failed"]
     assert finished["3"][1].startswith("That is not something PhotoMend can do.")
+
+
+def test_an_empty_queue_says_so_instead_of_counting_one_photo(qtbot, panel, photo_dir: Path) -> None:  # noqa: ANN001
+    assert panel.overall.text() == "No photos queued"  # it read "0 / 1 photos"
+    panel.add_paths([photo_dir])
+    assert panel.overall.text() == "0 / 3 photos"
+    panel.model.remove_rows(list(range(3)))
+    assert panel.overall.text() == "No photos queued"
+
+
+@pytest.mark.parametrize("percent", [20, 50, 80])
+def test_a_row_progress_bar_fills_from_the_left(qtbot, panel, photo_dir: Path, percent: int) -> None:  # noqa: ANN001
+    """Drawn as a horizontal bar: the fill grows from the left over the bar's whole height (it was drawn
+    as a vertical bar in a horizontal box, its fill a strip rising from the bottom)."""
+    from PySide6.QtCore import QRect
+    from PySide6.QtGui import QColor, QImage, QPainter
+    from PySide6.QtWidgets import QStyle, QStyleOptionViewItem
+
+    from desktop.qt_batch import COL_PROGRESS
+    from desktop.qt_images import pixels_from_qimage
+
+    panel.add_paths([photo_dir])
+    item = panel.queue.items[0]
+    panel.model.update_item(item.id, status=qs.RUNNING, progress=percent / 100)
+    option = QStyleOptionViewItem()
+    option.rect = QRect(0, 0, 240, 64)
+    option.state = QStyle.StateFlag.State_Enabled
+    option.widget = panel.table
+    image = QImage(240, 64, QImage.Format.Format_RGB888)
+    image.fill(QColor("white"))
+    painter = QPainter(image)
+    panel.table.itemDelegateForColumn(COL_PROGRESS).paint(painter, option, panel.model.index(0, COL_PROGRESS))
+    painter.end()
+    pixels = pixels_from_qimage(image).astype(int)
+    highlight = panel.table.palette().highlight().color()
+    assert highlight.blue() - highlight.red() > 100  # the style fills with the (blue) highlight colour
+    filled = pixels[..., 2] - pixels[..., 0] > 60  # blue, where frame, groove and text are grey or white
+    bar = filled[64 // 2 - 9 : 64 // 2 + 9, 6:-6]  # the delegate's bar: 18 px high, 6 px in from each side
+    edges = np.concatenate([bar[2:4], bar[-4:-2]])  # just inside the frame, above and below the "NN%"
+    columns = edges.all(axis=0)  # filled at the top and at the bottom
+    width = columns.size
+    assert columns[3 : int(width * (percent / 100) * 0.8)].all(), "the left part is filled, top to bottom"
+    assert not columns[int(width * min(percent / 100 * 1.2 + 0.02, 0.98)) :].any(), "the right part is not"
+
+
+def test_a_saved_queue_with_a_truncated_photo_starts_quietly(tmp_path: Path, photo_dir: Path) -> None:
+    """The app itself, started twice on a queue holding a cut-off JPEG (failed once, and one never run):
+    nothing from the JPEG decoder on the console."""
+    import os
+    import subprocess
+    import sys
+
+    full = (photo_dir / "b.jpg").read_bytes()
+    cut = photo_dir / "cut.jpg"
+    cut.write_bytes(full[: len(full) // 2])  # a card error: the file ends mid-scan
+    (photo_dir / "empty.jpg").write_bytes(full[:20])
+    env = {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+    }
+    queue_file = tmp_path / "data" / "PhotoMend" / "batch-queue.json"
+    queue = qs.BatchQueue()
+    queue.add_paths([photo_dir])
+    for item in queue.items:
+        if item.name == "empty.jpg":
+            item.status, item.reason = qs.FAILED, "truncated"
+    queue.save(queue_file)
+    for _ in range(2):
+        started = subprocess.run(
+            [sys.executable, "-m", "desktop.app", "--quit-after", "1500"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert started.returncode == 0, started.stderr
+        assert "JPEG" not in started.stderr, started.stderr
+        assert len(qs.BatchQueue.load(queue_file).items) == 5

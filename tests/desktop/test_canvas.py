@@ -141,3 +141,33 @@ def test_wheel_zooms_around_the_cursor_and_fit_and_100_percent(canvas: QtCompare
     assert canvas.scale == 1.0 and not canvas.is_fit
     canvas.zoom_fit()
     assert canvas.scale == pytest.approx(10.0) and canvas.is_fit
+
+
+@pytest.mark.parametrize(
+    ("height", "width", "scale"),
+    [
+        (290, 390, 1.0),  # fits with a few pixels to spare: 100 %, not 102 %
+        (64, 96, 4.0),  # small: enlarged a whole number of times (it was 4.17)
+        (600, 1000, 0.4),  # bigger than the canvas: shrunk exactly to fit, as before
+    ],
+)
+def test_fit_enlarges_only_by_whole_multiples(
+    canvas: QtCompareCanvas, height: int, width: int, scale: float
+) -> None:
+    canvas.set_before(qimage_from_pixels(colour_image(height, width, RED)))
+    assert canvas.is_fit
+    assert canvas.scale == pytest.approx(scale)
+
+
+def test_an_enlarged_after_side_is_compared_at_its_size_with_the_before_side_scaled_to_it(
+    canvas: QtCompareCanvas,
+) -> None:
+    # The photo fills the canvas at 10x; its ×2 result takes over the view's pixels: 5x, the same picture.
+    canvas.set_after(qimage_from_pixels(colour_image(60, 80, BLUE)))
+    assert canvas.scale == pytest.approx(5.0)
+    assert (canvas.photo_rect().width(), canvas.photo_rect().height()) == pytest.approx((400, 300))
+    assert colour_at(canvas, 100) == "before" and colour_at(canvas, 300) == "after"
+    canvas.zoom_actual()  # 100 %: one result pixel per screen pixel, the before side enlarged alike
+    assert canvas.photo_rect().width() == pytest.approx(80)
+    canvas.set_after(None)  # undone: back to the photo's own pixels, the view unchanged on screen
+    assert canvas.photo_rect().width() == pytest.approx(80) and canvas.scale == pytest.approx(2.0)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from engine.io import read_photo
@@ -240,7 +240,7 @@ def test_save_as_jpeg_keeps_exif_and_the_chosen_quality(qtbot, make_window, tmp_
     with Image.open(target) as saved:
         assert saved.format == "JPEG"
         assert saved.getexif().get(0x010F) == "PhotoMend Test Camera"
-    assert window.save_path == target and not window._dirty
+    assert window.save_path == target and not window.dirty
 
 
 def test_empty_prompt_runs_the_detected_suggestion(qtbot, make_window, tmp_path: Path) -> None:  # noqa: ANN001
@@ -350,3 +350,152 @@ def test_the_run_panel_lists_each_step_with_its_restorer_findings_and_time(
     indented = f'<div style="margin-left: {FINDING_INDENT_PX}px">{finding.strip()}</div>'
     assert indented in window.run_info.text()
     assert window.run_info.toolTip().split("\n")[1:] == result.plan.describe()
+
+
+def test_settings_open_with_ctrl_comma_on_every_platform_and_the_menu_says_so(
+    qtbot,  # noqa: ANN001
+    make_window,  # noqa: ANN001
+) -> None:
+    from PySide6.QtGui import QKeySequence
+
+    window = make_window()
+    # Qt's StandardKey.Preferences has no binding on Linux or Windows: Ctrl+, did nothing there.
+    assert window.settings_action.shortcut() == QKeySequence("Ctrl+,")
+    edit_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Edit")
+    assert window.settings_action in edit_menu.actions()  # the menu shows the action's shortcut
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5_000)
+    qtbot.keyClick(window.windowHandle(), Qt.Key.Key_Comma, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: window.settings_dialog is not None and window.settings_dialog.isVisible())
+    assert window.settings_dialog.windowTitle() == "PhotoMend settings"
+    window.settings_dialog.reject()
+    qtbot.waitUntil(lambda: window.settings_dialog is None, timeout=5_000)
+
+
+def test_run_again_with_an_empty_prompt_uses_what_is_detected_on_the_restored_photo(
+    qtbot,  # noqa: ANN001
+    make_window,  # noqa: ANN001
+    tmp_path: Path,
+) -> None:
+    from engine.pipeline import suggest_instruction
+    from tests.conftest import add_noise
+
+    path = save_rgb(tmp_path / "grainy.png", add_noise(textured_image(160, 224, seed=6), 0.15))
+    window = make_window()
+    assert window.open_photo(path)
+    qtbot.waitUntil(lambda: not window.prompt.detecting, timeout=60_000)
+    first = window.prompt.suggestion
+    assert first is not None and "denoise" in first.tasks
+    outcome = []
+    window.restoreFinished.connect(outcome.append)
+    window.restoreFailed.connect(outcome.append)
+    window.prompt.request_run()
+    qtbot.waitUntil(lambda: bool(outcome), timeout=RUN_TIMEOUT_MS)
+    assert not isinstance(outcome[0], str), outcome[0]
+    # The photo changed, so what it needs is asked again, of the restored photo: not "remove the noise"
+    # once more on a photo that has no grain left.
+    qtbot.waitUntil(lambda: not window.prompt.detecting, timeout=60_000)
+    again = window.prompt.suggestion
+    expected = suggest_instruction(window.after_pixels())
+    assert again is not first
+    assert (again.tasks if again else None) == (expected.tasks if expected else None)
+    assert again is None or "denoise" not in again.tasks
+    # Undo brings the grainy photo back, and with it the suggestion to remove the grain.
+    window.undo_stack.undo()
+    qtbot.waitUntil(lambda: not window.prompt.detecting, timeout=60_000)
+    assert window.prompt.suggestion is not None and "denoise" in window.prompt.suggestion.tasks
+
+
+def test_run_pressed_before_detection_is_done_waits_for_it(qtbot, make_window, noisy_photo: Path) -> None:  # noqa: ANN001
+    window = make_window()
+    outcome = []
+    window.restoreFinished.connect(outcome.append)
+    window.restoreFailed.connect(outcome.append)
+    assert window.open_photo(noisy_photo)
+    assert window.prompt.detecting
+    window.prompt.request_run()  # at once, while the detector is still looking
+    assert "nothing was detected" not in window.prompt.interpretation_label.text()
+    qtbot.waitUntil(lambda: bool(outcome), timeout=RUN_TIMEOUT_MS)
+    assert not isinstance(outcome[0], str), outcome[0]
+    assert "(auto-detected)" in window.run_text()
+
+
+def test_an_error_banner_can_be_dismissed_and_goes_by_itself(
+    qtbot,  # noqa: ANN001
+    make_window,  # noqa: ANN001
+    noisy_photo: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from desktop import qt_main_window
+
+    bad = tmp_path / "notes.txt"
+    bad.write_text("not a photo")
+    window = make_window()
+    assert window.open_photo(noisy_photo)
+    assert not window.open_photo(bad)
+    assert "notes.txt" in window.error_text
+    window.banner.close_button.click()  # its ✕
+    assert not window.error_text
+    assert not window.open_photo(bad)
+    assert window.open_photo(noisy_photo)  # the next photo that opens clears it
+    assert not window.error_text
+    monkeypatch.setattr(qt_main_window, "BANNER_MS", 300)
+    assert not window.open_photo(bad)
+    assert window.error_text
+    qtbot.waitUntil(lambda: not window.error_text, timeout=5_000)  # and it does not stay for the session
+    assert window.photo is not None and Path(window.photo.source) == noisy_photo
+
+
+def test_the_run_time_stays_in_the_status_bar_while_comparing(
+    qtbot,  # noqa: ANN001
+    make_window,  # noqa: ANN001
+    noisy_photo: Path,
+) -> None:
+    window = make_window()
+    assert window.open_photo(noisy_photo)
+    result = run_and_wait(qtbot, window)
+    done = f"Done in {result.seconds:.1f} s on {result.device}."
+    assert window.run_status.text() == done and window.run_status.isVisible()
+    canvas = window.canvas
+    x, y = round(canvas.divider_x()), canvas.height() // 2
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=QPoint(x, y))
+    qtbot.mouseMove(canvas, QPoint(x - 100, y))
+    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=QPoint(x - 100, y))
+    assert canvas.divider < 0.5
+    window.statusBar().showMessage("something else", 50)  # what a temporary message did to it
+    qtbot.wait(200)
+    assert window.run_status.text() == done and window.run_status.isVisible()
+
+
+def test_a_photo_that_fits_is_shown_at_100_percent_not_101(qtbot, make_window, tmp_path: Path) -> None:  # noqa: ANN001
+    window = make_window()
+    canvas = window.canvas
+    # A photo a little narrower and lower than the canvas: fitting would have enlarged it by a few percent.
+    width, height = canvas.width() - 12, canvas.height() - 30
+    path = save_rgb(tmp_path / "almost.png", textured_image(height, width, seed=3))
+    assert window.open_photo(path)
+    assert canvas.is_fit and canvas.scale == 1.0
+    assert window.zoom_label.text() == "100%"
+
+
+def test_progress_shows_one_count_not_tiles_next_to_a_percentage(
+    qtbot,  # noqa: ANN001
+    make_window,  # noqa: ANN001
+    tmp_path: Path,
+) -> None:
+    from desktop.qt_main_window import progress_text
+
+    assert progress_text(0.13, "tile 5/6", "reading the grain") == (
+        "Restoring: reading the grain… 13%",
+        "reading the grain",
+    )
+    path = save_rgb(tmp_path / "tiles.png", textured_image(200, 260, seed=5))
+    window = make_window()
+    window.settings.tile_size = 64  # many tiles
+    assert window.open_photo(path)
+    shown: list[str] = []
+    window.statusBar().messageChanged.connect(shown.append)
+    run_and_wait(qtbot, window)
+    progress = [text for text in shown if text.startswith("Restoring")]
+    assert progress and not any("tile" in text for text in progress), progress

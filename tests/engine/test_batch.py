@@ -30,6 +30,11 @@ def _outputs(folder: Path) -> list[str]:
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
 
 
+def _done_lines(journal: Path) -> int:
+    """Outputs the journal says are in place (each also has a "writing" line before it)."""
+    return journal.read_text().count('"state": "done"') if journal.exists() else 0
+
+
 def test_plan_keeps_subfolders_and_never_targets_the_source(photo_dir: Path, tmp_path: Path) -> None:
     items, report = plan_batch([photo_dir], tmp_path / "out")
     assert [str(i.output.relative_to(tmp_path / "out")) for i in items] == ["a.png", "b.jpg", "sub/c.png"]
@@ -149,13 +154,13 @@ def test_batch_resumes_after_kill_9(tmp_path: Path) -> None:
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and proc.poll() is None:
-        if journal.exists() and journal.read_text().count("\n") >= 2:
+        if _done_lines(journal) >= 2:
             break
         time.sleep(0.005)
     assert proc.poll() is None, "the batch finished before it could be killed: make the test heavier"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    finished_before = journal.read_text().count("\n")
+    finished_before = _done_lines(journal)
     assert 2 <= finished_before < count
 
     result = subprocess.run(cmd + ["--json"], capture_output=True, text=True, timeout=600)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -183,3 +184,55 @@ def test_console_script_runs_and_bad_usage_exits_2(tmp_path: Path) -> None:
     assert exe, "the photomend console script is installed with the package"
     assert subprocess.run([exe, "--version"], capture_output=True, text=True).returncode == 0
     assert subprocess.run([exe, "restore"], capture_output=True, text=True).returncode == 2
+
+
+def test_the_documented_exit_codes_are_the_cli_s() -> None:
+    from engine import cli
+
+    codes = {
+        cli.EXIT_OK: "0 ok",
+        cli.EXIT_SOME_FAILED: "1 some inputs failed",
+        cli.EXIT_USAGE: "2 usage error",
+        cli.EXIT_NOT_UNDERSTOOD: "3 instruction not understood",
+        cli.EXIT_MODEL: "4 model or device",
+        cli.EXIT_OUTPUT: "5 output folder cannot be written",
+        cli.EXIT_CANCELLED: "130 cancelled",
+        cli.EXIT_TERMINATED: "143 stopped by SIGTERM",
+    }
+    root = Path(__file__).resolve().parents[2]
+    for doc in (root / "README.md", root / "docs" / "engine-api.md"):
+        text = " ".join(doc.read_text(encoding="utf-8").split())
+        for words in codes.values():
+            assert words in text, (doc.name, words)
+
+
+def test_restore_json_names_renamed_outputs_and_odd_names_stay_valid_utf8(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for sub in ("a", "b"):
+        (tmp_path / sub).mkdir()
+        save_rgb(tmp_path / sub / "x.png", textured_image(32, 32, seed=len(sub)))
+    out = tmp_path / "out"
+    code = main(
+        ["restore", str(tmp_path / "a" / "x.png"), str(tmp_path / "b" / "x.png"), "-p", "brighten it"]
+        + ["-o", str(out), "--json"]
+    )
+    assert code == EXIT_OK
+    rows = _json_lines(capsys.readouterr().out)
+    summary = rows[-1]
+    assert sorted(Path(p).name for p in summary["done"]) == ["x-2.png", "x.png"]
+    (renamed,) = summary["renamed"]
+    assert Path(renamed["output"]).name == "x-2.png" and "same output name" in renamed["reason"]
+    done = [r for r in rows if r["event"] == "done" and r["output"].endswith("x-2.png")]
+    assert done[0]["note"] == renamed["reason"]
+    assert summary["stopped"] is None and summary["warnings"] == []
+
+
+def test_names_and_prompts_that_are_not_utf8_are_made_printable() -> None:
+    from engine.cli import clean_prompt, shown
+
+    name = os.fsdecode(b"/photos/caf\xe9.png")
+    assert shown(name) == "/photos/caf\\xe9.png" and shown("plain é") == "plain é"
+    assert shown("lone \ud800") == "lone \\ud800"
+    assert clean_prompt(os.fsdecode(b"tr\xe8s grainy")) == ("tr\ufffds grainy", True)
+    assert clean_prompt("très grainy") == ("très grainy", False)

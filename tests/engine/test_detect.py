@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
-from engine.instructions import TASKS
 from engine.pipeline.detect import (
+    DETECTED_TASKS,
     DetectedDegradations,
     detect_degradations,
     detector_canvas,
@@ -128,7 +128,7 @@ def test_flags_a_strong_degradation(
 def test_clean_photo_is_not_flagged_for_noise_darkness_or_haze(clean_photo: np.ndarray) -> None:
     found = detect_degradations(clean_photo, device="cpu")
     assert isinstance(found, DetectedDegradations)
-    assert set(found.probabilities) == set(TASKS)
+    assert set(found.probabilities) == set(DETECTED_TASKS)
     assert all(0.0 <= p <= 1.0 for p in found.probabilities.values())
     assert not {"denoise", "lowlight", "dehaze"} & set(found.tasks), found.probabilities
 

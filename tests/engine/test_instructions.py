@@ -16,16 +16,27 @@ import pytest
 from engine.errors import ModelError
 from engine.instructions import (
     EMBEDDING_DIM,
+    TARGET_KINDS,
     TASKS,
     Interpretation,
     TaskHead,
     TextEncoder,
     encode,
+    get_task_head,
     get_text_encoder,
     interpret,
     interpret_many,
 )
+from engine.instructions.interpret import MESSAGE_RESIZE, NOTE_RESIZE
 from engine.instructions.onnx_writer import FLOAT, GraphBuilder
+from engine.instructions.size import (
+    asks_to_resize,
+    asks_to_shrink,
+    requested_factor,
+    requested_target,
+    scale_note,
+    supported_scale,
+)
 from engine.instructions.weights import parse_safetensors, read_verified
 from engine.models import TASK_HEAD, TEXT_ENCODER, TEXT_TOKENIZER, spec_file, text_encoder_dir
 from engine.paths import models_dir
@@ -35,6 +46,7 @@ TOKENIZER_FILE = TEXT_TOKENIZER.file
 WEIGHTS_FILE = TEXT_ENCODER.file
 
 CAPABILITIES = "PhotoMend restores photos: it can reduce noise, fix blur"
+PROMPTS = Path(__file__).resolve().parents[2] / "resources" / "prompts"
 
 
 # ---------------------------------------------------------------- encoder
@@ -261,6 +273,7 @@ def test_offtopic_prompts_are_rejected_with_capabilities(text: str) -> None:
         ("remove the haze over the mountains", {"dehaze"}),
         ("get rid of the rain streaks", {"derain"}),
         ("it's way too dark", {"lowlight"}),
+        ("brighten this dark photo", {"lowlight"}),  # engine.restorers.base.STEP_INSTRUCTIONS' words
         ("it's dark and grainy", {"denoise", "lowlight"}),
         ("blurry and full of compression artifacts", {"deblur", "jpeg"}),
         ("foggy, rainy and blurry", {"dehaze", "derain", "deblur"}),
@@ -341,6 +354,25 @@ def test_interpret_many_matches_interpret() -> None:
 def test_summary_text(tasks: tuple[str, ...], strength: float, expected: str) -> None:
     interp = Interpretation("x", tasks, strength, bool(tasks), "", np.zeros(EMBEDDING_DIM, np.float32), {})
     assert interp.summary() == expected
+    assert interp.scale == 1 and interp.target is None
+
+
+@pytest.mark.parametrize(
+    ("tasks", "scale", "target", "expected"),
+    [
+        (("upscale",), 2, None, "enlarge ×2"),
+        (("denoise", "upscale"), 4, None, "reduce noise; enlarge ×4 — strong"),
+        (("upscale",), 2, ("width", 6000), "enlarge to 6000 px wide"),
+        (("upscale",), 2, ("long", 3840), "enlarge to 3840 px on the long side"),
+    ],
+)
+def test_summary_names_the_enlargement(
+    tasks: tuple[str, ...], scale: int, target: tuple[str, int] | None, expected: str
+) -> None:
+    strength = 1.0 if "denoise" in tasks else 0.85
+    empty = np.zeros(EMBEDDING_DIM, np.float32)
+    interp = Interpretation("x", tasks, strength, True, "", empty, {}, scale=scale, target=target)
+    assert interp.summary() == expected
 
 
 def test_very_long_instruction_is_handled() -> None:
@@ -361,3 +393,208 @@ def test_runtime_path_imports_no_torch() -> None:
     repo = Path(__file__).resolve().parents[2]
     result = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+# ---------------------------------------------------------------- enlarging (task "upscale")
+
+
+def test_upscale_is_the_seventh_task_and_the_head_knows_it() -> None:
+    assert TASKS == ("denoise", "deblur", "dehaze", "derain", "lowlight", "jpeg", "upscale")
+    assert get_task_head().tasks == TASKS
+
+
+@pytest.mark.parametrize(
+    ("text", "scale", "target"),
+    [
+        ("make it bigger", 2, None),
+        ("upscale for a print", 2, None),
+        ("double the resolution", 2, None),
+        ("it's too small", 2, None),
+        ("4x", 4, None),
+        ("enlarge to 6000 px wide", 2, ("width", 6000)),
+        ("upscale it to 3000 pixels tall", 2, ("height", 3000)),
+        ("make it four times bigger for a poster", 4, None),
+    ],
+)
+def test_enlarging_requests_route_to_upscale_with_their_scale(
+    text: str, scale: int, target: tuple[str, int] | None
+) -> None:
+    result = interpret(text)
+    assert result.understood is True
+    assert result.tasks == ("upscale",)
+    assert (result.scale, result.target) == (scale, target)
+    expected = f"enlarge to {target[1]} px" if target else f"enlarge ×{scale}"
+    assert result.summary().startswith(expected)
+    assert result.message.startswith(f"Understood: {expected}")
+
+
+@pytest.mark.parametrize(
+    ("text", "tasks", "scale"),
+    [
+        ("it's grainy, make it bigger", {"denoise", "upscale"}, 2),
+        ("dark and tiny, brighten and upscale 4x", {"lowlight", "upscale"}, 4),
+        ("remove the jpeg blocks and double the size", {"jpeg", "upscale"}, 2),
+    ],
+)
+def test_composites_carry_the_enlargement_and_the_other_tasks(text: str, tasks: set[str], scale: int) -> None:
+    result = interpret(text)
+    assert set(result.tasks) == tasks
+    assert result.tasks[-1] == "upscale"  # canonical order: enlarging is listed (and done) last
+    assert result.scale == scale
+
+
+@pytest.mark.parametrize("text", ["remove the noise", "it's dark and grainy", "add a hat"])
+def test_scale_is_one_without_an_enlargement(text: str) -> None:
+    result = interpret(text)
+    assert "upscale" not in result.tasks
+    assert (result.scale, result.target) == (1, None)
+
+
+@pytest.mark.parametrize("text", ["make it smaller", "shrink it", "downscale it", "reduce the file size"])
+def test_making_a_photo_smaller_is_answered_as_a_resize(text: str) -> None:
+    result = interpret(text)
+    assert result.understood is False
+    assert result.tasks == ()
+    assert result.message == MESSAGE_RESIZE
+    assert "resize, not a restoration" in result.message and CAPABILITIES in result.message
+
+
+@pytest.mark.parametrize("text", ["zoom in on the face", "make my eyes bigger", "make my smile bigger"])
+def test_crops_and_bigger_parts_are_off_topic(text: str) -> None:
+    result = interpret(text)
+    assert result.understood is False
+    assert "upscale" not in result.tasks
+
+
+def test_a_restoration_that_also_asks_for_a_smaller_photo_keeps_the_restoration() -> None:
+    result = interpret("remove the noise and make it smaller")
+    assert result.tasks == ("denoise",)
+    assert result.message.endswith(NOTE_RESIZE)
+    assert interpret("make it lighter").message == "Understood: brighten"
+
+
+@pytest.mark.parametrize(
+    ("text", "scale", "note"),
+    [("upscale it 3x", 4, "×3 is not offered: enlarging ×4"), ("upscale 8x", 4, "×8 is more than")],
+)
+def test_unsupported_factors_go_to_a_supported_one_with_a_note(text: str, scale: int, note: str) -> None:
+    result = interpret(text)
+    assert result.tasks == ("upscale",)
+    assert result.scale == scale
+    assert note in result.message
+
+
+# The rules alone (no model): factors, target sizes, shrinking.
+
+
+@pytest.mark.parametrize(
+    ("text", "factor"),
+    [
+        ("2x", 2.0),
+        ("x2", 2.0),
+        ("×2", 2.0),
+        ("2× upscale", 2.0),
+        ("double it", 2.0),
+        ("make it twice as big", 2.0),
+        ("200%", 2.0),
+        ("increase the size by 50%", 1.5),
+        ("4x", 4.0),
+        ("×4 please", 4.0),
+        ("quadruple it", 4.0),
+        ("four times bigger", 4.0),
+        ("enlarge it four times", 4.0),
+        ("400%", 4.0),
+        ("3x", 3.0),
+        ("scale up by a factor of 3", 3.0),
+        ("8x upscale", 8.0),
+        ("make it much bigger", 4.0),
+        ("make it bigger", None),
+        ("remove the 8x8 blocks", None),
+        ("print it 4x6", None),
+        ("remove my double chin", None),
+        ("give it a double exposure look", None),
+        ("I saved it four times, make it bigger", None),
+        ("print at 30x40 cm", None),
+        ("upscale to 1920x1080", None),
+    ],
+)
+def test_requested_factor(text: str, factor: float | None) -> None:
+    assert requested_factor(text) == factor
+
+
+@pytest.mark.parametrize(
+    ("factor", "scale", "note"),
+    [
+        (2.0, 2, ""),
+        (4.0, 4, ""),
+        (1.5, 2, "×1.5 is not offered"),
+        (3.0, 4, "×3 is not offered: enlarging ×4 (scale it down afterwards for exactly ×3)."),
+        (8.0, 4, "×8 is more than PhotoMend enlarges at once"),
+    ],
+)
+def test_supported_scale_rounds_up_to_what_the_engine_runs(factor: float, scale: int, note: str) -> None:
+    assert supported_scale(factor) == scale
+    assert scale_note(factor).startswith(note) and bool(scale_note(factor)) == bool(note)
+
+
+@pytest.mark.parametrize(
+    ("text", "target"),
+    [
+        ("enlarge to 6000 px wide", ("width", 6000)),
+        ("I need it 4000 pixels wide", ("width", 4000)),
+        ("upscale to 6,000 px", ("long", 6000)),
+        ("upscale to 6k px wide", ("width", 6000)),
+        ("make it 3000 pixels tall", ("height", 3000)),
+        ("enlarge it to a width of 5000", ("width", 5000)),
+        ("I need 6000 pixels on the long side", ("long", 6000)),
+        ("for a 4k screen", ("long", 3840)),
+        ("upscale to 1920x1080", ("long", 1920)),
+        ("print at 30x40 cm at 300 dpi", ("long", 4724)),
+        ("I want to print it 8 by 10 inches", ("long", 3000)),
+        ("make it big enough for an A3 print", ("long", 4961)),
+        # the size the photo has is not the size wanted
+        ("it's only 800 px wide, make it bigger", None),
+        ("it's 640x480, enlarge it", None),
+        ("it's a screenshot from a 4k video, upscale it", None),
+        ("it's from an old 2 megapixel camera", None),
+        ("it's a scan of a 10x15 cm print", None),
+    ],
+)
+def test_requested_target(text: str, target: tuple[str, int] | None) -> None:
+    assert requested_target(text) == target
+    assert target is None or target[0] in TARGET_KINDS
+
+
+@pytest.mark.parametrize(
+    ("text", "shrink", "resize"),
+    [
+        ("make it smaller", True, True),
+        ("scale it down to 50%", True, True),
+        ("make the file size smaller for email", True, True),
+        ("resize to 1080 px", False, True),
+        ("resize it bigger", False, False),
+        ("reduce the size of the photo", True, True),
+        ("reduce the size of the grain", False, False),
+        ("make it lighter", False, False),
+        ("make the file lighter for email", True, True),
+        ("make it bigger, not smaller", False, False),
+        ("make it bigger", False, False),
+        ("crop it", False, False),
+    ],
+)
+def test_asks_to_shrink_and_to_resize(text: str, shrink: bool, resize: bool) -> None:
+    assert asks_to_shrink(text) is shrink
+    assert asks_to_resize(text) is resize
+
+
+def _upscale_rows() -> list[dict]:
+    rows = [json.loads(line) for line in (PROMPTS / "upscale_heldout.jsonl").read_text().splitlines() if line]
+    return [r for r in rows if "upscale" in r["tasks"]]
+
+
+@pytest.mark.parametrize("row", _upscale_rows(), ids=lambda r: r["text"][:40])
+def test_the_rules_read_the_hand_written_sets_scales_and_sizes(row: dict) -> None:
+    factor = requested_factor(row["text"])
+    scale = 2 if factor is None else supported_scale(factor)
+    target = requested_target(row["text"]) if factor is None else None
+    assert (scale, list(target) if target else None) == (row["scale"], row["target"])

@@ -57,6 +57,8 @@ def test_registry_lists_every_model_with_its_io() -> None:
         "denoise",
         "shake",
         "grain_jpeg",
+        "enlarge_x2",
+        "enlarge_x4",
         "text_encoder",
         "text_tokenizer",
         "task_head",
@@ -92,6 +94,14 @@ def test_registry_lists_every_model_with_its_io() -> None:
         "restored",
     )
     assert (grain_jpeg.multiple_of, grain_jpeg.tile_overlap) == (4, 32)
+    for scale in (2, 4):
+        enlarge = specs[f"enlarge_x{scale}"]
+        assert (enlarge.file, enlarge.inputs, enlarge.output) == (
+            f"enlarge_x{scale}.onnx",
+            ("image",),
+            "enlarged",
+        )
+        assert (enlarge.multiple_of, enlarge.tile_overlap, enlarge.conditioning) == (1, 48, None)
     assert get_spec("restore") is restore
     assert all(
         specs[i].onnx and specs[i].folder == "models" for i in ("restore", "detector", "jpeg", "shake")
@@ -123,15 +133,15 @@ def test_registry_files_are_relative_to_models_dir() -> None:
 def test_all_specs_returns_a_copy() -> None:
     specs = all_specs()
     specs.clear()
-    assert len(all_specs()) == 9
+    assert len(all_specs()) == 11
 
 
 def test_unknown_model_id_names_the_known_ones() -> None:
     with pytest.raises(ModelError) as caught:
         get_spec("nope")
     assert str(caught.value) == (
-        "unknown model 'nope' (known: restore, detector, jpeg, denoise, shake, grain_jpeg, "
-        "text_encoder, text_tokenizer, task_head)"
+        "unknown model 'nope' (known: restore, detector, jpeg, denoise, shake, grain_jpeg, enlarge_x2, "
+        "enlarge_x4, text_encoder, text_tokenizer, task_head)"
     )
 
 

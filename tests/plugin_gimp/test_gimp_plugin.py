@@ -25,6 +25,8 @@ SIZE = 64
 # test pattern the released model also shifts the tone of a grey version, which is not what this checks.
 REAL_PHOTO = Path(__file__).resolve().parents[1] / "data" / "garden_128.png"
 INSTRUCTION = "it's grainy, remove the noise"
+# Enlarging: ×2 asked for in words, as a person would (routed to the engine's "upscale" task).
+ENLARGE = "make it twice as big"
 
 
 def _read_dump(info: dict) -> np.ndarray:
@@ -38,6 +40,38 @@ def _write_photo(path: Path, kind: str, noisy: np.ndarray) -> None:
     else:  # 16-bit greyscale: GIMP opens it at 16-bit precision, which the result layer must keep
         grey = noisy.mean(axis=2)
         Image.fromarray((grey * 65535 + 0.5).astype(np.uint16)).save(path)
+
+
+def _require_enlarging() -> None:
+    """Skip until the engine enlarges (×2 model in place) and routes ENLARGE to its "upscale" task."""
+    from engine.instructions import interpret
+    from engine.models import ENLARGE_X2
+
+    try:
+        model_path(ENLARGE_X2)
+    except ModelError as exc:
+        pytest.skip(f"the ×2 enlarging model is not in place: {exc}")
+    if "upscale" not in interpret(ENLARGE).tasks:
+        pytest.skip(f"{ENLARGE!r} is not routed to enlarging by the instruction understanding yet")
+
+
+def _small_photo(path: Path, kind: str) -> np.ndarray:
+    """A 64 x 48 crop of a real photo (petals: edges for the network to enlarge), written as `kind`;
+    returns what was written, as float32 in [0, 1]."""
+    photo = np.asarray(Image.open(REAL_PHOTO).convert("RGB"), np.float32) / 255.0
+    crop = photo[24:72, 56:120]
+    if kind == "rgba-u8":  # alpha from 0.25 (left) to 1 (right): every pixel keeps a colour to compare
+        alpha = np.linspace(0.25, 1.0, crop.shape[1], dtype=np.float32)[None, :, None].repeat(48, axis=0)
+        pixels = np.round(np.concatenate([crop, alpha], axis=2) * 255.0)
+        Image.fromarray(pixels.astype(np.uint8), "RGBA").save(path)
+        return pixels / 255.0
+    if kind == "gray-u16":
+        grey = np.round(crop.mean(axis=2) * 65535.0)
+        Image.fromarray(grey.astype(np.uint16)).save(path)
+        return grey[:, :, None] / 65535.0
+    pixels = np.round(crop * 255.0)
+    Image.fromarray(pixels.astype(np.uint8), "RGB").save(path)
+    return pixels / 255.0
 
 
 def _restore_model_present() -> bool:
@@ -106,6 +140,74 @@ def test_restore_adds_a_denoised_layer(gimp, tmp_path: Path, kind: str, output: 
     # Noise of sigma 0.08 must be measurably reduced (by at least a tenth), not just passed through; an
     # untrained network makes it worse and fails here.
     assert error_after < 0.9 * error_before, (error_before, error_after)
+
+
+@pytest.mark.parametrize(
+    ("kind", "output"),
+    [("rgb-u8", "new-layer"), ("rgba-u8", "new-layer"), ("gray-u16", "new-image"), ("rgb-f32", "new-image")],
+)
+def test_enlarge_scales_the_image_for_a_new_layer_or_makes_a_new_image_at_the_new_size(
+    gimp, tmp_path: Path, kind: str, output: str
+) -> None:
+    _require_enlarging()
+    import cv2
+
+    photo = tmp_path / f"small-{kind}.png"
+    written = _small_photo(photo, kind)
+    args = {"photo": str(photo), "instruction": ENLARGE, "output": output, "dump": str(tmp_path / "layer")}
+    if kind == "rgb-f32":
+        args["precision"] = "FLOAT_NON_LINEAR"  # 32-bit float, converted in GIMP from the 8-bit file
+    if kind == "rgb-u8":
+        # The layer at (8, 6) on an 80 x 60 canvas, and a selection: both must follow the scale.
+        args.update(canvas=[80, 60, 8, 6], select=[8, 8, 24, 24])
+    result = gimp.run("restore_layer.py", args).result
+    assert result["status"] == "success", result.get("error")
+    original, restored = _read_dump(result["original"]), _read_dump(result["restored"])
+    step = {"gray-u16": 1 / 65535, "rgb-f32": 0.0}.get(kind, 1 / 255)
+    np.testing.assert_allclose(original, written, atol=0.6 * step + 1e-6)
+    assert restored.shape == (96, 128, original.shape[2])  # ×2, the layer's own layout (alpha, grey) kept
+    report = json.loads(result["report"])
+    assert report["size"] == [128, 96]
+    # The message after the run lists the engine's step findings, which name the new size.
+    assert any("128×96" in finding for finding in report["findings"]), report["findings"]
+    before = result["image_size_before"]
+    if output == "new-layer":
+        # A layer cannot outgrow its canvas: the whole image was scaled ×2, the new layer is above the
+        # (GIMP-scaled) source at the same, scaled, offsets.
+        assert result["image_size"] == [2 * before[0], 2 * before[1]]
+        assert len(result["layers"]) == 2 and result["new_is_above"]
+        assert _read_dump(result["source"]).shape == restored.shape
+        expected_offsets = [16, 12] if kind == "rgb-u8" else [0, 0]
+        assert result["new_offsets"] == result["source_offsets"] == expected_offsets
+        assert report["image_size_before"] == before and report["image_size_after"] == result["image_size"]
+    else:
+        assert result["new_image"] and result["new_image_size"] == [128, 96]
+        assert len(result["new_image_layers"]) == 1
+        # The source's precision and base type are kept; the source image is left as it was.
+        assert result["new_image_precision"] == result["precision"]
+        assert result["precision"].startswith("u16" if kind == "gray-u16" else "float")
+        assert result["new_image_base_type"] == ("gray" if kind == "gray-u16" else "rgb")
+        assert result["image_size"] == before == [64, 48] and len(result["layers"]) == 1
+        # More levels than 8 bits hold: high precision all the way, not squeezed through 8 bits anywhere.
+        assert len(np.unique(restored)) > 256
+    # The bridge adds nothing and loses nothing: the layer holds the engine's enlargement of the same
+    # pixels, with the alpha enlarged linearly beside it, to within the image's storage precision.
+    from engine.pipeline import restore
+
+    rgb, alpha = worker.to_rgb(original)
+    expected = worker.from_rgb(restore(rgb, ENLARGE).pixels, alpha, original.shape[2])
+    np.testing.assert_allclose(restored, expected, atol=0.6 * step + 1e-5)
+    if kind == "rgba-u8":
+        linear = cv2.resize(original[:, :, 3], (128, 96), interpolation=cv2.INTER_LINEAR)
+        np.testing.assert_allclose(restored[:, :, 3], linear, atol=0.6 * step + 1e-5)
+    if kind == "rgb-u8":
+        # GIMP's image scale scaled the selection too: the mask is the 24 x 24 selection at (8, 8), now
+        # 48 x 48 at (16, 16) in the image, i.e. at (0, 4) in the new layer (edges softened by the scale).
+        mask = _read_dump(result["mask"])[:, :, 0]
+        inside = np.argwhere(mask > 0.5)
+        assert inside.min(axis=0).tolist() == pytest.approx([4, 0], abs=1)
+        assert inside.max(axis=0).tolist() == pytest.approx([51, 47], abs=1)
+        assert mask[10:46, 2:46].min() > 0.99 and mask[60:, :].max() < 0.01 and mask[:, 56:].max() < 0.01
 
 
 def test_restore_undoes_an_out_of_focus_layer_and_says_what_it_found(gimp, tmp_path: Path) -> None:
@@ -236,6 +338,36 @@ def test_dialog_in_gimp_window_and_undo_removes_the_layer(gimp, tmp_path: Path) 
         name = procedure.removeprefix("plug-in-photomend-").replace("-", "_")
         shutil.copyfile(screenshot, Path(keep) / f"gimp_{name}_dialog.png")
         shutil.copyfile(tmp_path / "result.png", Path(keep) / f"gimp_{name}_result.png")
+
+
+def test_one_undo_reverts_an_enlargement_into_a_new_layer_and_the_image_scale(gimp, tmp_path: Path) -> None:
+    """Real GIMP GUI under Xvfb: enlarge ×2 into a new layer (the image is scaled to fit it), then a single
+    Ctrl+Z gives back the image at its old size with its one layer."""
+    _require_enlarging()
+    photo = tmp_path / "small.png"
+    _small_photo(photo, "rgb-u8")
+    screenshot = tmp_path / "enlarged.png"
+    run = gimp.run(
+        "enlarge_and_undo.py",
+        {
+            "photo": str(photo),
+            "instruction": ENLARGE,
+            "window_title": "GIMP$",
+            "result_screenshot": str(screenshot),
+        },
+        gui=True,
+    )
+    result = run.result
+    assert result["status"] == "success", (result, run.stderr[-2000:])
+    assert len(result["before"]["layers"]) == 1 and result["before"]["image_size"] == [64, 48]
+    assert result["after_run"]["image_size"] == [128, 96] and result["after_run"]["source_size"] == [128, 96]
+    assert len(result["after_run"]["layers"]) == 2
+    assert result["undo_helper"] == 0
+    assert result["after_undo"] == result["before"], result
+    keep = os.environ.get("PHOTOMEND_SCREENSHOT_DIR")
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(screenshot, Path(keep) / "gimp_enlarge_result.png")
 
 
 def _processes() -> dict[int, tuple[int, str]]:

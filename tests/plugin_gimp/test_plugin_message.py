@@ -75,3 +75,26 @@ def test_an_older_worker_without_steps_still_has_its_findings_said(photomend: ty
         "PhotoMend (remove blur):\nFound an even out-of-focus blur (a disk of radius 3.00 px) and undid it."
     )
     assert photomend.run_message("remove blur", {"notes": [], "findings": []}) == ""
+
+
+def test_an_enlargement_says_the_new_size_and_that_the_image_was_scaled(photomend: types.ModuleType) -> None:
+    finding = "Enlarged ×2 with the super-resolution network to 128×96."
+    reply = {
+        "notes": [],
+        "findings": [finding],
+        "steps": [{"label": "enlarge", "restorer": "enlarge", "findings": [finding], "seconds": 0.4}],
+    }
+    # A lone step is said when it found something: the enlargement always names its new size.
+    assert photomend.run_message("enlarge ×2", reply).split("\n") == [
+        "PhotoMend (enlarge ×2):",
+        "1. enlarge (enlarge, 0.4 s)",
+        f"    {finding}",
+    ]
+    assert photomend.enlarge_message((80, 60), (160, 120), masked=True).split("\n") == [
+        "The image was scaled from 80×60 to 160×120 to hold the enlarged layer (the layers below by GIMP's "
+        "own interpolation); one undo restores it.",
+        "The selection was scaled with the image and masks the new layer.",
+    ]
+    assert "selection" not in photomend.enlarge_message((80, 60), (160, 120), masked=False)
+    # Not scaled (a new image, or nothing enlarged): nothing to add.
+    assert photomend.enlarge_message((80, 60), (80, 60), masked=True) == ""

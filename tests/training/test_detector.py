@@ -10,8 +10,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from engine.instructions import TASKS  # noqa: E402
 from engine.models import DETECTOR, file_sha256, spec_file  # noqa: E402
+from engine.pipeline.detect import DETECTED_TASKS as TASKS  # noqa: E402  (the detector's six faults)
 from engine.pipeline.detect import detector_canvas  # noqa: E402
 from tests.conftest import add_noise, textured_image  # noqa: E402
 from training.detector import (  # noqa: E402

@@ -150,7 +150,9 @@ def test_the_task_prior_is_the_engines_task_head_and_starts_silent() -> None:
         # its output layer starts at zero: adding the prior to a trained network changes nothing
         assert torch.equal(with_prior(image, emb), small(image, emb))
     head = TaskHead()
-    expected = np.stack([o.task_probs for o in head.predict(emb.numpy())])
+    # the prior keeps the restoration tasks: every head column but enlarging, the last
+    assert with_prior.task_prior.tasks == tuple(t for t in head.tasks if t != "upscale") == head.tasks[:-1]
+    expected = np.stack([o.task_probs[:-1] for o in head.predict(emb.numpy())])
     assert np.abs(probs - expected).max() < 1e-5
     # the prompts the sentence encoder embeds alike come apart here
     assert [head.tasks[i] for i in probs.argmax(axis=1)] == ["deblur", "jpeg", "denoise", "dehaze"]

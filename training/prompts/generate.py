@@ -20,10 +20,23 @@ from training.prompts import vocab as V
 
 REPO = Path(__file__).resolve().parents[2]
 PROMPTS_DIR = REPO / "resources" / "prompts"
-TEST_FILES = ("heldout.jsonl", "unseen.jsonl", "unseen2.jsonl")
+TEST_FILES = ("heldout.jsonl", "unseen.jsonl", "unseen2.jsonl", "upscale_heldout.jsonl")
 
-# How many distinct prompts of each kind to aim for.
-TARGETS = {"single": 4100, "composite": 2900, "negation": 300, "offtopic": 2800, "vague": 350}
+# How many distinct prompts of each kind to aim for. Enlarging came later and has prompts of its own on top
+# (as many singles as another task), so the six faults keep the prompts, pairs and proportions they were
+# tuned with; its near misses (making a photo smaller, cropping it, making a part of it bigger) come last.
+TARGETS = {
+    "single": 4100,
+    "composite": 2900,
+    "negation": 300,
+    "offtopic": 2800,
+    "vague": 350,
+    "enlarge_single": 700,
+    "enlarge_composite": 1600,
+    "enlarge_negation": 60,
+    "enlarge_near_miss": 300,
+    "photo_object": 600,
+}
 
 STRENGTH_LEVELS = (("normal", V.NORMAL, 0.56), ("light", V.LIGHT, 0.22), ("strong", V.STRONG, 0.22))
 
@@ -116,6 +129,29 @@ def single_action(rng: random.Random, task: str, level: str) -> tuple[str, str]:
     return text, "casual"
 
 
+def pick_action(rng: random.Random, task: str) -> str:
+    """An action for `task`. An enlargement sometimes names its factor, the size wanted or what it is for,
+    and often names the photo instead of "it" ("make this picture bigger")."""
+    action = rng.choice(V.VOCAB[task].actions)
+    if task != "upscale":
+        return action
+    r = rng.random()
+    if r < 0.2:
+        return f"{rng.choice(V.SCALE_VERBS)} {rng.choice(V.SCALE_PHRASES)}"
+    if r < 0.32:
+        return f"{rng.choice(V.SCALE_VERBS)} {target_phrase(rng)}"
+    if rng.random() < 0.3:
+        action = re.sub(r"\bit\b", rng.choice(V.PHOTO_REF), action, count=1)
+    if r > 0.82:
+        action = f"{action} {rng.choice(V.UPSCALE_PURPOSES)}"
+    return action
+
+
+def target_phrase(rng: random.Random) -> str:
+    phrase = rng.choice(V.TARGET_PHRASES)
+    return phrase.format(n=rng.choice(V.TARGET_WIDTHS), mp=rng.choice(V.TARGET_MEGAPIXELS))
+
+
 def single_symptom(rng: random.Random, task: str, level: str) -> tuple[str, str]:
     symptom = with_severity(rng, rng.choice(V.VOCAB[task].symptoms), level)
     ref = rng.choice(V.PHOTO_REF)
@@ -130,10 +166,11 @@ def single_symptom(rng: random.Random, task: str, level: str) -> tuple[str, str]
         f"it's {symptom}, {rng.choice(V.FIX_TAIL)}",
         f"my picture is {symptom}",
         f"ugh {symptom}",
-        f"{ref} is {symptom}. {rng.choice(V.VOCAB[task].actions)}",
+        f"{ref} is {symptom}. {pick_action(rng, task)}",
         f"the faces are {symptom}",
     )
-    text = rng.choice(forms)
+    # "the faces are tiny" asks for nothing: small faces in a big photo are not a small photo.
+    text = rng.choice(forms[:-1] if task == "upscale" else forms)
     # Severity words already carry the strength; a suffix on top would double it.
     return text, "casual"
 
@@ -184,8 +221,8 @@ def single_story(rng: random.Random, task: str, level: str) -> tuple[str, str]:
         story,
         f"{story}, {rng.choice(V.FIX_TAIL)}",
         f"{story} and it came out {with_severity(rng, rng.choice(v.symptoms), level)}",
-        f"{story}. {with_action_strength(rng, rng.choice(v.actions), level)}",
-        f"{story}, please {with_action_strength(rng, rng.choice(v.actions), level)}",
+        f"{story}. {with_action_strength(rng, pick_action(rng, task), level)}",
+        f"{story}, please {with_action_strength(rng, pick_action(rng, task), level)}",
     ]
     if level != "normal":
         forms = forms[2:]
@@ -215,13 +252,16 @@ def single_described(rng: random.Random, task: str, level: str) -> tuple[str, st
         forms += (
             f"{symptom} {subject.removeprefix('the ').removeprefix('my ').removeprefix('our ')} {noun}",
         )
+    if task == "upscale":  # "our dog came out tiny" is about the dog in the frame, not the photo's size
+        forms = tuple(f for f in forms if not f.startswith(subject))
     return rng.choice(forms), "casual"
 
 
 def single_want(rng: random.Random, task: str, level: str) -> tuple[str, str]:
     """ "could use more brightness", "needs less grain": the quality wanted, not the defect named."""
-    form = rng.choice(V.WANT_FORMS)
-    text = form.format(more=rng.choice(V.WANT_MORE[task]), less=rng.choice(V.WANT_LESS[task]))
+    less = V.WANT_LESS.get(task)
+    form = rng.choice([f for f in V.WANT_FORMS if less or "{less}" not in f])
+    text = form.format(more=rng.choice(V.WANT_MORE[task]), less=rng.choice(less) if less else "")
     if level == "light":
         text = text.replace("more ", "a little more ", 1).replace("less ", "a bit less ", 1)
     elif level == "strong":
@@ -244,10 +284,41 @@ def single_explained(rng: random.Random, task: str, level: str) -> tuple[str, st
         f"{clause}, so {ref} came out {symptom}",
         f"{clause} and {ref} is {symptom}. {detail}",
         f"{rng.choice(V.SCENES)}. {subject} came out {symptom} because {clause}",
-        f"{detail}, but it's {symptom}. {with_action_strength(rng, rng.choice(v.actions), level)}",
-        f"{with_action_strength(rng, rng.choice(v.actions), level)} — {detail}",
+        f"{detail}, but it's {symptom}. {with_action_strength(rng, pick_action(rng, task), level)}",
+        f"{with_action_strength(rng, pick_action(rng, task), level)} — {detail}",
     )
     return rng.choice(forms), "story"
+
+
+def single_source_size(rng: random.Random, task: str, level: str) -> tuple[str, str]:
+    """The photo's present size ("it's only 640x480"): an enlargement with no size asked for."""
+    w = rng.choice(V.SOURCE_WIDTHS)
+    size = rng.choice(V.SOURCE_SIZE_FORMS).format(
+        ref=rng.choice(V.PHOTO_REF), w=w, h=w * 3 // 4, mp=rng.choice(V.SOURCE_MEGAPIXELS)
+    )
+    forms = (
+        size,
+        f"{size}, {rng.choice(V.FIX_TAIL)}",
+        f"{size}. {with_action_strength(rng, pick_action(rng, task), level)}",
+        f"{size} and I want to print it",
+        f"{with_action_strength(rng, pick_action(rng, task), level)}, {size}",
+    )
+    return rng.choice(forms), "casual"
+
+
+def single_target(rng: random.Random, task: str, level: str) -> tuple[str, str]:
+    """The size wanted ("enlarge to 6000 px wide", "I need it 4000 px wide"), or the factor ("upscale 4x")."""
+    n = rng.choice(V.TARGET_WIDTHS)
+    r = rng.random()
+    if r < 0.4:
+        text = f"{rng.choice(V.VOCAB[task].actions)} {target_phrase(rng)}"
+    elif r < 0.6:
+        text = rng.choice(V.TARGET_NEED_FORMS).format(n=n)
+    else:
+        text = f"{rng.choice(V.SCALE_VERBS)} {rng.choice(V.SCALE_PHRASES)}"
+    if level != "normal" and rng.random() < 0.5:
+        text = with_action_strength(rng, text, level)
+    return maybe_prefix(rng, text, 0.35), "casual"
 
 
 SINGLE_FORMS: tuple[tuple[Callable[[random.Random, str, str], tuple[str, str]], float], ...] = (
@@ -272,10 +343,18 @@ def weighted(rng: random.Random, items):
     return items[-1][0]
 
 
-def make_single(rng: random.Random) -> Prompt:
-    task = rng.choice(V.TASKS)
+# An enlargement has no defect to name as a noun ("remove the low resolution"): it is asked for by the size
+# the photo has or the size wanted instead.
+UPSCALE_FORMS = tuple((form, w) for form, w in SINGLE_FORMS if form is not single_noun) + (
+    (single_source_size, 0.08),
+    (single_target, 0.14),
+)
+
+
+def make_single(rng: random.Random, task: str | None = None) -> Prompt:
+    task = task or rng.choice(V.FAULTS)
     level, value = pick_level(rng)
-    text, register = weighted(rng, SINGLE_FORMS)(rng, task, level)
+    text, register = weighted(rng, UPSCALE_FORMS if task == "upscale" else SINGLE_FORMS)(rng, task, level)
     return Prompt(text, (task,), value, "single", register)
 
 
@@ -291,9 +370,13 @@ def join_list(rng: random.Random, parts: list[str]) -> str:
     return f"{head}{rng.choice((' and ', ', and ', ', '))}{parts[-1]}"
 
 
-def make_composite(rng: random.Random) -> Prompt:
+def make_composite(rng: random.Random, enlarge: bool = False) -> Prompt:
     n = 2 if rng.random() < 0.72 else 3
-    tasks = rng.sample(V.TASKS, n)
+    if enlarge:  # one or two faults and an enlargement, in any order ("make it bigger and remove the grain")
+        tasks = [*rng.sample(V.FAULTS, n - 1), "upscale"]
+        rng.shuffle(tasks)
+    else:
+        tasks = rng.sample(V.FAULTS, n)
     level, value = pick_level(rng)
     vs = [V.VOCAB[t] for t in tasks]
     ref = rng.choice(V.PHOTO_REF)
@@ -319,7 +402,7 @@ def make_composite(rng: random.Random) -> Prompt:
             )
         )
     elif form == 1:  # "remove the noise and sharpen it"
-        actions = [rng.choice(v.actions) for v in vs]
+        actions = [pick_action(rng, t) for t in tasks]
         if rng.random() < 0.3:
             text = f"{actions[0]}, then {actions[1]}" + (f", then {actions[2]}" if n == 3 else "")
         else:
@@ -328,12 +411,12 @@ def make_composite(rng: random.Random) -> Prompt:
     elif form == 2:  # symptom + action
         text = (
             f"it's {with_severity(rng, rng.choice(vs[0].symptoms), level)}, "
-            + join_list(rng, [rng.choice(v.actions) for v in vs[1:]])
+            + join_list(rng, [pick_action(rng, t) for t in tasks[1:]])
             + rng.choice(("", " too", " as well", " also"))
         )
         if n == 3 or rng.random() < 0.5:
             text = f"{ref} is {with_severity(rng, rng.choice(vs[0].symptoms), level)}. " + join_list(
-                rng, [rng.choice(v.actions) for v in vs]
+                rng, [pick_action(rng, t) for t in tasks]
             )
     elif form == 3:  # story + another symptom
         register = "story"
@@ -355,7 +438,9 @@ def make_composite(rng: random.Random) -> Prompt:
         if level != "normal":
             text = with_action_strength(rng, text, level)
     elif form == 5:  # nouns
-        nouns = join_list(rng, [rng.choice(v.nouns).removeprefix("the ") for v in vs])
+        # An enlargement is asked for by an action after the nouns: "remove the grain, then upscale it".
+        named = [t for t in tasks if t != "upscale"]
+        nouns = join_list(rng, [rng.choice(V.VOCAB[t].nouns).removeprefix("the ") for t in named])
         amount = {"light": "a bit of", "strong": "so much", "normal": rng.choice(("", "too much"))}[level]
         text = rng.choice(
             (
@@ -369,6 +454,8 @@ def make_composite(rng: random.Random) -> Prompt:
             text += ", " + rng.choice(V.LIGHT_SUFFIXES)
         if level == "strong" and text.startswith(("remove", "get")):
             text += ", " + rng.choice(V.STRONG_SUFFIXES)
+        if "upscale" in tasks:
+            text += rng.choice((", then ", " and ", ". also ", ", and ")) + pick_action(rng, "upscale")
     elif (
         form == 7
     ):  # described: "dark and grainy photo of the church", "we were at the zoo, it's blurry and dark"
@@ -386,7 +473,7 @@ def make_composite(rng: random.Random) -> Prompt:
             )
         )
     elif form == 8:  # region-scoped actions, strength on one part: "brighten the faces, less grain a little"
-        actions = [rng.choice(v.actions) for v in vs]
+        actions = [pick_action(rng, t) for t in tasks]
         if level != "normal":
             i = rng.randrange(n)
             actions[i] = with_action_strength(rng, actions[i], level)
@@ -418,10 +505,12 @@ def make_composite(rng: random.Random) -> Prompt:
     )
 
 
-def make_negation(rng: random.Random) -> Prompt:
-    task, kept = rng.sample(V.TASKS, 2)
+def make_negation(rng: random.Random, enlarge: bool = False) -> Prompt:
+    task, kept = rng.sample(V.FAULTS, 2)
+    if enlarge:  # "make it bigger but keep the grain", "remove the noise but don't enlarge it"
+        task, kept = ("upscale", task) if rng.random() < 0.5 else (task, "upscale")
     level, value = pick_level(rng)
-    action = with_action_strength(rng, rng.choice(V.VOCAB[task].actions), level)
+    action = with_action_strength(rng, pick_action(rng, task), level)
     keep = rng.choice(V.KEEP[kept])
     text = rng.choice(
         (
@@ -535,6 +624,33 @@ def make_offtopic(rng: random.Random) -> Prompt:
     return Prompt(text, (), 0.0, "offtopic", register)
 
 
+def make_photo_object(rng: random.Random) -> Prompt:
+    """An action on the photo named with its fault: "brighten this dark photo", "remove the noise from this
+    grainy shot" (the engine's own step instructions read like this; the first corpus had none)."""
+    task = rng.choice(V.TASKS)
+    level, value = pick_level(rng)
+    symptom = rng.choice([s for s in V.VOCAB[task].symptoms if " " not in s])
+    photo = f"{rng.choice(('this', 'the', 'my'))} {symptom} {rng.choice(V.PHOTO_NOUNS)}"
+    action = pick_action(rng, task)
+    if rng.random() < 0.5:
+        text = f"{rng.choice(V.TASK_VERBS[task])} {photo}"
+    elif re.search(r"\bit\b(?!')", action):
+        text = re.sub(r"\bit\b(?!')", photo, action, count=1)
+    else:
+        text = f"{action} {rng.choice(('in', 'from', 'on'))} {photo}"
+    text = maybe_prefix(rng, with_action_strength(rng, text, level), 0.4)
+    return Prompt(text, (task,), value, "single", "casual")
+
+
+def make_near_miss(rng: random.Random) -> Prompt:
+    """Smaller, resized or cropped, or a part of the picture made bigger: what "upscale" is not."""
+    resize = rng.random() < 0.65
+    text = maybe_prefix(rng, rng.choice(V.OFFTOPIC_RESIZE if resize else V.OFFTOPIC_PART_BIGGER), 0.5)
+    if rng.random() < 0.15:
+        text = f"{text}, {rng.choice(V.NEUTRAL_DETAILS)}"
+    return Prompt(text, (), 0.0, "offtopic", "resize" if resize else "creative")
+
+
 def make_vague(rng: random.Random) -> Prompt:
     text = maybe_prefix(rng, rng.choice(V.VAGUE), 0.5)
     if rng.random() < 0.3:
@@ -547,25 +663,34 @@ def make_vague(rng: random.Random) -> Prompt:
 NEIGHBOURS = {c: row for row in KEYBOARD_ROWS for c in row}
 
 
-KEY_WORDS = frozenset(
-    w
-    for v in V.VOCAB.values()
-    for phrase in v.terse + v.actions + v.symptoms + v.nouns
-    for w in phrase.lower().split()
-    if len(w) >= 4
-    and w.isalpha()
-    and w not in {"this", "that", "with", "from", "make", "more", "less", "photo"}
-)
+def key_words(tasks: tuple[str, ...]) -> frozenset[str]:
+    """The words that carry a request for `tasks` ("nosie", "blurr": slips in them matter most)."""
+    vocabs = [V.VOCAB[task] for task in tasks]
+    return frozenset(
+        w
+        for v in vocabs
+        for phrase in v.terse + v.actions + v.symptoms + v.nouns
+        for w in phrase.lower().split()
+        if len(w) >= 4
+        and w.isalpha()
+        and w not in {"this", "that", "with", "from", "make", "more", "less", "photo"}
+    )
 
 
-def typo(rng: random.Random, text: str) -> str:
+KEY_WORDS = key_words(V.FAULTS)
+# An enlargement's own words are favoured only in its prompts, so the faults' prompts (and the random draws
+# that make them) stay as they were before enlarging was added.
+KEY_WORDS_ENLARGE = KEY_WORDS | key_words(("upscale",))
+
+
+def typo(rng: random.Random, text: str, keys: frozenset[str] = KEY_WORDS) -> str:
     """One or two realistic slips: swap, drop, double or hit a neighbouring key, in words of 4+ letters."""
     words = text.split(" ")
     candidates = [i for i, w in enumerate(words) if len(w) >= 4 and w.isalpha()]
     if not candidates:
         return text
     # Slips in the words that carry the request ("nosie", "blurr") matter most: favour them.
-    key = [i for i in candidates if words[i].lower() in KEY_WORDS]
+    key = [i for i in candidates if words[i].lower() in keys]
     if key and rng.random() < 0.6:
         candidates = key
     for i in rng.sample(candidates, min(len(candidates), rng.choice((1, 1, 2)))):
@@ -590,7 +715,8 @@ def typo(rng: random.Random, text: str) -> str:
 def surface(rng: random.Random, p: Prompt) -> Prompt:
     text, register = p.text, p.register
     if p.register != "gibberish" and rng.random() < 0.2:
-        text, register = typo(rng, text), "typo"
+        keys = KEY_WORDS_ENLARGE if "upscale" in p.tasks else KEY_WORDS
+        text, register = typo(rng, text, keys), "typo"
     r = rng.random()
     if r < 0.25:
         text = text[:1].upper() + text[1:]
@@ -603,12 +729,17 @@ def surface(rng: random.Random, p: Prompt) -> Prompt:
     return Prompt(text, p.tasks, p.strength, p.kind, register)
 
 
-MAKERS = {
+MAKERS: dict[str, Callable[[random.Random], Prompt]] = {
     "single": make_single,
     "composite": make_composite,
     "negation": make_negation,
     "offtopic": make_offtopic,
     "vague": make_vague,
+    "enlarge_single": lambda rng: make_single(rng, "upscale"),
+    "enlarge_composite": lambda rng: make_composite(rng, enlarge=True),
+    "enlarge_negation": lambda rng: make_negation(rng, enlarge=True),
+    "enlarge_near_miss": make_near_miss,
+    "photo_object": make_photo_object,
 }
 
 
