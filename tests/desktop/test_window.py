@@ -499,3 +499,23 @@ def test_progress_shows_one_count_not_tiles_next_to_a_percentage(
     run_and_wait(qtbot, window)
     progress = [text for text in shown if text.startswith("Restoring")]
     assert progress and not any("tile" in text for text in progress), progress
+
+
+@pytest.mark.parametrize("kind", ["heic", "jxl", "dng"])
+def test_the_app_opens_heic_jpeg_xl_and_raw_photos(qtbot, make_window, tmp_path: Path, kind: str) -> None:  # noqa: ANN001
+    import engine.io  # registers the HEIF and JPEG XL plugins with Pillow
+    from tests.engine.test_formats import make_dng
+
+    path = tmp_path / f"phone.{kind}"
+    if kind == "dng":
+        path.write_bytes(make_dng(96, 64))
+    else:
+        Image.fromarray((textured_image(64, 96, seed=5) * 255).astype(np.uint8)).save(
+            path, format="HEIF" if kind == "heic" else "JXL", quality=95
+        )
+    assert f".{kind}" in engine.io.SUPPORTED_SUFFIXES  # so the Open dialog and folder drops offer it
+    window = make_window()
+    with qtbot.waitSignal(window.photoLoaded, timeout=10_000):
+        drop(window, [path])
+    assert (window.canvas.before.width(), window.canvas.before.height()) == (96, 64)
+    assert window.default_save_path().suffix == (".tif" if kind == "dng" else f".{kind}")
