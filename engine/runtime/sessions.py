@@ -104,6 +104,10 @@ def session_options(providers: list[str], threads: int = 0) -> ort.SessionOption
     # after an out-of-memory shrink, so the cached blocks pile up and fragment the arena: measured with
     # a capped arena, the retry then had to shrink to 32 px tiles instead of 256 (tests/engine/test_tiling).
     options.enable_mem_pattern = False
+    # Idle worker threads sleep instead of busy-waiting for the next operator: the same wall time on a free
+    # machine, less CPU, and faster where other programs (or the engine's own numpy stages) share the cores
+    # (python -m bench.spinning).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     if PROVIDERS["directml"] in providers:
         # DirectML does not support parallel execution (ORT documentation).
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
