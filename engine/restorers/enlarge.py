@@ -8,6 +8,8 @@ over MAX_OUTPUT_PIXELS or one that would not fit in the memory free now.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -31,13 +33,13 @@ MAX_OUTPUT_PIXELS = 200_000_000
 BYTES_PER_OUTPUT_PIXEL = 52
 
 
+@dataclass(frozen=True)
 class Enlargement:
     """What an enlargement will make of a photo: the network's scale, and the exact size wanted (or None)."""
 
-    def __init__(self, scale: int, size: tuple[int, int] | None, note: str = "") -> None:
-        self.scale = scale
-        self.size = size  # (height, width) to resample the network's output to
-        self.note = note
+    scale: int
+    size: tuple[int, int] | None  # (height, width) to resample the network's output to
+    note: str = ""
 
     def output_shape(self, shape: tuple[int, ...]) -> tuple[int, int]:
         return self.size or (shape[0] * self.scale, shape[1] * self.scale)
@@ -134,9 +136,9 @@ class EnlargeRestorer:
     def read(
         self, pixels: np.ndarray, context: StepContext, progress: ProgressCallback, cancel: CancelToken | None
     ) -> Reading:
+        # The size was checked before the plan's first step ran (check, engine.pipeline.plan.preflight).
         plan = _plan(pixels.shape, context)
         height, width = plan.output_shape(pixels.shape)
-        check_output_size((height, width))
         return Reading(self.name, True, summary=f"enlarging ×{plan.scale} to {width}×{height}", estimate=plan)
 
     def run(
