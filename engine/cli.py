@@ -94,6 +94,12 @@ def cancel_on_interrupt() -> Iterator[InterruptToken]:
     """
     token = InterruptToken()
     signals = [signal.SIGINT] + ([signal.SIGTERM] if hasattr(signal, "SIGTERM") else [])
+    # The terminal as it is now: while a codec decodes, descriptor 2 points at a capture file
+    # (engine.io.codec_output), and a message written there would become that photo's note.
+    try:
+        console: int | None = os.dup(2)
+    except OSError:
+        console = None
 
     def handler(signum: int, frame: object) -> None:
         global _last_signal
@@ -104,20 +110,26 @@ def cancel_on_interrupt() -> Iterator[InterruptToken]:
         again = "Ctrl-C" if signum == signal.SIGINT else "the signal"
         # os.write, not print: a handler that prints while the progress bar is printing would fail.
         with suppress(OSError):
-            os.write(2, f"\ncancelling… ({again} again to stop at once)\n".encode())
+            os.write(
+                2 if console is None else console, f"\ncancelling… ({again} again to stop at once)\n".encode()
+            )
 
     previous: dict[int, Any] = {}
     try:
-        for signum in signals:
-            previous[signum] = signal.signal(signum, handler)
-    except ValueError:  # not the main thread: no signal handling, the token still works
-        yield token
-        return
-    try:
-        yield token
+        try:
+            for signum in signals:
+                previous[signum] = signal.signal(signum, handler)
+        except ValueError:  # not the main thread: no signal handling, the token still works
+            yield token
+            return
+        try:
+            yield token
+        finally:
+            for number, old in previous.items():
+                signal.signal(number, old)
     finally:
-        for number, old in previous.items():
-            signal.signal(number, old)
+        if console is not None:
+            os.close(console)
 
 
 def shown(text: object) -> str:

@@ -806,3 +806,21 @@ def test_events_name_a_renamed_output(tmp_path: Path, brighten: object) -> None:
     run_batch([a, b], brighten, tmp_path / "out", on_item=events.append)
     (done,) = [e for e in events if e.status == "done" and e.item.source == b]
     assert done.item.output.name == "x-2.png" and "x-2.png" in done.note
+
+
+def test_the_cancel_message_reaches_the_terminal_while_a_codec_is_caught(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """A signal that lands mid-decode says "cancelling" on the terminal, not in the photo's codec notes."""
+    from engine.cli import cancel_on_interrupt
+    from engine.io.codec_output import CodecOutput
+
+    with cancel_on_interrupt() as token, CodecOutput() as caught:
+        os.kill(os.getpid(), signal.SIGINT)
+        for _ in range(100):  # the handler runs in this thread at the next bytecode boundary
+            if token.cancelled:
+                break
+            time.sleep(0.001)
+    assert token.cancelled
+    assert caught.lines == []
+    assert "cancelling" in capfd.readouterr().err
