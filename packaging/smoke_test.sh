@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Smoke test of a built bundle: the app starts offscreen (opening the sample photo) and quits by itself;
-# the bundled CLI restores the sample photo; no torch or training code went in.
+# the bundled CLI restores the sample photo; no torch, training code or Ray/pyarrow (packaging/README.md) went in.
 #
 #   packaging/smoke_test.sh [dist/PhotoMend]
 set -euo pipefail
@@ -19,6 +19,9 @@ fail() { echo "SMOKE FAIL: $*" >&2; exit 1; }
 [ -n "$SAMPLE" ] || fail "no sample photo under $BUNDLE/_internal/resources/samples"
 if find "$BUNDLE" -maxdepth 3 \( -iname 'torch' -o -iname 'libtorch*' -o -iname 'training' \) | grep -q .; then
     fail "torch or training code found in the bundle"
+fi
+if find "$BUNDLE" -maxdepth 2 \( -name 'ray' -o -name 'pyarrow' \) | grep -q .; then
+    fail "Ray or pyarrow (the cluster extra) found in the bundle"
 fi
 
 # Per-user files of the smoke run go to the scratch folder, not the tester's home.

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from engine.instructions.corpus import CORPUS_NAME, read_prompt_file
 from training.degradations.pipeline import TASKS
 
 __all__ = ["PromptBank", "encode_texts", "load_prompt_bank"]
 
 REPO = Path(__file__).resolve().parents[1]
-TRAIN_CORPUS = REPO / "resources" / "prompts" / "train.jsonl"
+TRAIN_CORPUS = REPO / "resources" / "prompts" / CORPUS_NAME
 HELDOUT_CORPUS = REPO / "resources" / "prompts" / "heldout.jsonl"
 CACHE_DIR = REPO / "training" / "cache"
 
@@ -55,7 +55,7 @@ class PromptBank:
 
 
 def _read(path: Path) -> list[dict]:
-    lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    lines = read_prompt_file(path)
     # Only requests the restoration network is trained for: enlarging is the super-resolution network's.
     return [d for d in lines if d.get("tasks") and set(d["tasks"]) <= set(TASKS)]
 

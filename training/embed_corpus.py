@@ -2,32 +2,27 @@
 
 The restoration trainer conditions on exactly the vectors the app will compute (same code path:
 `engine.instructions.encode`), so there is no train/runtime skew in the text embedding.
-Run: python -m training.embed_corpus [--files resources/prompts/train.jsonl ...] [--out ...]
+Run: python -m training.embed_corpus [--files resources/prompts/train.jsonl.gz ...] [--out ...]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
 import numpy as np
 
 from engine.instructions import TASKS, encode
+from engine.instructions.corpus import CORPUS_NAME, read_prompt_file
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_FILES = (REPO / "resources" / "prompts" / "train.jsonl",)
+DEFAULT_FILES = (REPO / "resources" / "prompts" / CORPUS_NAME,)
 DEFAULT_OUT = REPO / "training" / "cache" / "embeddings.npz"
 
 
 def load_prompts(paths: list[Path]) -> list[dict]:
-    rows: list[dict] = []
-    for path in paths:
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                rows.append(json.loads(line))
-    return rows
+    return [row for path in paths for row in read_prompt_file(path)]
 
 
 def embed_prompts(paths: list[Path], out: Path) -> Path:

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from engine.instructions import TASKS
+from engine.instructions.corpus import CORPUS_NAME
 from engine.instructions.head import KINDS, STRENGTH_LEVELS
 from engine.models import TASK_HEAD
 from engine.models.registry import __file__ as REGISTRY_SOURCE
@@ -25,7 +26,7 @@ from training.embed_corpus import DEFAULT_OUT as CACHE
 from training.embed_corpus import embed_prompts, load_prompts
 
 REPO = Path(__file__).resolve().parents[1]
-TRAIN = REPO / "resources" / "prompts" / "train.jsonl"
+TRAIN = REPO / "resources" / "prompts" / CORPUS_NAME
 HELDOUT = REPO / "resources" / "prompts" / "heldout.jsonl"
 OUT = REPO / "resources" / "models" / TASK_HEAD.file
 

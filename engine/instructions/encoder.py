@@ -8,7 +8,12 @@ import threading
 from pathlib import Path
 
 import numpy as np
+
+# isort: off
+import engine.runtime  # noqa: F401  (first: without an ONNX Runtime flavour it stops with one line)
 import onnxruntime as ort
+
+# isort: on
 from tokenizers import Tokenizer
 
 from engine.errors import ModelError

@@ -132,7 +132,7 @@ TEXT_TOKENIZER = ModelSpec(
 TASK_HEAD = ModelSpec(
     id="task_head",
     file="task_head.npz",
-    sha256="27f51d7fc794fd864a7d06bb6eab9a9b7603acdd7c1039b75d0c273f635e105e",
+    sha256="2f298c07269f45537abcd99101613ddce9f9f75b3dc81a8a8f32a12526acf8f5",
     onnx=False,
 )
 

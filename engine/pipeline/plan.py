@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from engine.instructions import TASK_LABELS, Interpretation
+from engine.instructions.head import STRENGTH_LEVELS
 from engine.progress import CancelToken, ProgressCallback, scaled_progress
 from engine.restorers import Outcome, Reading, Restorer, StepContext, registry
 
@@ -161,10 +162,32 @@ def run_plan(
             cancel,
         )
         np.clip(result.pixels, 0.0, 1.0, out=result.pixels)
+        _scale_step(result.pixels, outcome.pixels, step, context.interpretation)
         reports.append(StepReport(step.label, ran, result.findings, time.perf_counter() - started))
         outcome = outcome.then(result)
         done += cost
     return outcome, tuple(reports)
+
+
+def strength_blend(strength: float) -> float:
+    """The share of a restoration a strength asks for (gentle < 1; plain and strong 1)."""
+    return float(min(1.0, strength / STRENGTH_LEVELS[1]))
+
+
+def _scale_step(
+    result: np.ndarray, before: np.ndarray, step: PlanStep, interpretation: Interpretation
+) -> None:
+    """A step whose faults were asked for more gently than the prompt's strength ("brighten it a little, and
+    remove all the grain") keeps that share of its change, in place; the final blend then applies the prompt's
+    strength to the whole. A step that changes the size (an enlargement) is never asked for gently alone."""
+    if not interpretation.strengths or result.shape != before.shape:
+        return
+    asked = max(interpretation.strength_for(fault) for fault in step.faults)
+    share = strength_blend(asked) / max(strength_blend(interpretation.strength), 1e-6)
+    if share < 1.0:
+        result -= before
+        result *= share
+        result += before
 
 
 def preflight(plan: Plan, shape: tuple[int, ...], context: StepContext) -> None:

@@ -2,49 +2,48 @@
 
 from __future__ import annotations
 
-from importlib import metadata
 from typing import Any
 
 import onnxruntime as ort
 
 from engine.errors import PhotoMendError
 from engine.models import all_specs, model_status
+from engine.paths import resources_dir
 from engine.runtime.devices import available_devices, preferred_device, requested_device
+from engine.runtime.flavour import install_problem, installed_distributions
 from engine.runtime.sessions import get_session
-
-# Distributions that all install the one `onnxruntime` import folder; two of them overwrite each other.
-_ORT_DISTRIBUTIONS = ("onnxruntime", "onnxruntime-gpu", "onnxruntime-directml", "onnxruntime-openvino")
 
 
 def installed_onnxruntime_packages() -> list[str]:
     """Installed onnxruntime flavours as "name version"; more than one is a broken install."""
-    found = []
-    for name in _ORT_DISTRIBUTIONS:
-        try:
-            found.append(f"{name} {metadata.version(name)}")
-        except metadata.PackageNotFoundError:
-            continue
-    return found
+    return [str(distribution) for distribution in installed_distributions()]
 
 
 def device_report(device: str | None = None, *, probe: bool = True) -> dict[str, Any]:
     """A JSON-ready summary; with `probe`, a verified ONNX model is loaded to read back the real provider.
 
-    `models` lists every registry entry (the networks, the text encoder's weights and tokenizer, the task
-    head), each checked against its recorded sha256.
+    `onnxruntime_flavour` is the extra that installed ONNX Runtime ("cpu", "cuda", "directml"; another
+    distribution's name; "unknown" when no known distribution provides the module), None when several are
+    installed (a warning says how to fix it; models are then not probed). `models` lists every registry
+    entry (the networks, the text encoder's weights and tokenizer, the task head), each checked against its
+    recorded sha256.
     """
-    packages = installed_onnxruntime_packages()
+    distributions = installed_distributions()
+    problem = install_problem(distributions)
+    flavour: str | None = (
+        "unknown"  # the module imports, but from no distribution listed in ORT_DISTRIBUTIONS
+    )
+    if distributions:
+        flavour = distributions[0].flavour if len(distributions) == 1 else None
     report: dict[str, Any] = {
         "onnxruntime": ort.__version__,
-        "onnxruntime_packages": packages,
+        "onnxruntime_flavour": flavour,
+        "onnxruntime_packages": [str(d) for d in distributions],
         "available_providers": list(ort.get_available_providers()),
         "available_devices": available_devices(),
-        "warnings": [],
+        "resources": str(resources_dir()),
+        "warnings": [problem] if problem else [],
     }
-    if len(packages) > 1:
-        report["warnings"].append(
-            f"several onnxruntime packages share one import folder ({', '.join(packages)}); keep only one"
-        )
     try:
         report["requested_device"] = requested_device(device)[0]
         report["device"] = preferred_device(device)
@@ -66,7 +65,8 @@ def device_report(device: str | None = None, *, probe: bool = True) -> dict[str,
         }
         # The text encoder's files and the task head are read by engine.instructions on the CPU, not run
         # through get_session: checked (sha256) like the networks, but there is no session to probe.
-        if probe and spec.onnx and status.verified and report["device"] is not None:
+        # With two flavours installed every session would fail with the same line, already a warning.
+        if probe and spec.onnx and status.verified and report["device"] is not None and not problem:
             try:
                 session = get_session(spec, device)
                 entry["device"] = session.device

@@ -13,6 +13,7 @@ import onnxruntime as ort
 from engine.errors import DeviceError, ModelError, OutOfMemoryError
 from engine.models import ModelSpec, model_path
 from engine.runtime.devices import DEVICE_OF_PROVIDER, PROVIDERS, available_devices, resolve_providers
+from engine.runtime.flavour import check_single_flavour
 from engine.runtime.oom import is_out_of_memory
 
 # ORT logs every failed run at ERROR level on stderr; an out-of-memory retry is expected, and the
@@ -81,6 +82,8 @@ def get_session(spec: ModelSpec, device: str | None = None, *, threads: int | No
             cached = _sessions.get(key)
         if cached is not None:
             return cached
+        # Two flavours overwrite each other's files: which providers work is then anybody's guess.
+        check_single_flavour()
         created = _create_session(spec, path, requested, providers, thread_count)
         with _cache_lock:
             _sessions[key] = created

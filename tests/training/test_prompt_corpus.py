@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from training.prompts.generate import generate, normalise
+from engine.instructions.corpus import CORPUS_NAME, read_prompt_file
+from training.prompts.generate import TEST_FILES, generate, normalise
 
 PROMPTS = Path(__file__).resolve().parents[2] / "resources" / "prompts"
 TASKS = {"denoise", "deblur", "dehaze", "derain", "lowlight", "jpeg", "upscale"}
@@ -19,13 +20,13 @@ def _rows(name: str) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def train_rows() -> list[dict]:
-    return _rows("train.jsonl")
+    return read_prompt_file(PROMPTS / CORPUS_NAME)
 
 
 def test_corpus_is_large_distinct_and_compact(train_rows: list[dict]) -> None:
     assert len(train_rows) >= 5000
     assert len({normalise(r["text"]) for r in train_rows}) == len(train_rows)
-    assert (PROMPTS / "train.jsonl").stat().st_size < 2.5e6
+    assert (PROMPTS / CORPUS_NAME).stat().st_size < 1e6
 
 
 def test_corpus_labels_are_valid(train_rows: list[dict]) -> None:
@@ -46,7 +47,7 @@ def test_corpus_covers_every_task_kind_and_register(train_rows: list[dict]) -> N
     assert sum(len(r["tasks"]) == 3 for r in train_rows) > 200
 
 
-@pytest.mark.parametrize("name", ["heldout.jsonl", "unseen.jsonl", "unseen2.jsonl", "upscale_heldout.jsonl"])
+@pytest.mark.parametrize("name", TEST_FILES)
 def test_hand_written_sets_never_in_training(train_rows: list[dict], name: str) -> None:
     if not (PROMPTS / name).exists():
         pytest.skip(f"{name} not written yet")
@@ -67,3 +68,13 @@ def test_heldout_is_big_enough_with_offtopic_and_composites() -> None:
 def test_generator_is_seeded_and_reproduces_the_file(train_rows: list[dict]) -> None:
     regenerated = generate(seed=7)
     assert [p.text for p in regenerated] == [r["text"] for r in train_rows]
+
+
+@pytest.mark.parametrize("name", ["blind3.jsonl", "blind4.jsonl", "blind5.jsonl"])
+def test_the_blind_sets_are_big_and_cover_every_class(name: str) -> None:
+    rows = _rows(name)
+    assert len(rows) >= 200
+    kinds = {r["kind"] for r in rows}
+    assert {"negation", "metaphor", "story", "terse", "typo", "composite", "effect", "foreign"} <= kinds
+    for r in rows:
+        assert (r["strength"] == 0.0) == (not r["tasks"])

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from engine.instructions import encode
+from engine.instructions.corpus import CORPUS_NAME, read_prompt_file
 from engine.models import text_encoder_dir
 
 PROMPTS = Path(__file__).resolve().parents[2] / "resources" / "prompts"
@@ -30,7 +31,7 @@ def monkeypatch_module():
 
 
 def _sample_texts() -> list[str]:
-    rows = [json.loads(line) for line in (PROMPTS / "train.jsonl").read_text(encoding="utf-8").splitlines()]
+    rows = read_prompt_file(PROMPTS / CORPUS_NAME)
     texts = random.Random(0).sample([r["text"] for r in rows], SAMPLE)
     held = (PROMPTS / "heldout.jsonl").read_text(encoding="utf-8").splitlines()
     # Edge cases the corpus lacks: empty, accents/CJK/emoji, and text past the 256-token limit.

@@ -1,7 +1,7 @@
-"""Generate the training instruction corpus (resources/prompts/train.jsonl) from templates and vocabularies.
+"""Generate the instruction corpus (resources/prompts/train.jsonl.gz) from templates and vocabularies.
 
 Seeded and deduplicated (case/punctuation-insensitive); held-out and unseen test prompts are never emitted.
-Run: python -m training.prompts.generate [--seed 7] [--out resources/prompts/train.jsonl]
+Run: python -m training.prompts.generate [--seed 7] [--out resources/prompts/train.jsonl.gz]
 """
 
 from __future__ import annotations
@@ -16,11 +16,23 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.instructions.corpus import CORPUS_NAME, write_prompt_file
+from training.prompts import metaphors as M
+from training.prompts import stories as S
 from training.prompts import vocab as V
 
 REPO = Path(__file__).resolve().parents[2]
 PROMPTS_DIR = REPO / "resources" / "prompts"
-TEST_FILES = ("heldout.jsonl", "unseen.jsonl", "unseen2.jsonl", "upscale_heldout.jsonl")
+TEST_FILES = (
+    "heldout.jsonl",
+    "unseen.jsonl",
+    "unseen2.jsonl",
+    "upscale_heldout.jsonl",
+    "blind3.jsonl",
+    "blind4.jsonl",
+    "blind5.jsonl",
+    "issue26_examples.jsonl",
+)
 
 # How many distinct prompts of each kind to aim for. Enlarging came later and has prompts of its own on top
 # (as many singles as another task), so the six faults keep the prompts, pairs and proportions they were
@@ -36,6 +48,14 @@ TARGETS = {
     "enlarge_negation": 60,
     "enlarge_near_miss": 300,
     "photo_object": 600,
+    # third round (issue 26), drawn after everything above so that its prompts stay as they were
+    "metaphor": 900,
+    "two_clauses": 600,
+    "style": 250,
+    # fourth round (issue 26): stories whose scene is not the fault, questions and other edits
+    "scene_story": 1800,
+    "not_restoration": 700,
+    "opposite_effect": 350,
 }
 
 STRENGTH_LEVELS = (("normal", V.NORMAL, 0.56), ("light", V.LIGHT, 0.22), ("strong", V.STRONG, 0.22))
@@ -729,6 +749,85 @@ def surface(rng: random.Random, p: Prompt) -> Prompt:
     return Prompt(text, p.tasks, p.strength, p.kind, register)
 
 
+# ---------------------------------------------------------------- third round: images, two clauses, styles
+
+
+def make_metaphor(rng: random.Random) -> Prompt:
+    """A fault told by what it looks like, by what would have prevented it, or "enhance" + what it is."""
+    r = rng.random()
+    if r < 0.55:
+        task = rng.choice(tuple(M.LOOKS_LIKE))
+        text = rng.choice(M.LOOK_FRAMES).format(m=rng.choice(M.LOOKS_LIKE[task]))
+    elif r < 0.85:
+        task = rng.choice(tuple(M.WOULD_HAVE))
+        text = rng.choice(M.STORY_FRAMES).format(s=rng.choice(M.WOULD_HAVE[task]))
+    else:
+        task = rng.choice(tuple(M.ENHANCE_WHAT))
+        text = rng.choice(M.ENHANCE_FRAMES).format(w=rng.choice(M.ENHANCE_WHAT[task]))
+    return Prompt(maybe_prefix(rng, text, 0.2), (task,), V.NORMAL, "single", "metaphor")
+
+
+def make_two_clauses(rng: random.Random) -> Prompt:
+    """A symptom and a request as two clauses, for one fault or (a third of the time) two."""
+    first = rng.choice(tuple(M.SYMPTOM_CLAUSES))
+    second = first if rng.random() < 0.67 else rng.choice([t for t in M.REQUEST_CLAUSES if t != first])
+    level, value = pick_level(rng)
+    request = with_action_strength(rng, rng.choice(M.REQUEST_CLAUSES[second]), level)
+    symptom = rng.choice(M.SYMPTOM_CLAUSES[first])
+    parts = [symptom, request] if rng.random() < 0.75 else [request, symptom]
+    text = rng.choice(M.CLAUSE_JOINS).join(parts)
+    tasks = tuple(sorted({first, second}, key=V.TASKS.index))
+    return Prompt(text, tasks, value, "composite" if len(tasks) > 1 else "single", "clauses")
+
+
+def make_style(rng: random.Random) -> Prompt:
+    text = rng.choice(M.STYLE_FRAMES).format(p=rng.choice(M.STYLE_PHRASES))
+    return Prompt(text, (), 0.0, "offtopic", "style")
+
+
+# ------------------------------------------------------------ fourth round: scenes, questions, other edits
+
+
+def make_scene_story(rng: random.Random) -> Prompt:
+    """Opening, a scene that is not to be fixed (half the time), one to three faults and a request."""
+    count = rng.choices((1, 2, 3), weights=(0.6, 0.32, 0.08))[0]
+    faults = rng.sample(tuple(S.FAULT), count)
+    parts = [rng.choice(S.OPENERS)]
+    if rng.random() < 0.45:
+        others = [t for t in S.SCENE if t not in faults]
+        parts.append(rng.choice(S.SCENE[rng.choice(others)]))
+    parts.append(rng.choice(S.FAULT[faults[0]]))
+    for fault in faults[1:]:
+        parts.append(rng.choice(S.ALSO).format(f=rng.choice(S.FAULT[fault])))
+    level, value = pick_level(rng)
+    ending = rng.choice(S.ENDINGS)
+    if "{a}" in ending:
+        action = rng.choice(M.REQUEST_CLAUSES[rng.choice(faults)])
+        ending = ending.format(a=with_action_strength(rng, action, level))
+    else:
+        value = V.NORMAL
+    if rng.random() < 0.25:  # the scene in the middle of the faults
+        parts.insert(-1 if len(parts) > 2 else len(parts), parts.pop(1))
+    parts.append(ending)
+    text = rng.choice((". ", ", ", ". ")).join(parts)
+    tasks = tuple(sorted(faults, key=V.TASKS.index))
+    return Prompt(text, tasks, value, "composite" if count > 1 else "single", "scene_story")
+
+
+def make_not_restoration(rng: random.Random) -> Prompt:
+    text = rng.choice(S.NOT_RESTORATION).format(s=rng.choice(S.SCENE_WORDS))
+    if rng.random() < 0.3:
+        text = f"{rng.choice(S.OPENERS)}. {text}"
+    return Prompt(text, (), 0.0, "offtopic", "not_restoration")
+
+
+def make_opposite_effect(rng: random.Random) -> Prompt:
+    text = rng.choice(S.OPPOSITE if rng.random() < 0.55 else S.EFFECT)
+    if rng.random() < 0.35:
+        text = f"{rng.choice(S.OPENERS)}. {text}"
+    return Prompt(maybe_prefix(rng, text, 0.2), (), 0.0, "offtopic", "contrast")
+
+
 MAKERS: dict[str, Callable[[random.Random], Prompt]] = {
     "single": make_single,
     "composite": make_composite,
@@ -740,6 +839,12 @@ MAKERS: dict[str, Callable[[random.Random], Prompt]] = {
     "enlarge_negation": lambda rng: make_negation(rng, enlarge=True),
     "enlarge_near_miss": make_near_miss,
     "photo_object": make_photo_object,
+    "metaphor": make_metaphor,
+    "two_clauses": make_two_clauses,
+    "style": make_style,
+    "scene_story": make_scene_story,
+    "not_restoration": make_not_restoration,
+    "opposite_effect": make_opposite_effect,
 }
 
 
@@ -777,11 +882,10 @@ def generate(seed: int = 7) -> list[Prompt]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--out", type=Path, default=PROMPTS_DIR / "train.jsonl")
+    parser.add_argument("--out", type=Path, default=PROMPTS_DIR / CORPUS_NAME)
     args = parser.parse_args()
     prompts = generate(args.seed)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text("".join(p.to_json() + "\n" for p in prompts), encoding="utf-8")
+    write_prompt_file(args.out, [p.to_json() for p in prompts])
     kinds = Counter(p.kind for p in prompts)
     registers = Counter(p.register for p in prompts)
     tasks = Counter(t for p in prompts for t in p.tasks)
