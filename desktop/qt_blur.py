@@ -31,8 +31,9 @@ class QtBlurPanel(QGroupBox):
         self.score_label = QLabel("—")
         self.verdict_label = QLabel("—")
         self.kind_label = QLabel("—")
+        self.kind_label.setWordWrap(True)  # "sharp subject, background out of focus" is longer than the panel
         self.overlay_box = QCheckBox("Show blur map")
-        self.overlay_box.setToolTip("Warm colours: blurry patches; clear: sharp or featureless (B)")
+        self.overlay_box.setToolTip("Warm: out of focus; clear: sharp; grey hatching: too flat to judge (B)")
         self.overlay_box.setEnabled(False)
         layout = QFormLayout(self)
         layout.addRow("Score:", self.score_label)
@@ -80,7 +81,10 @@ class QtBlurPanel(QGroupBox):
             "color: #c0392b; font-weight: bold;" if blurry else "color: #2e8b57;"
         )
         kind = str(report.kind)  # type: ignore[attr-defined]
-        self.kind_label.setText(_KIND_TEXT.get(kind, kind))
+        if not blurry and report.background_out_of_focus:  # type: ignore[attr-defined]
+            self.kind_label.setText("sharp subject, background out of focus")
+        else:
+            self.kind_label.setText(_KIND_TEXT.get(kind, kind))
         self.overlay_box.setEnabled(True)
         emit(self.analysed, report)
         if self.overlay_box.isChecked():

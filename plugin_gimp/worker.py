@@ -16,7 +16,7 @@ starts this script with PhotoMend's interpreter. Protocol (one request per proce
              this layer, e.g. the out-of-focus disk it undid: all steps' findings, in order), "plan" (the
              planned steps, one line each: "1. reduce noise: <how>"), "steps" (what each step did, in order:
              {"label", "restorer" (the one that ran), "findings", "seconds"}), "score", "blurry", "kind",
-             "timings"}
+             "verdict" (engine.blur's one line), "timings"}
     exit:    the CLI's codes: 0 ok, 1 failed, 3 instruction not understood, 4 model/device error,
              130 cancelled
 
@@ -108,6 +108,7 @@ class Reply:
     score: float | None = None
     blurry: bool | None = None
     kind: str = ""
+    verdict: str = ""  # engine.blur.BlurReport.verdict(): the line every face shows
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -216,6 +217,7 @@ def run_blur(request: Request, layer: np.ndarray, reply: Reply) -> np.ndarray:
     heat = blur_heatmap(report, request.width, request.height).astype(np.float32) / 255.0
     reply.timings["analyze_s"] = time.perf_counter() - started
     reply.score, reply.blurry, reply.kind = float(report.score), bool(report.blurry), str(report.kind)
+    reply.verdict = report.verdict()
     if request.channels <= 2:
         # A greyscale image only takes greyscale layers: keep the heat map's brightness and its alpha.
         grey = heat[:, :, :3] @ np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)

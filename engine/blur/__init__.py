@@ -5,7 +5,7 @@ from __future__ import annotations
 from engine.blur.analysis import (
     BLURRY_THRESHOLD,
     MIN_SIDE,
-    MOTION_ANISOTROPY,
+    SUBJECT_FRACTION,
     WORKING_SIDE,
     BlurFeatures,
     BlurKind,
@@ -20,7 +20,7 @@ from engine.blur.heatmap import blur_heatmap, save_blur_map_png
 __all__ = [
     "BLURRY_THRESHOLD",
     "MIN_SIDE",
-    "MOTION_ANISOTROPY",
+    "SUBJECT_FRACTION",
     "WORKING_SIDE",
     "BlurFeatures",
     "BlurKind",

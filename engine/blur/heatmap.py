@@ -1,4 +1,4 @@
-"""Blur map -> translucent RGBA overlay (blurry = warm, sharp and featureless = clear) and its PNG file."""
+"""Blur map -> translucent RGBA overlay (out of focus warm, sharp clear, unjudgeable hatched) and its PNG."""
 
 from __future__ import annotations
 
@@ -19,6 +19,12 @@ MAX_ALPHA = 170
 _FADE = 25.0
 #: Longest side at which the overlay is coloured before being stretched to the requested size.
 _DETAIL_SIDE = 1024
+#: Not-judgeable areas (flat: sky, walls) get thin diagonal hatching, neither the warm blurry colour nor the
+#: clear sharp one: a light and a dark grey line side by side, so it shows on bright and dark photos alike.
+HATCH_LIGHT = (235, 235, 235)
+HATCH_DARK = (45, 45, 45)
+HATCH_ALPHA = 150
+_HATCH_PERIOD = 10
 
 
 def _colour_table() -> np.ndarray:
@@ -39,7 +45,7 @@ def blur_heatmap(report: BlurReport, width: int | None = None, height: int | Non
     """An H x W x 4 uint8 RGBA overlay of `report.blur_map` sized width x height (default: the photo's size).
 
     Each patch gets a blurriness from how far its score falls below the report's threshold; cells are
-    interpolated smoothly, and featureless patches (NaN) stay transparent.
+    interpolated smoothly. Patches that cannot be judged (NaN: no detail at any scale) are hatched grey.
     """
     width = int(report.image_size[0] if width is None else width)
     height = int(report.image_size[1] if height is None else height)
@@ -74,8 +80,20 @@ def _colourise(report: BlurReport, width: int, height: int) -> np.ndarray:
     index = np.where(weight > 1e-3, grid[..., 0] / np.maximum(weight, 1e-3), 0.0)
     rgba = _TABLE[np.clip(np.round(index * 255.0), 0, 255).astype(np.uint8)]
     # Fade towards featureless areas instead of a hard edge.
-    rgba[..., 3] = np.round(rgba[..., 3] * weight).astype(np.uint8)
-    return rgba
+    colour_alpha = rgba[..., 3] * weight
+    # Hatching where the photo cannot be judged, composited over the colour ("over" operator).
+    yy, xx = np.mgrid[0:height, 0:width]
+    phase = (xx + yy) % _HATCH_PERIOD
+    hatch_alpha = np.where(phase < 2, HATCH_ALPHA * (1.0 - weight), 0.0)
+    a_h, a_c = hatch_alpha / 255.0, colour_alpha / 255.0
+    alpha = a_h + a_c * (1.0 - a_h)
+    out = np.empty((height, width, 4), np.uint8)
+    for c in range(3):
+        hatch = np.where(phase == 0, HATCH_LIGHT[c], HATCH_DARK[c])
+        mixed = hatch * a_h + rgba[..., c] * a_c * (1.0 - a_h)
+        out[..., c] = np.round(np.where(alpha > 1e-6, mixed / np.maximum(alpha, 1e-6), 0.0)).astype(np.uint8)
+    out[..., 3] = np.round(alpha * 255.0).astype(np.uint8)
+    return out
 
 
 def save_blur_map_png(

@@ -530,7 +530,9 @@ def blur_run(procedure, run_mode, image, drawables, config, _data):
         with Bridge("PhotoMend: measuring sharpness") as bridge:
             result = bridge.run("blur", source)
             reply = result.reply
-            verdict = f"blurry ({reply['kind']} blur)" if reply["blurry"] else "sharp"
+            # The engine's own line (the app and the CLI show the same); an older worker sends none.
+            fallback = f"blurry ({reply['kind']} blur)" if reply["blurry"] else "sharp"
+            verdict = reply.get("verdict") or fallback
             image.undo_group_start()
             try:
                 layer = add_layer_above(
@@ -552,12 +554,14 @@ def blur_run(procedure, run_mode, image, drawables, config, _data):
         # A person gets the verdict in words; a script gets it from the return values instead.
         Gimp.message(
             f"PhotoMend sharpness of '{source.get_name()}': {reply['score']:.3f}, {verdict}.\n"
-            "Warm colours in the blur map mark the blurriest areas."
+            "Warm colours in the blur map mark the out-of-focus areas; grey hatching, flat areas that cannot "
+            "be judged."
         )
     report = {
         "score": reply["score"],
         "blurry": reply["blurry"],
         "kind": reply["kind"],
+        "verdict": verdict,
         "timings": {**reply.get("timings", {}), **result.timings},
     }
     return _success(

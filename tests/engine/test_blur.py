@@ -1,7 +1,8 @@
-"""engine.blur: sharp vs blurred, motion vs defocus, blur map, heat map PNG, folder cull, scale invariance."""
+"""engine.blur: sharp vs blurred, motion vs defocus, subject on bokeh, blur map, heat map PNG, folder cull."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import cv2
@@ -16,6 +17,7 @@ from engine.blur import (
     cull_folder,
     save_blur_map_png,
 )
+from engine.blur.heatmap import HATCH_DARK, HATCH_LIGHT
 from engine.progress import CancelToken
 from training.degradations import apply_kernel, defocus_kernel, motion_kernel
 
@@ -53,6 +55,36 @@ def line_kernel(length: int, angle_deg: float) -> np.ndarray:
         y = centre - t * np.sin(np.radians(angle_deg))
         kernel[int(round(y)), int(round(x))] += 1.0
     return kernel / kernel.sum()
+
+
+#: The subject's semi-axes as fractions of the frame's height and width: an ellipse over a fifth of it.
+SUBJECT_AXES = (0.28, 0.22)
+
+
+def in_ellipse(yy: np.ndarray, xx: np.ndarray, height: int, width: int, margin: float = 0.0) -> np.ndarray:
+    """Whether points lie inside the subject's ellipse grown (or, margin < 0, shrunk) by `margin` px."""
+    ry, rx = SUBJECT_AXES[0] * height + margin, SUBJECT_AXES[1] * width + margin
+    return ((yy - height / 2) / ry) ** 2 + ((xx - width / 2) / rx) ** 2 < 1
+
+
+def subject_mask(height: int, width: int) -> np.ndarray:
+    """A centred, feathered ellipse (SUBJECT_AXES): the subject a portrait keeps in focus."""
+    yy, xx = np.mgrid[0:height, 0:width]
+    inside = in_ellipse(yy, xx, height, width)
+    return cv2.GaussianBlur(inside.astype(np.float32), (0, 0), 1.5)[..., None]
+
+
+def on_bokeh(img: np.ndarray, radius: float = 8.0) -> np.ndarray:
+    """The photo's subject (subject_mask) kept sharp, the rest out of focus (a lens disk of `radius`)."""
+    mask = subject_mask(*img.shape[:2])
+    return mask * img + (1.0 - mask) * apply_kernel(img, defocus_kernel(radius))
+
+
+def shortened(kernel: np.ndarray, factor: float) -> np.ndarray:
+    """The same shake path at `factor` of its length."""
+    side = max(1, round(kernel.shape[0] * factor)) | 1
+    small = cv2.resize(kernel, (side, side), interpolation=cv2.INTER_AREA)
+    return small / small.sum()
 
 
 def save_png(path: Path, img: np.ndarray) -> Path:
@@ -145,19 +177,115 @@ def test_unusable_input_raises_value_error(shape: tuple[int, ...]) -> None:
         analyze_blur(np.zeros(shape, np.float32))
 
 
-def test_score_stable_when_the_same_picture_has_twice_the_pixels() -> None:
-    big = natural_image(512, 640, seed=5)
-    half = cv2.resize(big, (320, 256), interpolation=cv2.INTER_AREA)
-    big_report, half_report = analyze_blur(big), analyze_blur(half)
-    assert abs(big_report.score - half_report.score) < 12
-    assert big_report.blurry == half_report.blurry is False
-    # The same relative blur: above the working size both are analysed at one resolution, so a soft
-    # picture scores the same however many pixels it has (below it, the smaller copy is crisper per pixel).
-    soft_big = apply_kernel(big, defocus_kernel(2.0))
-    soft_half = cv2.resize(soft_big, (320, 256), interpolation=cv2.INTER_AREA)
-    soft_big_score = analyze_blur(soft_big, working_side=160).score
-    assert 0 < soft_big_score < 100
-    assert abs(soft_big_score - analyze_blur(soft_half, working_side=160).score) < 2
+def test_judged_at_full_resolution_where_a_slight_blur_shows() -> None:
+    # People cull at 100 %: a 2 px defocus of a big photo is a blurred photo, although the same picture
+    # reduced to half size looks sharp; and a sharp picture stays sharp at every size.
+    big = natural_image(768, 1152, seed=5)
+    half = cv2.resize(big, (576, 384), interpolation=cv2.INTER_AREA)
+    assert not analyze_blur(big).blurry and not analyze_blur(half).blurry
+    soft = apply_kernel(big, defocus_kernel(2.0))
+    assert analyze_blur(soft).blurry
+    assert not analyze_blur(cv2.resize(soft, (288, 192), interpolation=cv2.INTER_AREA)).blurry
+    # working_side reduces a photo before it is judged (a 60 MP scan is judged as 45 MP).
+    assert not analyze_blur(soft, working_side=288).blurry
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_sharp_subject_on_bokeh_is_sharp_and_its_background_out_of_focus(seed: int) -> None:
+    img = on_bokeh(natural_image(288, 384, seed))
+    report = analyze_blur(img)
+    assert not report.blurry and report.kind == "sharp"
+    assert report.background_out_of_focus
+    assert report.verdict() == "sharp subject, background out of focus"
+    rows, cols = report.blur_map.shape
+    yy = (np.arange(rows)[:, None] + 0.5) * report.patch_size  # map cell centres
+    xx = (np.arange(cols)[None, :] + 0.5) * report.patch_size
+    inside = in_ellipse(yy, xx, 288, 384, margin=-24)
+    # Cells further than 2 cells from the subject (each is judged with its neighbours).
+    outside = ~in_ellipse(yy, xx, 288, 384, margin=64)
+    background = report.blur_map[outside]
+    assert np.isfinite(background).mean() > 0.8  # out of focus is judged, not left out
+    assert np.mean(background[np.isfinite(background)] < BLURRY_THRESHOLD) > 0.9
+    assert np.nanmedian(report.blur_map[inside]) > BLURRY_THRESHOLD
+    # The heat map colours the background and leaves the subject clear.
+    rgba = blur_heatmap(report)
+    mask = subject_mask(288, 384)[..., 0]
+    assert rgba[..., 3][mask < 0.01].mean() > rgba[..., 3][mask > 0.99].mean() + 60
+
+
+def test_flat_area_is_not_judgeable_and_hatched_in_the_map() -> None:
+    img = natural_image(192, 384, seed=4)
+    img[:, 192:] = 0.6 + np.random.default_rng(0).normal(0.0, 0.004, (192, 192, 3)).astype(np.float32)
+    report = analyze_blur(img)
+    cols = report.blur_map.shape[1]
+    assert np.isnan(report.blur_map[:, cols // 2 + 1 :]).all()  # the flat half (but its edge): not judgeable
+    assert np.isfinite(report.blur_map[:, : cols // 2 - 1]).all()
+    assert not report.blurry
+    rgba = blur_heatmap(report).astype(int)
+    flat, detailed = rgba[:, 224:], rgba[:, :160]
+    hatched = flat[flat[..., 3] > 0]
+    assert 0.1 < len(hatched) / flat[..., 0].size < 0.4  # thin lines, the photo visible between them
+    greys = [list(HATCH_LIGHT), list(HATCH_DARK)]
+    assert all(list(px[:3]) in greys for px in hatched)  # neutral greys: neither the blurry colour nor clear
+    assert (flat[..., 3] == 0).mean() > 0.5
+    assert detailed[..., 3].mean() < 10  # the sharp half stays clear
+
+
+@pytest.mark.parametrize(
+    ("kind", "kernel"),
+    [
+        ("motion", motion_kernel(np.random.default_rng(7), 5, 0.3)),  # a 5 px shake
+        ("motion", shortened(motion_kernel(np.random.default_rng(8), 9, 0.5), 0.6)),  # a 9 px path at 60 %
+        ("motion", line_kernel(5, 120.0)),
+        ("defocus", defocus_kernel(2.0)),
+        ("defocus", cv2.getGaussianKernel(9, 1.0) @ cv2.getGaussianKernel(9, 1.0).T),  # a slight soft blur
+    ],
+)
+def test_slight_blur_is_flagged_with_its_kind(photo: np.ndarray, kind: str, kernel: np.ndarray) -> None:
+    report = analyze_blur(apply_kernel(photo, kernel.astype(np.float32)))
+    assert report.blurry and report.kind == kind
+    assert report.verdict() == ("blurry (camera shake)" if kind == "motion" else "blurry (out of focus)")
+
+
+def test_the_verdict_never_calls_a_photo_sharp_and_blurred_at_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from engine.cli import main
+
+    photos = {
+        "sharp": natural_image(192, 256, seed=31),
+        "portrait": on_bokeh(natural_image(288, 384, seed=32)),
+        "soft": apply_kernel(natural_image(192, 256, seed=33), defocus_kernel(3.0)),
+        "shaky": apply_kernel(natural_image(192, 256, seed=34), line_kernel(11, 30.0)),
+    }
+    for name, img in photos.items():
+        save_png(tmp_path / f"{name}.png", img)
+    assert main(["blur", *(str(tmp_path / f"{name}.png") for name in photos)]) == 0
+    lines = {
+        Path(line.split(":")[0]).stem: line.split(" — ")[1] for line in capsys.readouterr().out.splitlines()
+    }
+    assert lines["sharp"] == "sharp"
+    assert lines["portrait"] == "sharp subject, background out of focus"  # no blur named beside "sharp"
+    assert lines["soft"].startswith("blurry (out of focus)")
+    assert lines["shaky"] == "blurry (camera shake)"
+    assert main(["blur", "--json", *(str(tmp_path / f"{name}.png") for name in photos)]) == 0
+    for row in map(json.loads, capsys.readouterr().out.splitlines()):
+        assert row["verdict"].startswith("blurry") == row["blurry"]
+        assert row["blurry"] or row["even_blur"] is None  # an even blur is named only for a blurred photo
+
+
+@pytest.mark.parametrize("sigma", [0.03, 0.06])
+def test_a_sharp_photo_denoised_stays_sharp(sigma: float) -> None:
+    from engine.pipeline import restore
+
+    clean = natural_image(192, 256, seed=3)
+    grainy = np.clip(clean + np.random.default_rng(3).normal(0.0, sigma, clean.shape), 0.0, 1.0).astype(
+        np.float32
+    )
+    assert not analyze_blur(grainy).blurry  # grain is not detail, but it does not hide a sharp subject either
+    denoised = restore(grainy, "remove the noise").pixels
+    report = analyze_blur(denoised)
+    assert not report.blurry and report.kind == "sharp"
 
 
 def test_heatmap_is_warm_and_translucent_over_the_blurry_half(photo: np.ndarray) -> None:

@@ -245,6 +245,7 @@ def test_blur_map_adds_a_layer_and_reports_the_score(gimp, tmp_path: Path) -> No
     report = json.loads(result["report"])
     assert report["score"] == pytest.approx(result["score"])
     assert report["kind"] in ("sharp", "motion", "defocus")
+    assert report["verdict"].startswith(("sharp", "blurry")) and report["verdict"] in result["layers"][0]
     heat = _read_dump(result["map"])
     assert heat.shape == (SIZE, SIZE, 4)
     assert result["opacity"] == pytest.approx(70.0)

@@ -158,6 +158,7 @@ def test_blur_request_writes_heatmap_and_score(tmp_path: Path) -> None:
     assert reply["ok"] and reply["channels"] == 4
     assert (reply["width"], reply["height"]) == (64, 48)  # always sent, enlarged or not
     assert reply["kind"] in ("sharp", "motion", "defocus")
+    assert reply["verdict"].startswith(("sharp", "blurry"))  # the same line the app and the CLI show
     heat = np.fromfile(tmp_path / "result.f32", dtype="<f4")
     assert heat.size == 48 * 64 * 4
     assert heat.min() >= 0.0 and heat.max() <= 1.0
