@@ -1,4 +1,4 @@
-"""`photomend` command line: restore, blur, cull, compare, interpret, info.
+"""`photomend` command line: restore, detect, blur, cull, compare, interpret, info.
 
 The GIMP plug-in's installer is the plug-in's own command, `photomend-gimp` (plugin_gimp/install.py).
 """
@@ -198,6 +198,8 @@ def _interpretation_dict(interp: Any) -> dict[str, Any]:
         "text": interp.text,
         "tasks": list(interp.tasks),
         "strength": round(float(interp.strength), 3),
+        # tasks asked for at another strength than "strength" ("brighten it a little, remove all the grain")
+        "strengths": {task: round(float(value), 3) for task, value in getattr(interp, "strengths", ())},
         "scale": int(getattr(interp, "scale", 1)),
         "target": list(interp.target) if getattr(interp, "target", None) else None,
         "understood": bool(interp.understood),
@@ -210,7 +212,7 @@ def _interpretation_dict(interp: Any) -> dict[str, Any]:
 
 def _print_understood(interp: Any, stream: IO[str]) -> None:
     """What an understood instruction asks for, the plan's steps when there are several, and the notes."""
-    print(f"Understood: {interp.summary()}", file=stream)
+    print(interp.message, file=stream)  # "Understood: <summary>", with a note on what is not done, if any
     _print_plan_and_notes(interp, stream, single_step=False)
 
 
@@ -462,7 +464,13 @@ def _progress_lines(every: float = 30.0) -> Any:
 
 def blur_row(path: Path, map_dir: Path | None) -> tuple[dict[str, Any], str]:
     """One photo's `photomend blur` row and its text line; ({"path", "error"}, "") when it cannot be read. A
-    plain function of its arguments, so that --ray runs it as a Ray task."""
+    plain function of its arguments, so that --ray runs it as a Ray task.
+
+    The verdict (engine.blur) says whether the photo is blurry and how; the even blur that `restore` would
+    undo (engine.restorers.defocus) is read and named only for a photo judged out of focus. A sharp photo's
+    spectrum can hold an even blur (its out-of-focus background, its grain's texture), but the photo has
+    nothing to undo, so the line never says "sharp" and names a blur together.
+    """
     from engine.blur import analyze_blur, save_blur_map_png
     from engine.io import read_photo
     from engine.restorers.defocus import estimate_defocus
@@ -470,26 +478,28 @@ def blur_row(path: Path, map_dir: Path | None) -> tuple[dict[str, Any], str]:
     try:
         photo = read_photo(path)
         blur = analyze_blur(photo.pixels)
-        even = estimate_defocus(photo.pixels)
+        even = estimate_defocus(photo.pixels) if blur.blurry and blur.kind == "defocus" else None
     except PhotoMendError as exc:  # a read error names the file; an analysis error gets it here
         reason = str(exc) if isinstance(exc, PhotoReadError) else f"{path}: {exc}"
         return {"path": str(path), "error": reason}, ""
+    if even is not None and not even.found:
+        even = None
     row: dict[str, Any] = {
         "path": str(path),
         "score": round(float(blur.score), 4),
         "blurry": bool(blur.blurry),
         "kind": blur.kind,
-        # The even blur that `restore` would undo for a deblurring request (engine.restorers.defocus).
-        "even_blur": {"shape": even.shape, "size_px": even.size} if even.found else None,
+        "verdict": blur.verdict(),
+        # The even blur that `restore` would undo for a deblurring request (only for an out-of-focus verdict).
+        "even_blur": {"shape": even.shape, "size_px": even.size} if even is not None else None,
     }
     if map_dir is not None:
         h, w = photo.pixels.shape[:2]
         target = map_dir / f"{path.stem}.blurmap.png"
         save_blur_map_png(blur, target, w, h)
         row["map"] = str(target)
-    verdict = f"blurry ({blur.kind})" if blur.blurry else "sharp"
-    undo = f"; {even.describe()}, which restore can undo" if even.found else ""
-    return row, f"{path}: sharpness {blur.score:.3f} — {verdict}{undo}"
+    undo = f"; {even.describe()}, which restore can undo" if even is not None else ""
+    return row, f"{path}: sharpness {blur.score:.3f} — {blur.verdict()}{undo}"
 
 
 def cmd_blur(args: argparse.Namespace) -> int:
@@ -532,6 +542,90 @@ def cmd_blur(args: argparse.Namespace) -> int:
     if failures and not args.json:
         for path, reason in report.failed:
             print(f"failed: {path}: {reason}", file=sys.stderr)
+    return EXIT_SOME_FAILED if failures else EXIT_OK
+
+
+# --- detect ---
+
+
+def detect_row(path: Path, device: str | None) -> tuple[dict[str, Any], str, PhotoMendError | None]:
+    """One photo's `photomend detect` row (path, tasks, scores, instruction) and its text line; a photo that
+    cannot be read gives ({"path", "error"}, "", None), a missing detector or device (..., ..., the error) for
+    the command to stop on. A plain function of its arguments, so that --ray runs it as a Ray task."""
+    from engine.io import read_photo
+    from engine.pipeline import detect_degradations
+
+    try:
+        found = detect_degradations(read_photo(path).pixels, device=device)
+    except (ModelError, DeviceError) as exc:
+        return {"path": str(path), "error": str(exc)}, "", exc
+    except PhotoMendError as exc:  # a read error names the file; any other gets it here
+        reason = str(exc) if isinstance(exc, PhotoReadError) else f"{path}: {exc}"
+        return {"path": str(path), "error": reason}, "", None
+    row: dict[str, Any] = {"path": str(path), **found.as_dict()}
+    if found.tasks:
+        scores = ", ".join(f"{task} {found.probabilities[task]:.2f}" for task in found.tasks)
+        return row, f'{path}: "{found.instruction}" ({scores})', None
+    top = max(found.probabilities, key=found.probabilities.__getitem__)
+    return row, f"{path}: looks clean (highest score: {top} {found.probabilities[top]:.2f})", None
+
+
+def cmd_detect(args: argparse.Namespace) -> int:
+    from engine.batch import BatchUsageError, collect_inputs
+
+    try:
+        _check_ray(args)
+    except BatchUsageError as exc:
+        print(f"photomend: {shown(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    found, collected = collect_inputs(args.inputs)
+    failures: list[tuple[str, str]] = [(str(path), f"{path}: {reason}") for path, reason in collected.failed]
+    for path, reason in failures:
+        if args.json:
+            _print_json({"path": path, "error": reason})
+        else:
+            print(f"failed: {shown(reason)}", file=sys.stderr)
+    bar = ProgressBar()
+    flagged = clean = 0
+    with cancel_on_interrupt() as cancel:
+        calls = [(path, args.device) for path, _rel in found]
+        if args.ray is not None:
+            from engine.cluster import run_tasks_on_ray
+
+            rows = run_tasks_on_ray(detect_row, calls, ray=_ray_options(args), cancel=cancel)
+        else:
+            rows = (detect_row(*call) for call in calls)
+        try:
+            for done, (row, line, fatal) in enumerate(rows, 1):
+                if cancel.cancelled:
+                    return exit_code_for_signal(cancel.signum)
+                if fatal is not None:
+                    raise fatal
+                bar.close()
+                if "error" in row:
+                    failures.append((row["path"], row["error"]))
+                    if args.json:
+                        _print_json(row)
+                    else:
+                        print(f"failed: {shown(row['error'])}", file=sys.stderr)
+                else:
+                    flagged, clean = flagged + bool(row["tasks"]), clean + (not row["tasks"])
+                    if args.json:
+                        _print_json(row)
+                    else:
+                        print(shown(line), flush=True)
+                bar(done / max(1, len(calls)), f"{done}/{len(calls)} photos")
+        finally:
+            bar.close()
+        if cancel.cancelled:
+            return exit_code_for_signal(cancel.signum)
+    if not args.json:
+        summary = f"{flagged} need restoring, {clean} look clean"
+        print(f"photomend: {summary}" + (f", {len(failures)} failed" if failures else ""), file=sys.stderr)
+        if failures:
+            print("These could not be read:", file=sys.stderr)
+            for _path, reason in failures:
+                print(f"  {shown(reason)}", file=sys.stderr)
     return EXIT_SOME_FAILED if failures else EXIT_OK
 
 
@@ -620,7 +714,7 @@ def cmd_interpret(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(_interpretation_dict(interp))
     elif interp.understood:
-        print(f"{interp.summary()}")
+        print(interp.message.removeprefix("Understood: "))
         _print_plan_and_notes(interp, sys.stdout, single_step=True)
     else:
         print(interp.message)
@@ -640,6 +734,9 @@ def cmd_info(args: argparse.Namespace) -> int:
                 for entry in value:
                     if isinstance(entry, dict) and "id" in entry:
                         state = "ok (sha256 verified)" if entry.get("verified") else entry.get("message", "")
+                        if entry.get("verified") and entry.get("device"):
+                            # What the loaded session really runs on (session.get_providers()).
+                            state += f", runs on {entry['device']} ({', '.join(entry.get('providers', []))})"
                         print(f"  {entry['id']}: {state}")
                     else:
                         print(f"  {entry}")
@@ -718,6 +815,17 @@ def build_parser() -> argparse.ArgumentParser:
     device_option(p)
     ray_options(p)
     p.set_defaults(func=cmd_restore)
+
+    p = sub.add_parser("detect", help="what each photo needs: the instruction an empty prompt would run")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="photos or folders (searched recursively)")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="one JSON object per line per photo: path, tasks, scores, instruction (error for a bad file)",
+    )
+    device_option(p)
+    ray_options(p)
+    p.set_defaults(func=cmd_detect)
 
     p = sub.add_parser("blur", help="sharpness score, blurry verdict and kind per photo")
     p.add_argument("inputs", nargs="+", metavar="INPUT")

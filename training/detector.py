@@ -4,10 +4,15 @@ It sees the canvas built by `engine.pipeline.detect.detector_canvas` (the whole 
 quadrant, three native-resolution windows in the others), so training and the engine share one input
 builder. Trained on the same synthetic degradations as the restoration network (training.degradations).
 
-    python -m training.detector data  --out training/cache/detector --samples 6000
-    python -m training.detector train --data training/cache/detector --out runs/detector
-    python -m training.detector export --checkpoint runs/detector/detector.pt \
-        --onnx resources/models/detector.onnx --threshold 0.6
+    python -m training.detector data  --out training/cache/detector2 --samples 7000
+    python -m training.detector train --data training/cache/detector2 --out runs/detector2 --epochs 6
+    python -m training.detector export --checkpoint runs/detector2/detector.pt --onnx runs/detector2/raw.onnx
+    python -m bench.detector_accuracy --model runs/detector2/raw.onnx --cache runs/detbench --calibrate
+    python -m training.detector export --checkpoint runs/detector2/detector.pt \
+        --onnx resources/models/detector.onnx --thresholds denoise=0.7,deblur=0.6,...  # what --calibrate says
+
+It trains on BSD432's and the large photos' training parts only (training.detector_split): their calibration
+parts pick the thresholds, their report parts and McMaster/Set14 are what bench.detector_accuracy reports.
 """
 
 from __future__ import annotations
@@ -28,8 +33,9 @@ from torch import nn
 from torch.nn import functional as F  # noqa: N812
 
 from engine.pipeline.detect import detector_canvas
-from training.data import load_images
+from training.degradations.jpeg import jpeg_compress
 from training.degradations.pipeline import TASKS, degrade
+from training.detector_split import DATA, bsd_photos, faint_tasks, wallpaper_photos
 
 __all__ = [
     "DegradationDetector",
@@ -41,7 +47,6 @@ __all__ = [
 ]
 
 SIDE = 256  # engine.models.registry DETECTOR.minimum_size: the side of the canvas it sees
-DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,9 @@ class DetectorConfig:
     hidden: int = 128
     dropout: float = 0.2
     tasks: tuple[str, ...] = TASKS
+    #: "patch4": one 4x4 stride-4 convolution; "conv2": two overlapping 3x3 stride-2 convolutions (every
+    #: pixel's neighbours seen before any stride: finer grain and streak cues, for about 3x the compute)
+    stem: str = "patch4"
 
 
 def _fixed_kernel(rows: list[list[float]]) -> torch.Tensor:
@@ -127,17 +135,26 @@ class PhotoStatistics(nn.Module):
         )
 
 
-def _trunk(widths: tuple[int, ...]) -> nn.Sequential:
-    """Patchify stem (4x4, stride 4) then 3x3 convolutions: cheap enough to train on two CPU cores.
+def _trunk(widths: tuple[int, ...], stem: str = "patch4") -> nn.Sequential:
+    """A stem down to 1/4 of the side, then 3x3 convolutions: cheap enough to train on two CPU cores.
 
-    The stem still sees every full-resolution pixel (non-overlapping 4x4 patches), so pixel-scale cues
-    (noise, 8x8 block edges, lost fine detail) survive into the features.
+    Either stem sees every full-resolution pixel, so pixel-scale cues (noise, 8x8 block edges, lost fine
+    detail) survive into the features: "patch4" as non-overlapping 4x4 patches, "conv2" through two
+    overlapping 3x3 stride-2 convolutions.
     """
-    layers: list[nn.Module] = [
-        nn.Conv2d(3, widths[0], 4, stride=4, bias=False),
-        nn.BatchNorm2d(widths[0]),
-        nn.ReLU(),
-    ]
+    if stem == "patch4":
+        layers: list[nn.Module] = [nn.Conv2d(3, widths[0], 4, stride=4, bias=False)]
+    elif stem == "conv2":
+        half = max(8, widths[0] // 2)
+        layers = [
+            nn.Conv2d(3, half, 3, stride=2, padding=1, bias=False),
+            nn.BatchNorm2d(half),
+            nn.ReLU(),
+            nn.Conv2d(half, widths[0], 3, stride=2, padding=1, bias=False),
+        ]
+    else:
+        raise ValueError(f"unknown stem {stem!r}")
+    layers += [nn.BatchNorm2d(widths[0]), nn.ReLU()]
     for i, width in enumerate(widths[1:]):
         stride = 2 if i < len(widths) - 2 else 1
         layers += [
@@ -155,8 +172,8 @@ class DegradationDetector(nn.Module):
         super().__init__()
         self.config = config or DetectorConfig()
         width = self.config.widths[-1]
-        self.local_trunk = _trunk(self.config.widths)
-        self.global_trunk = _trunk(self.config.widths)
+        self.local_trunk = _trunk(self.config.widths, self.config.stem)
+        self.global_trunk = _trunk(self.config.widths, self.config.stem)
         self.statistics = PhotoStatistics()
         stat_count = 3 * PhotoStatistics.local_count + PhotoStatistics.global_count
         self.stat_norm = nn.BatchNorm1d(stat_count)
@@ -209,34 +226,57 @@ class DegradationDetector(nn.Module):
 # --------------------------------------------------------------------------------------------- data
 
 _SOURCES: dict[str, list[np.ndarray]] = {}
-PHOTO_SHARE = 0.35  # the rest comes from BSD432
-PHOTO_MAX_SIDE = 1600  # photos are resized to a random long side up to this before degrading
-PHOTO_MIN_SIDE = 384
-CLEAN_SHARE = 0.2
-TASK_COUNT_WEIGHTS = (0.5, 0.35, 0.15)  # 1, 2 or 3 degradations when not clean
+PHOTO_SHARE = 0.4  # the rest comes from BSD432
+PHOTO_MAX_SIDE = 1600  # photos are resized to a random long side up to this before degrading...
+PHOTO_MIN_SIDE = 256
+#: ...or a crop is taken at their native size (a 4-6 MP photo's pixels: fine grain, soft optics, its own
+#: JPEG), between these sides
+NATIVE_SHARE = 0.4
+NATIVE_CROP = (384, 1280)
+CLEAN_SHARE = 0.3
+TASK_COUNT_WEIGHTS = (0.4, 0.45, 0.15)  # 1, 2 or 3 degradations when not clean
+#: photos reach people as good JPEGs: this share of the samples without a JPEG fault is saved at quality
+#: CLEAN_JPEG_QUALITY (which is no fault) after its degradations
+CLEAN_JPEG_SHARE = 0.35
+CLEAN_JPEG_QUALITY = (75, 96)
+#: label value of a fault too faint to count (training.detector_split.is_faint): left out of the loss
+FAINT = 2
 
 
-def sample_task_set(rng: np.random.Generator) -> tuple[str, ...]:
-    """Clean 20 %; otherwise 1, 2 or 3 distinct tasks drawn uniformly."""
-    if rng.random() < CLEAN_SHARE:
+def sample_task_set(rng: np.random.Generator, clean_share: float = CLEAN_SHARE) -> tuple[str, ...]:
+    """Clean `clean_share` of the time; otherwise 1, 2 or 3 distinct tasks drawn uniformly."""
+    if rng.random() < clean_share:
         return ()
     count = int(rng.choice(len(TASK_COUNT_WEIGHTS), p=TASK_COUNT_WEIGHTS)) + 1
     return tuple(str(t) for t in rng.choice(TASKS, size=count, replace=False))
 
 
+def _read_rgb(path: Path) -> np.ndarray:
+    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise OSError(f"{path}: cannot decode")
+    return np.ascontiguousarray(bgr[:, :, ::-1])
+
+
 def _init_sources(photos: str, bsd: str) -> None:
     cv2.setNumThreads(1)
-    _SOURCES["photos"] = load_images(Path(photos), max_side=PHOTO_MAX_SIDE)
-    _SOURCES["bsd"] = load_images(Path(bsd))
+    _SOURCES["photos"] = [_read_rgb(p) for p in wallpaper_photos("training", Path(photos))]
+    _SOURCES["bsd"] = [_read_rgb(p) for p in bsd_photos("training", Path(bsd))]
 
 
 def _source_image(rng: np.random.Generator) -> np.ndarray:
     if rng.random() < PHOTO_SHARE:
         img = _SOURCES["photos"][int(rng.integers(len(_SOURCES["photos"])))]
-        # A random size stands for photos from different cameras; the clean source gets cleaner when shrunk.
-        side = int(rng.integers(PHOTO_MIN_SIDE, PHOTO_MAX_SIDE + 1))
-        scale = min(1.0, side / max(img.shape[:2]))
-        if scale < 1.0:
+        if rng.random() < NATIVE_SHARE:
+            # Lattice-aligned, so that the photo's own JPEG blocks keep their phase.
+            ch, cw = (min(int(rng.integers(*NATIVE_CROP)), n) // 16 * 16 for n in img.shape[:2])
+            y = int(rng.integers(0, img.shape[0] - ch + 1)) // 16 * 16
+            x = int(rng.integers(0, img.shape[1] - cw + 1)) // 16 * 16
+            img = img[y : y + ch, x : x + cw]
+        else:
+            # A random size stands for photos from different cameras; the source gets cleaner when shrunk.
+            side = int(rng.integers(PHOTO_MIN_SIDE, PHOTO_MAX_SIDE + 1))
+            scale = min(1.0, side / max(img.shape[:2]))
             size = (max(1, round(img.shape[1] * scale)), max(1, round(img.shape[0] * scale)))
             img = cv2.resize(img, size, interpolation=cv2.INTER_AREA)
     else:
@@ -254,21 +294,26 @@ def canvas_u8(pixels: np.ndarray) -> np.ndarray:
     return np.round(canvas * 255.0).astype(np.uint8)
 
 
-def _one_sample(args: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    seed, index = args
+def _one_sample(args: tuple[int, int, float]) -> tuple[np.ndarray, np.ndarray]:
+    seed, index, clean_share = args
     rng = np.random.default_rng([seed, index])
     img = _source_image(rng)
-    tasks = sample_task_set(rng)
+    tasks = sample_task_set(rng, clean_share)
     degraded = degrade(img, tasks, rng)
-    label = np.array([t in degraded.tasks for t in TASKS], np.uint8)
-    return canvas_u8(degraded.image), label
+    pixels = degraded.image
+    if "jpeg" not in degraded.tasks and rng.random() < CLEAN_JPEG_SHARE:
+        pixels = jpeg_compress(pixels, int(rng.integers(*CLEAN_JPEG_QUALITY)))
+    faint = faint_tasks(degraded.params)
+    label = np.array([FAINT if t in faint else int(t in degraded.tasks) for t in TASKS], np.uint8)
+    return canvas_u8(pixels), label
 
 
 def make_samples(
-    count: int, seed: int, *, photos: Path, bsd: Path, workers: int = 2
+    count: int, seed: int, *, photos: Path, bsd: Path, workers: int = 2, clean_share: float = CLEAN_SHARE
 ) -> tuple[np.ndarray, np.ndarray]:
-    """`count` (canvas uint8 (N,256,256,3), labels uint8 (N,6)) pairs; deterministic for a seed."""
-    jobs = [(seed, i) for i in range(count)]
+    """`count` (canvas uint8 (N,256,256,3), labels uint8 (N,6): 1 a fault, 0 none, FAINT too faint to
+    count) pairs; deterministic for a seed."""
+    jobs = [(seed, i, clean_share) for i in range(count)]
     with Pool(workers, initializer=_init_sources, initargs=(str(photos), str(bsd))) as pool:
         results = pool.map(_one_sample, jobs, chunksize=32)
     return np.stack([r[0] for r in results]), np.stack([r[1] for r in results])
@@ -286,6 +331,9 @@ class TrainSettings:
     seed: int = 0
     threads: int = 2
     holdout: float = 0.1  # share of the generated samples kept for validation while training
+    #: "sqrt": positives weighted by sqrt(negatives / positives) per task (recall); "none": plain BCE, which
+    #: leaves the clean photos their full say (the thresholds are calibrated afterwards either way)
+    pos_weight: str = "sqrt"
 
 
 def _to_tensor(canvases: np.ndarray) -> torch.Tensor:
@@ -293,6 +341,9 @@ def _to_tensor(canvases: np.ndarray) -> torch.Tensor:
 
 
 def _f1_table(probs: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    """F1 per task and exact task sets at 0.5, over the samples with no faint fault."""
+    counted = np.all(labels != FAINT, axis=1)
+    probs, labels = probs[counted], labels[counted]
     pred = probs >= 0.5
     out = {}
     for i, task in enumerate(TASKS):
@@ -301,6 +352,8 @@ def _f1_table(probs: np.ndarray, labels: np.ndarray) -> dict[str, float]:
         fn = float(np.sum(~pred[:, i] & (labels[:, i] == 1)))
         out[task] = 2 * tp / max(1.0, 2 * tp + fp + fn)
     out["exact"] = float(np.mean(np.all(pred == (labels == 1), axis=1)))
+    clean = np.all(labels == 0, axis=1)
+    out["clean_flagged"] = float(np.mean(np.any(pred[clean], axis=1))) if clean.any() else float("nan")
     return out
 
 
@@ -314,7 +367,11 @@ def _predict(model: DegradationDetector, canvases: np.ndarray, batch: int = 64) 
 
 
 def train(
-    canvases: np.ndarray, labels: np.ndarray, settings: TrainSettings, log_path: Path | None = None
+    canvases: np.ndarray,
+    labels: np.ndarray,
+    settings: TrainSettings,
+    log_path: Path | None = None,
+    config: DetectorConfig | None = None,
 ) -> tuple[DegradationDetector, list[dict]]:
     """Train from scratch on generated samples (AdamW, one-cycle cosine); returns the model and its log."""
     torch.manual_seed(settings.seed)
@@ -323,15 +380,17 @@ def train(
     order = rng.permutation(len(canvases))
     n_hold = int(len(canvases) * settings.holdout)
     hold, fit = order[:n_hold], order[n_hold:]
-    model = DegradationDetector()
+    model = DegradationDetector(config)
     optimiser = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
     steps_per_epoch = math.ceil(len(fit) / settings.batch_size)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
         optimiser, max_lr=settings.lr, total_steps=settings.epochs * steps_per_epoch, pct_start=0.15
     )
     # Positives are rarer than negatives for every task; weighting them evens precision against recall.
-    positive_rate = labels[fit].mean(axis=0).clip(0.05, 0.95)
+    positive_rate = (labels[fit] == 1).mean(axis=0).clip(0.05, 0.95)
     pos_weight = torch.tensor((1 - positive_rate) / positive_rate, dtype=torch.float32).sqrt()
+    if settings.pos_weight == "none":
+        pos_weight = torch.ones_like(pos_weight)
     # The statistics have no weights: computing them once saves a third of every training step.
     with torch.no_grad():
         stats = torch.cat(
@@ -346,9 +405,13 @@ def train(
         for start in range(0, len(shuffled), settings.batch_size):
             idx = np.sort(shuffled[start : start + settings.batch_size])
             x = _to_tensor(canvases[idx])
-            y = torch.from_numpy(labels[idx]).float()
+            y = torch.from_numpy(labels[idx] == 1).float()
+            counts = torch.from_numpy(
+                labels[idx] != FAINT
+            ).float()  # a faint fault is neither taught nor punished
             logits = model.classify(x, stats[torch.from_numpy(idx)])
-            loss = F.binary_cross_entropy_with_logits(logits, y, pos_weight=pos_weight)
+            losses = F.binary_cross_entropy_with_logits(logits, y, pos_weight=pos_weight, reduction="none")
+            loss = (losses * counts).sum() / counts.sum().clamp(min=1.0)
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
@@ -359,7 +422,7 @@ def train(
             "epoch": epoch + 1,
             "loss": round(total / len(fit), 4),
             "minutes": round((time.perf_counter() - started) / 60, 2),
-            **{(f"f1_{k}" if k != "exact" else "exact"): round(v, 4) for k, v in scores.items()},
+            **{(k if k in ("exact", "clean_flagged") else f"f1_{k}"): round(v, 4) for k, v in scores.items()},
         }
         log.append(entry)
         print(json.dumps(entry), flush=True)
@@ -384,24 +447,33 @@ def load_checkpoint(path: Path) -> DegradationDetector:
             hidden=int(config["hidden"]),
             dropout=float(config["dropout"]),
             tasks=tuple(config["tasks"]),
+            stem=str(config.get("stem", "patch4")),
         )
     )
     model.load_state_dict(blob["state"])
     return model.eval()
 
 
-def export_onnx(model: DegradationDetector, path: Path, threshold: float = 0.5) -> None:
+def export_onnx(model: DegradationDetector, path: Path, threshold: float | dict[str, float] = 0.5) -> None:
     """ONNX with input `image` (B,3,256,256) and output `logits` (B,6), as engine.models.registry expects.
 
-    `threshold` is folded into the last bias so that the engine's fixed 0.5 on the sigmoid means
-    `threshold` on this model's probabilities (the operating point chosen on the training holdout).
+    `threshold` (one for every task, or one per task by name) is folded into the last bias so that the
+    engine's fixed 0.5 on the sigmoid means that threshold on this model's probabilities (each task's
+    operating point, picked by `python -m bench.detector_accuracy --calibrate` on the calibration part).
     """
     model = copy.deepcopy(model).eval()
-    if threshold != 0.5:
-        last = model.head[-1]
-        assert isinstance(last, nn.Linear) and last.bias is not None
-        with torch.no_grad():
-            last.bias -= math.log(threshold / (1.0 - threshold))
+    per_task = threshold if isinstance(threshold, dict) else {task: threshold for task in model.config.tasks}
+    unknown = set(per_task) - set(model.config.tasks)
+    if unknown:
+        raise ValueError(f"thresholds for unknown tasks {sorted(unknown)}; tasks: {model.config.tasks}")
+    shift = torch.tensor(
+        [math.log(p / (1.0 - p)) for p in (per_task.get(t, 0.5) for t in model.config.tasks)],
+        dtype=torch.float32,
+    )
+    last = model.head[-1]
+    assert isinstance(last, nn.Linear) and last.bias is not None
+    with torch.no_grad():
+        last.bias -= shift
     dummy = torch.rand(1, 3, model.config.side, model.config.side)
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.onnx.export(
@@ -427,37 +499,60 @@ def main(argv: list[str] | None = None) -> None:
     p_data.add_argument("--samples", type=int, default=6000)
     p_data.add_argument("--seed", type=int, default=0)
     p_data.add_argument("--workers", type=int, default=2)
+    p_data.add_argument("--clean-share", type=float, default=CLEAN_SHARE, help="share of clean samples")
     p_data.add_argument("--photos", type=Path, default=DATA / "photos")
     p_data.add_argument("--bsd", type=Path, default=DATA / "bsd432")
     p_train = sub.add_parser("train", help="train the detector on generated canvases")
-    p_train.add_argument("--data", type=Path, required=True)
+    p_train.add_argument("--data", type=Path, nargs="+", required=True, help="one or more `data` folders")
     p_train.add_argument("--out", type=Path, required=True)
     p_train.add_argument("--epochs", type=int, default=TrainSettings.epochs)
     p_train.add_argument("--threads", type=int, default=2)
+    p_train.add_argument("--stem", choices=("patch4", "conv2"), default=DetectorConfig.stem)
+    p_train.add_argument("--widths", default=None, help="e.g. 32,48,64,96 (default: DetectorConfig's)")
+    p_train.add_argument("--hidden", type=int, default=DetectorConfig.hidden)
+    p_train.add_argument(
+        "--pos-weight", choices=("sqrt", "none"), default=TrainSettings.pos_weight, help="weight of positives"
+    )
     p_export = sub.add_parser("export", help="export a checkpoint to ONNX")
     p_export.add_argument("--checkpoint", type=Path, required=True)
     p_export.add_argument("--onnx", type=Path, required=True)
     p_export.add_argument("--threshold", type=float, default=0.5, help="probability that becomes 0.5")
+    p_export.add_argument(
+        "--thresholds",
+        default=None,
+        help="one per task, e.g. denoise=0.7,deblur=0.6 (others: --threshold), as --calibrate prints them",
+    )
     args = parser.parse_args(argv)
 
     if args.command == "data":
         args.out.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
         canvases, labels = make_samples(
-            args.samples, args.seed, photos=args.photos, bsd=args.bsd, workers=args.workers
+            args.samples,
+            args.seed,
+            photos=args.photos,
+            bsd=args.bsd,
+            workers=args.workers,
+            clean_share=args.clean_share,
         )
         np.save(args.out / "canvases.npy", canvases)
         np.save(args.out / "labels.npy", labels)
         print(
-            f"{len(canvases)} samples in {time.perf_counter() - started:.0f} s; positives per task:",
-            dict(zip(TASKS, labels.sum(axis=0).tolist(), strict=True)),
+            f"{len(canvases)} samples in {time.perf_counter() - started:.0f} s; positives (faint) per task:",
+            {
+                t: f"{int(np.sum(labels[:, i] == 1))} ({int(np.sum(labels[:, i] == FAINT))})"
+                for i, t in enumerate(TASKS)
+            },
+            f"clean {int(np.sum(np.all(labels == 0, axis=1)))}",
         )
     elif args.command == "train":
         args.out.mkdir(parents=True, exist_ok=True)
-        canvases = np.load(args.data / "canvases.npy")
-        labels = np.load(args.data / "labels.npy")
-        settings = TrainSettings(epochs=args.epochs, threads=args.threads)
-        model, log = train(canvases, labels, settings, args.out / "log.jsonl")
+        canvases = np.concatenate([np.load(folder / "canvases.npy") for folder in args.data])
+        labels = np.concatenate([np.load(folder / "labels.npy") for folder in args.data])
+        settings = TrainSettings(epochs=args.epochs, threads=args.threads, pos_weight=args.pos_weight)
+        widths = tuple(int(w) for w in args.widths.split(",")) if args.widths else DetectorConfig.widths
+        config = DetectorConfig(widths=widths, hidden=args.hidden, stem=args.stem)
+        model, log = train(canvases, labels, settings, args.out / "log.jsonl", config=config)
         save_checkpoint(
             model,
             args.out / "detector.pt",
@@ -465,7 +560,14 @@ def main(argv: list[str] | None = None) -> None:
         )
         print(f"saved {args.out / 'detector.pt'}")
     else:
-        export_onnx(load_checkpoint(args.checkpoint), args.onnx, threshold=args.threshold)
+        model = load_checkpoint(args.checkpoint)
+        threshold: float | dict[str, float] = args.threshold
+        if args.thresholds:
+            threshold = {task: args.threshold for task in model.config.tasks}
+            for item in args.thresholds.split(","):
+                task, _, value = item.partition("=")
+                threshold[task.strip()] = float(value)
+        export_onnx(model, args.onnx, threshold=threshold)
         print(f"wrote {args.onnx} ({args.onnx.stat().st_size / 1024:.0f} KiB)")
 
 

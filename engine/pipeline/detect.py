@@ -1,13 +1,17 @@
-"""Automatic degradation detection: which restorations a photo seems to need (for an empty prompt)."""
+"""Automatic degradation detection: which restorations a photo seems to need (`photomend detect`, and what
+an empty prompt runs in restore, the batch and the app: all go through `detect_degradations`)."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
 
 from engine.instructions import TASKS, Interpretation, interpret
+from engine.instructions.interpret import NORMAL
 from engine.models import get_spec
 from engine.runtime import get_session
 
@@ -16,35 +20,60 @@ from engine.runtime import get_session
 DETECTED_TASKS = tuple(task for task in TASKS if task != "upscale")
 
 DETECTOR_MODEL_ID = "detector"
+#: A task is flagged when its score (the sigmoid of its logit) reaches this. Each task's own operating point
+#: is folded into the model's last bias at export (training/detector.py, resources/models/detector.md), so
+#: one number serves every task here.
 DETECTION_THRESHOLD = 0.5
 
-# Plain-language phrase per task; the suggestion is built from these and then interpreted like
-# any typed prompt, so the user sees (and can edit) exactly the instruction that will run.
+# Plain-language phrase per task; the suggestion is built from these, shown to the user (who can edit it)
+# and run. The tasks that run are the detected ones even where the words would be read differently.
 _TASK_PHRASES = {
     "denoise": "remove the noise",
     "deblur": "fix the blur",
     "dehaze": "remove the haze",
     "derain": "remove the rain",
-    "lowlight": "brighten it",
+    "lowlight": "brighten the dark photo",
     "jpeg": "clean up the jpeg artifacts",
 }
 
 
 @dataclass(frozen=True)
 class DetectedDegradations:
-    """Per-task probabilities from the detector and the tasks above threshold."""
+    """Per-task scores from the detector (`probabilities`, in [0, 1]) and the tasks at or above threshold."""
 
     probabilities: dict[str, float]
     tasks: tuple[str, ...]
 
     @property
     def instruction(self) -> str:
+        """The proposed prompt ("remove the noise and brighten the dark photo"); "" for a clean photo."""
         phrases = [_TASK_PHRASES[t] for t in self.tasks]
         if not phrases:
             return ""
         if len(phrases) == 1:
             return phrases[0]
         return ", ".join(phrases[:-1]) + " and " + phrases[-1]
+
+    def as_dict(self) -> dict[str, Any]:
+        """`tasks`, `scores` (per task, rounded) and `instruction`: what `photomend detect --json` prints."""
+        return {
+            "tasks": list(self.tasks),
+            "scores": {task: round(p, 4) for task, p in self.probabilities.items()},
+            "instruction": self.instruction,
+        }
+
+    def interpretation(self) -> Interpretation | None:
+        """What an empty prompt runs: the proposed prompt, interpreted like a typed one (its wording sets the
+        network's conditioning and the strength), with exactly the detected tasks; None for a clean photo."""
+        if not self.tasks:
+            return None
+        interp = interpret(self.instruction)
+        if interp.understood and interp.tasks == self.tasks:
+            return interp
+        # The text model may merge or drop a phrase of a long list: the detector's verdict is what runs.
+        strength = interp.strength if interp.understood else NORMAL
+        chosen = dataclasses.replace(interp, tasks=self.tasks, strength=strength, understood=True, scale=1)
+        return dataclasses.replace(chosen, message=f"Understood: {chosen.summary()}", target=None)
 
 
 # The detector sees a side x side canvas of four quadrants (side // 2 each):
@@ -133,26 +162,35 @@ def detector_canvas(pixels: np.ndarray, side: int) -> np.ndarray:
     return canvas
 
 
-def _detector_input(pixels: np.ndarray, side: int) -> np.ndarray:
+def detector_input(pixels: np.ndarray, side: int) -> np.ndarray:
+    """The (1, 3, side, side) float32 tensor the detector takes for an H x W x 3 float32 photo."""
     canvas = detector_canvas(pixels, side)
     return np.ascontiguousarray(canvas.transpose(2, 0, 1)[None], dtype=np.float32)
 
 
-def detect_degradations(pixels: np.ndarray, *, device: str | None = None) -> DetectedDegradations:
-    """Run the detector on an H x W x 3 float32 photo."""
+def detector_logits(pixels: np.ndarray, *, device: str | None = None) -> np.ndarray:
+    """The shipped detector's raw logits for an H x W x 3 float32 photo, (len(DETECTED_TASKS),) float64."""
     spec = get_spec(DETECTOR_MODEL_ID)
     session = get_session(spec, device)
-    side = spec.minimum_size
-    logits = session.run({spec.inputs[0]: _detector_input(pixels, side)})[0].reshape(-1)
-    probs = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
+    logits = session.run({spec.inputs[0]: detector_input(pixels, spec.minimum_size)})[0]
+    return np.asarray(logits, np.float64).reshape(-1)
+
+
+def degradations_from_logits(logits: np.ndarray) -> DetectedDegradations:
+    """The verdict for detector logits (DETECTED_TASKS order): sigmoid scores and the tasks over threshold."""
+    probs = 1.0 / (1.0 + np.exp(-np.asarray(logits, np.float64).reshape(-1)))
     probabilities = {task: float(p) for task, p in zip(DETECTED_TASKS, probs, strict=True)}
     tasks = tuple(t for t in DETECTED_TASKS if probabilities[t] >= DETECTION_THRESHOLD)
     return DetectedDegradations(probabilities=probabilities, tasks=tasks)
 
 
+def detect_degradations(pixels: np.ndarray, *, device: str | None = None) -> DetectedDegradations:
+    """What an H x W x 3 float32 photo needs: the one judgement behind `photomend detect` and every empty
+    prompt (restore, the batch, the app's suggestion). Raises ModelError, DeviceError."""
+    return degradations_from_logits(detector_logits(pixels, device=device))
+
+
 def suggest_instruction(pixels: np.ndarray, *, device: str | None = None) -> Interpretation | None:
-    """The instruction PhotoMend proposes for a photo, or None when it looks clean."""
-    detected = detect_degradations(pixels, device=device)
-    if not detected.tasks:
-        return None
-    return interpret(detected.instruction)
+    """The instruction an empty prompt runs for a photo (detect_degradations' tasks), or None when it looks
+    clean."""
+    return detect_degradations(pixels, device=device).interpretation()

@@ -10,17 +10,14 @@ import numpy as np
 
 from engine.errors import InstructionError
 from engine.instructions import Interpretation, interpret
-from engine.instructions.head import STRENGTH_LEVELS
 from engine.io import Photo
 from engine.models import RESTORE
-from engine.pipeline.plan import Plan, StepReport, make_plan, run_plan
+from engine.pipeline.plan import Plan, StepReport, make_plan, run_plan, strength_blend
 from engine.progress import CancelToken, ProgressCallback, no_progress
 from engine.restorers import StepContext
 from engine.restorers.scene import shrink_to
 from engine.runtime import get_session
 from engine.tiling import default_tile_size
-
-NORMAL_STRENGTH = STRENGTH_LEVELS[1]
 
 
 def blend(original: np.ndarray, restored: np.ndarray, strength: float) -> np.ndarray:
@@ -49,7 +46,7 @@ def instruction_blend(interpretation: Interpretation) -> float:
     itself is conditioned on the wording. Only gentle requests ("slightly") are mixed back towards the
     original, in proportion to the head's strength relative to a plain request.
     """
-    return float(min(1.0, interpretation.strength / NORMAL_STRENGTH))
+    return strength_blend(interpretation.strength)
 
 
 @dataclass
@@ -145,7 +142,9 @@ def restore(
     pixels = shrink_to(source, max_side)
     started = time.perf_counter()
     progress(0.0, "understanding the instruction")
-    interpretation, auto = _resolve_instruction(pixels, instruction, device)
+    # An empty prompt is detected on the photo as given, not on a preview's shrunk copy: the same pixels
+    # `photomend detect` and the app's suggestion judge, so they cannot disagree.
+    interpretation, auto = _resolve_instruction(source, instruction, device)
     if cancel is not None:
         cancel.raise_if_cancelled()
     session = get_session(RESTORE, device)  # the device every step runs on, and an early ModelError

@@ -15,6 +15,7 @@ from engine.pipeline.detect import DETECTED_TASKS as TASKS  # noqa: E402  (the d
 from engine.pipeline.detect import detector_canvas  # noqa: E402
 from tests.conftest import add_noise, textured_image  # noqa: E402
 from training.detector import (  # noqa: E402
+    CLEAN_SHARE,
     DegradationDetector,
     PhotoStatistics,
     canvas_u8,
@@ -107,7 +108,7 @@ def test_task_sets_cover_clean_and_composites() -> None:
     rng = np.random.default_rng(0)
     drawn = [sample_task_set(rng) for _ in range(2000)]
     clean_share = np.mean([len(t) == 0 for t in drawn])
-    assert 0.15 < clean_share < 0.25
+    assert abs(clean_share - CLEAN_SHARE) < 0.05
     assert {len(t) for t in drawn} == {0, 1, 2, 3}
     assert all(len(set(t)) == len(t) and set(t) <= set(TASKS) for t in drawn)
 

@@ -177,9 +177,10 @@ def test_an_expert_starts_silent_and_then_changes_only_what_its_task_prompts_ask
         assert torch.equal(with_expert(image, emb), small(image, emb))  # zero last layer: silent
         perturb(with_expert.experts)  # as if trained
         change = (with_expert(image, emb) - small(image, emb)).abs().amax(dim=(1, 2, 3))
-    # gated by the task prior's deblur probability: the blur prompt changes, the others (nearly) do not
+    # gated by the task prior's deblur probability: the blur prompt changes, the others (nearly) do not (the
+    # head gives them 1-2 % deblur, the blur prompt over 90 %)
     assert float(change[0]) > 1e-3
-    assert float(change[1:].max()) < 0.02 * float(change[0])
+    assert float(change[1:].max()) < 0.05 * float(change[0])
     with pytest.raises(ValueError, match="task prior"):
         RestoreNet(dataclasses.replace(TINY, experts=("deblur",)))
     with pytest.raises(ValueError, match="no task named"):
