@@ -434,6 +434,27 @@ def _check_ray(args: argparse.Namespace) -> None:
         raise BatchUsageError(str(exc)) from None
 
 
+def _ray_refused(args: argparse.Namespace) -> int | None:
+    """EXIT_USAGE, said in one line, when --ray cannot be had (_check_ray); None when the command goes on."""
+    from engine.batch import BatchUsageError
+
+    try:
+        _check_ray(args)
+    except BatchUsageError as exc:
+        print(f"photomend: {shown(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    return None
+
+
+def _per_photo(function: Any, calls: list[tuple[Any, ...]], args: argparse.Namespace, cancel: Any) -> Any:
+    """function(*call) for each call, in order: as Ray tasks with --ray, else here, one after another."""
+    if args.ray is None:
+        return (function(*call) for call in calls)
+    from engine.cluster import run_tasks_on_ray
+
+    return run_tasks_on_ray(function, calls, ray=_ray_options(args), cancel=cancel)
+
+
 def _ray_options(args: argparse.Namespace) -> Any:
     from engine.cluster import RayOptions
 
@@ -503,13 +524,11 @@ def blur_row(path: Path, map_dir: Path | None) -> tuple[dict[str, Any], str]:
 
 
 def cmd_blur(args: argparse.Namespace) -> int:
-    from engine.batch import BatchUsageError, collect_inputs
+    from engine.batch import collect_inputs
 
-    try:
-        _check_ray(args)
-    except BatchUsageError as exc:
-        print(f"photomend: {shown(exc)}", file=sys.stderr)
-        return EXIT_USAGE
+    refused = _ray_refused(args)
+    if refused is not None:
+        return refused
     found, report = collect_inputs(args.inputs)
     failures = list(report.failed)
     map_dir = Path(args.map) if args.map else None
@@ -517,12 +536,7 @@ def cmd_blur(args: argparse.Namespace) -> int:
         map_dir.mkdir(parents=True, exist_ok=True)
     with cancel_on_interrupt() as cancel:
         calls = [(path, map_dir) for path, _rel in found]
-        if args.ray is not None:
-            from engine.cluster import run_tasks_on_ray
-
-            rows = run_tasks_on_ray(blur_row, calls, ray=_ray_options(args), cancel=cancel)
-        else:
-            rows = (blur_row(*call) for call in calls)
+        rows = _per_photo(blur_row, calls, args, cancel)
         for row, line in rows:
             if cancel.cancelled:
                 return exit_code_for_signal(cancel.signum)
@@ -571,13 +585,11 @@ def detect_row(path: Path, device: str | None) -> tuple[dict[str, Any], str, Pho
 
 
 def cmd_detect(args: argparse.Namespace) -> int:
-    from engine.batch import BatchUsageError, collect_inputs
+    from engine.batch import collect_inputs
 
-    try:
-        _check_ray(args)
-    except BatchUsageError as exc:
-        print(f"photomend: {shown(exc)}", file=sys.stderr)
-        return EXIT_USAGE
+    refused = _ray_refused(args)
+    if refused is not None:
+        return refused
     found, collected = collect_inputs(args.inputs)
     failures: list[tuple[str, str]] = [(str(path), f"{path}: {reason}") for path, reason in collected.failed]
     for path, reason in failures:
@@ -589,12 +601,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
     flagged = clean = 0
     with cancel_on_interrupt() as cancel:
         calls = [(path, args.device) for path, _rel in found]
-        if args.ray is not None:
-            from engine.cluster import run_tasks_on_ray
-
-            rows = run_tasks_on_ray(detect_row, calls, ray=_ray_options(args), cancel=cancel)
-        else:
-            rows = (detect_row(*call) for call in calls)
+        rows = _per_photo(detect_row, calls, args, cancel)
         try:
             for done, (row, line, fatal) in enumerate(rows, 1):
                 if cancel.cancelled:
