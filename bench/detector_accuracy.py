@@ -17,9 +17,14 @@ or calibrated on; BSD432 and the large photos are split into training, calibrati
 `--calibrate` picks one threshold per task on the calibration part (the most exact task sets on its degraded
 photos with at most `--max-false-alarms` of its clean photos flagged) and reports on the report part.
 
-    .venv/bin/python -m bench.detector_accuracy                       # the shipped detector, report part
-    .venv/bin/python -m bench.detector_accuracy --calibrate           # + thresholds from the calibration part
-    .venv/bin/python -m bench.detector_accuracy --model runs/detector/detector.onnx --cache runs/detbench
+    .venv/bin/python -m bench.detector_accuracy                       # the shipped detector, every part
+    .venv/bin/python -m bench.detector_accuracy --levels benchmark    # at bench/quality.py's fixed levels
+    .venv/bin/python -m bench.detector_accuracy --calibrate --model runs/detector5/raw.onnx \\
+        --cache runs/detbench
+
+`--model` judges a candidate ONNX (exported with no threshold, for --calibrate to pick them); `--cache` keeps
+the canvases as uint8 so the next candidate skips the degradations (the overview quadrant is then rounded to
+8 bit, which the engine does not do: the figures of record come without --cache).
 """
 
 from __future__ import annotations
@@ -383,7 +388,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--cache", type=Path, default=None, help="keep the canvases here for the next model")
     parser.add_argument("--calibrate", action="store_true", help="pick thresholds on the calibration part")
-    parser.add_argument("--max-false-alarms", type=float, default=0.02, help="for --calibrate (default 0.02)")
+    parser.add_argument("--max-false-alarms", type=float, default=0.03, help="for --calibrate (default 0.03)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     samples = collect(args.levels, args.seed, args.limit, args.model, args.cache)

@@ -17,6 +17,7 @@ from tests.conftest import add_noise, textured_image  # noqa: E402
 from training.detector import (  # noqa: E402
     CLEAN_SHARE,
     DegradationDetector,
+    DetectorConfig,
     PhotoStatistics,
     canvas_u8,
     export_onnx,
@@ -33,11 +34,12 @@ def _canvas_batch(seeds: list[int], sigma: float) -> np.ndarray:
     return np.stack(canvases).transpose(0, 3, 1, 2).astype(np.float32)
 
 
-@pytest.fixture
-def trained_like_model() -> DegradationDetector:
-    """A detector with random weights and non-trivial batch-norm statistics, as after training."""
+@pytest.fixture(params=["conv2", "patch4"])
+def trained_like_model(request: pytest.FixtureRequest) -> DegradationDetector:
+    """A detector with random weights and non-trivial batch-norm statistics, as after training; with the
+    shipped stem and the earlier one."""
     torch.manual_seed(3)
-    model = DegradationDetector()
+    model = DegradationDetector(DetectorConfig(stem=request.param))
     model.train()
     with torch.no_grad():
         for _ in range(3):  # batch-norm running statistics move away from their (0, 1) defaults
@@ -69,6 +71,20 @@ def test_export_threshold_moves_the_decision_point(
         torch_logits = trained_like_model(torch.from_numpy(batch)).numpy()
     got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"image": batch})[0]
     np.testing.assert_allclose(got, torch_logits - np.log(0.6 / 0.4), rtol=1e-4, atol=1e-4)
+
+
+def test_export_folds_one_threshold_per_task(trained_like_model: DegradationDetector, tmp_path: Path) -> None:
+    thresholds = {"denoise": 0.7, "deblur": 0.35, "jpeg": 0.27}  # the others stay at 0.5
+    path = tmp_path / "per_task.onnx"
+    export_onnx(trained_like_model, path, threshold=thresholds)
+    batch = _canvas_batch([6], 0.03)
+    with torch.no_grad():
+        torch_logits = trained_like_model(torch.from_numpy(batch)).numpy()
+    got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"image": batch})[0]
+    shift = np.array([np.log(thresholds.get(t, 0.5) / (1 - thresholds.get(t, 0.5))) for t in TASKS])
+    np.testing.assert_allclose(got, torch_logits - shift[None, :], rtol=1e-4, atol=1e-4)
+    with pytest.raises(ValueError, match="unknown tasks"):
+        export_onnx(trained_like_model, path, threshold={"sharpen": 0.5})
 
 
 def test_checkpoint_round_trip(trained_like_model: DegradationDetector, tmp_path: Path) -> None:
