@@ -2,6 +2,11 @@
 
     python -m training.export runs/cpu1/best_fp16.pt                       # -> resources/models/restore.onnx
     python -m training.export runs/cpu1/best_fp16.pt --out /tmp/r.onnx --fp32
+    python -m training.export training/checkpoints/last_fp16.pt --compare old.onnx   # + parity with a file
+
+The graph is RestoreNet's inference form (training/inference_form.py: the same function, shaped for ONNX
+Runtime's CPU kernels); parity is checked against the model as trained, and with `--compare` against an
+earlier export of the same weights (the released network moved to a new graph without retraining).
 
 Inputs `image` (1,3,H,W) float32 in [0,1] with H, W multiples of `multiple_of` (metadata), and `embedding`
 (1,384) float32; output `restored` (1,3,H,W). Weights are stored as fp16 initializers, each followed by a
@@ -12,6 +17,7 @@ graph would lose precision in LayerNorm's variance and is slower on CPUs without
 from __future__ import annotations
 
 import argparse
+import copy
 import hashlib
 import json
 from pathlib import Path
@@ -21,9 +27,10 @@ import onnx
 import torch
 from onnx import TensorProto, helper, numpy_helper
 
+from training.inference_form import inference_form
 from training.model import RestoreNet, RestoreNetConfig, count_parameters
 
-__all__ = ["build_model", "export_onnx", "fp16_initializers", "sha256_of"]
+__all__ = ["build_model", "export_onnx", "fp16_initializers", "onnx_parity", "sha256_of"]
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO / "resources" / "models" / "restore.onnx"
@@ -101,13 +108,15 @@ def export_image_graph(
 def export_onnx(
     model: RestoreNet, out: Path, *, fp16_weights: bool = True, metadata: dict | None = None
 ) -> Path:
-    """Trace `model` with dynamic height/width and write `out`; returns the path."""
+    """Trace `model`'s inference form with dynamic height/width and write `out`; returns the path.
+    `model` itself is left as it was."""
     m = model.config.multiple_of
+    fast = inference_form(copy.deepcopy(model))
     example = (torch.rand(1, 3, 4 * m, 6 * m), torch.rand(1, model.config.embed_dim))
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp.onnx")
     torch.onnx.export(
-        model,
+        fast,
         example,
         str(tmp),
         input_names=["image", "embedding"],
@@ -125,6 +134,7 @@ def export_onnx(
         "multiple_of": str(m),
         "config": json.dumps(model.config.to_dict()),
         "weights": "fp16 initializers, fp32 compute" if fp16_weights else "fp32",
+        "graph": "inference form (training/inference_form.py)",
     }
     meta.update({k: str(v) for k, v in (metadata or {}).items()})
     for k, v in meta.items():
@@ -159,34 +169,51 @@ def parity(
     return worst
 
 
+def onnx_parity(source: bytes, out: Path, sizes: tuple[tuple[int, int], ...] = ((256, 384),)) -> float:
+    """Largest |source - out| of two exported files over random inputs (the same network, two graphs)."""
+    import onnxruntime as ort
+
+    sessions = [
+        ort.InferenceSession(model, providers=["CPUExecutionProvider"]) for model in (source, str(out))
+    ]
+    rng = np.random.default_rng(1)
+    worst = 0.0
+    for h, w in sizes:
+        feeds = {
+            "image": rng.random((1, 3, h, w), dtype=np.float32),
+            "embedding": (rng.standard_normal((1, 384)) / np.sqrt(384)).astype(np.float32),
+        }
+        before, after = (s.run(["restored"], feeds)[0] for s in sessions)
+        worst = max(worst, float(np.abs(before - after).max()))
+    return worst
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("checkpoint", type=Path)
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
     p.add_argument("--fp32", action="store_true", help="keep fp32 weights (twice the size)")
+    p.add_argument("--compare", type=Path, help="an earlier export of the same network: report the parity")
     a = p.parse_args(argv)
     model, ckpt = build_model(a.checkpoint)
+    earlier = a.compare.read_bytes() if a.compare is not None else None  # --out may overwrite it
     out = export_onnx(model, a.out, fp16_weights=not a.fp32, metadata={"step": ckpt.get("step", "?")})
     # Parity against the torch model in fp32: with fp16 weights the reference rounds its weights the
     # same way, so the figure measures the exporter, and the fp16 rounding is measured separately.
-    diff_fp32_model = parity(model, out)
+    report: dict[str, object] = {
+        "onnx": str(out),
+        "bytes": out.stat().st_size,
+        "params": count_parameters(model),
+        "step": ckpt.get("step"),
+        "max_abs_diff_vs_fp32_torch": parity(model, out),
+    }
     rounded = RestoreNet(model.config)
     rounded.load_state_dict({k: v.half().float() for k, v in model.state_dict().items()})
-    diff_rounded = parity(rounded.eval(), out)
-    print(
-        json.dumps(
-            {
-                "onnx": str(out),
-                "bytes": out.stat().st_size,
-                "params": count_parameters(model),
-                "step": ckpt.get("step"),
-                "max_abs_diff_vs_fp32_torch": diff_fp32_model,
-                "max_abs_diff_vs_fp16_rounded_torch": diff_rounded,
-                "sha256": sha256_of(out),
-            },
-            indent=1,
-        )
-    )
+    report["max_abs_diff_vs_fp16_rounded_torch"] = parity(rounded.eval(), out)
+    if earlier is not None:
+        report["max_abs_diff_vs_compared_onnx"] = onnx_parity(earlier, out)
+    report["sha256"] = sha256_of(out)
+    print(json.dumps(report, indent=1))
 
 
 if __name__ == "__main__":

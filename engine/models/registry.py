@@ -17,7 +17,7 @@ RESTORE = ModelSpec(
     id="restore",
     file="restore.onnx",
     # The sha256 `python -m training.export` prints for the released restore.onnx (and its model card).
-    sha256="7ec07b7c468aff4990e0bce553e17e4790e000f89832b030804b087622a1d9c8",
+    sha256="39101107e66c3950398e5c93ab87d57708f0769dcaf85616c580b53357fc8da0",
     # training/model.py's RestoreNet has 4 levels (2**4 = 16; its RestoreNetConfig.multiple_of).
     multiple_of=16,
     minimum_size=16,

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+import os
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,7 +16,7 @@ from engine.progress import CancelToken, ProgressCallback
 from engine.runtime.devices import preferred_device, requested_device
 from engine.runtime.memory import free_device_memory
 from engine.runtime.oom import is_out_of_memory
-from engine.tiling.plan import TilePlan, round_up
+from engine.tiling.plan import Tile, TilePlan, round_up
 
 #: infer((1, C, h, w) float32) -> (1, C, h, w)
 TileInfer = Callable[[np.ndarray], np.ndarray]
@@ -26,6 +29,19 @@ CUDA_FALLBACK_TILE_SIZE = 1024
 # Peak activation memory per tile pixel assumed for the restore U-Net (fp32, width 32, with ORT's
 # buffers): an estimate on the safe side; a wrong guess costs one OOM and a halving, not a failure.
 _CUDA_BYTES_PER_PIXEL = 4096
+#: At most this many tiles of a numpy filter at once (each holds its own working arrays).
+MAX_FILTER_WORKERS = 4
+
+
+def filter_workers() -> int:
+    """How many tiles a numpy/OpenCV filter works on at once: one per core this process may use, up to
+    MAX_FILTER_WORKERS. OpenCV's small separable filters and numpy's element-wise arithmetic run on one
+    core each and release the GIL, so tiles in threads use the others (python -m bench.speed)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(MAX_FILTER_WORKERS, cores))
 
 
 def default_tile_size(device: str | None) -> int:
@@ -76,6 +92,7 @@ def run_tiled(
     min_tile_size: int | None = None,
     out_channels: int | None = None,
     scale: int = 1,
+    workers: int = 1,
 ) -> np.ndarray:
     """Run `infer` over (H, W, C) float32 `image` tile by tile and blend the results into one image.
 
@@ -86,7 +103,9 @@ def run_tiled(
     `infer` returns `out_channels` channels (default: as many as it is given), e.g. when the input carries
     a guide beside the photo (engine.restorers.scene.guided_tiles). An enlarging network (`scale` > 1)
     returns each tile `scale` times bigger; the tiles are cut and blended as at scale 1, on a grid
-    `scale` times finer, into an (H·scale, W·scale, C) result.
+    `scale` times finer, into an (H·scale, W·scale, C) result. `workers` > 1 runs that many tiles at once
+    in threads (for an `infer` that releases the GIL and uses one core, as map_tiles' filters do); the
+    result is the same, blended in the same order.
     """
     if image.ndim != 3:
         raise ValueError(f"run_tiled expects an (H, W, C) image, got shape {image.shape}")
@@ -107,6 +126,7 @@ def run_tiled(
         progress or _ignore_progress,
         cancel,
         scale,
+        max(1, workers),
     )
     result = job.run_plan(pixels, 0.0, 1.0)
     job.progress(1.0, "done")
@@ -121,9 +141,11 @@ def map_tiles(
     overlap: int,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
+    workers: int | None = None,
 ) -> np.ndarray:
     """run_tiled for a numpy filter: `process` maps an (h, w, C) tile to an (h, w, C) result; the blended
-    output is a new float32 array clipped to [0, 1]."""
+    output is a new float32 array clipped to [0, 1]. Tiles run `workers` at a time (default
+    filter_workers()), so `process` must be thread-safe."""
 
     def infer(batch: np.ndarray) -> np.ndarray:
         result = process(np.ascontiguousarray(batch[0].transpose(1, 2, 0)))
@@ -136,6 +158,7 @@ def map_tiles(
         overlap=overlap,
         progress=progress,
         cancel=cancel,
+        workers=filter_workers() if workers is None else workers,
     )
     return np.clip(out, 0.0, 1.0, out=out)
 
@@ -157,6 +180,7 @@ class _TiledJob:
     progress: ProgressCallback
     cancel: CancelToken | None
     scale: int = 1
+    workers: int = 1
 
     def run_plan(self, image: np.ndarray, start: float, end: float) -> np.ndarray:
         """Tile `image` at the current budget and blend; progress goes from `start` to `end`."""
@@ -175,11 +199,7 @@ class _TiledJob:
         output = np.zeros((height * s, width * s, self.out_channels), dtype=np.float32)
         count = len(plan)
         span = (end - start) / count
-        for tile in plan.tiles:
-            if self.cancel is not None:
-                self.cancel.raise_if_cancelled()
-            tile_start = start + tile.index * span
-            restored = self.infer_tile(plan.read_tile(image, tile), tile_start, tile_start + span)
+        for tile, restored in self._restored_tiles(plan, image, start, span):
             # Only the part inside the real image is kept; padding rows/columns are dropped here.
             keep_h = (min(tile.y1, height) - tile.y0) * s
             keep_w = (min(tile.x1, width) - tile.x0) * s
@@ -190,6 +210,36 @@ class _TiledJob:
             )
             self.progress(start + (tile.index + 1) * span, f"tile {tile.index + 1}/{count}")
         return output
+
+    def _restored_tiles(
+        self, plan: TilePlan, image: np.ndarray, start: float, span: float
+    ) -> Iterator[tuple[Tile, np.ndarray]]:
+        """(tile, its result) for every tile of `plan`, in order; `workers` tiles in flight at once."""
+
+        def arguments(tile: Tile) -> tuple[np.ndarray, float, float]:
+            if self.cancel is not None:
+                self.cancel.raise_if_cancelled()
+            tile_start = start + tile.index * span
+            return plan.read_tile(image, tile), tile_start, tile_start + span
+
+        if self.workers == 1 or len(plan) == 1:
+            for tile in plan.tiles:
+                yield tile, self.infer_tile(*arguments(tile))
+            return
+        pool = ThreadPoolExecutor(self.workers, thread_name_prefix="photomend-tile")
+        pending: deque[tuple[Tile, Future[np.ndarray]]] = deque()
+        try:
+            for tile in plan.tiles:
+                if len(pending) == self.workers:
+                    done, future = pending.popleft()
+                    yield done, future.result()
+                pending.append((tile, pool.submit(self.infer_tile, *arguments(tile))))
+            while pending:
+                done, future = pending.popleft()
+                yield done, future.result()
+        finally:
+            # Cancelled or failed: the tiles not started are dropped, the running ones finish first.
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def infer_tile(self, crop: np.ndarray, start: float, end: float) -> np.ndarray:
         """The network's (h, w, C) output for one tile; tiles it further once it exceeds the budget."""

@@ -394,3 +394,52 @@ def test_map_tiles_runs_a_numpy_filter_tile_by_tile_and_clips() -> None:
     assert len(shapes) > 4 and all(s[2] == 3 for s in shapes)
     np.testing.assert_allclose(out, np.clip(image * 1.5, 0.0, 1.0), atol=1e-5)
     assert out.max() == 1.0 and image.max() < 1.0  # the input is left as it was
+
+
+def test_tiles_in_threads_give_the_same_result_in_the_same_order(conv_infer: Infer) -> None:
+    import threading
+
+    image = photo(200, 150)
+    threads: set[str] = set()
+
+    def recording(batch: np.ndarray) -> np.ndarray:
+        threads.add(threading.current_thread().name)
+        return conv_infer(batch)
+
+    reports: list[float] = []
+    settings = {"tile_size": 64, "overlap": 16, "multiple_of": 8}
+    alone = run_tiled(image, conv_infer, **settings)
+    together = run_tiled(image, recording, **settings, workers=3, progress=lambda f, s: reports.append(f))
+    np.testing.assert_array_equal(together, alone)  # blended in the plan's order: bit for bit
+    assert all(name.startswith("photomend-tile") for name in threads) and len(threads) > 1
+    assert reports == sorted(reports) and reports[-1] == 1.0
+
+
+def test_cancel_stops_tiles_in_threads_before_the_next_is_started(conv_infer: Infer) -> None:
+    token = CancelToken()
+    started: list[int] = []
+
+    def counting(batch: np.ndarray) -> np.ndarray:
+        started.append(1)
+        if len(started) == 3:
+            token.cancel()
+        return conv_infer(batch)
+
+    with pytest.raises(Cancelled):
+        run_tiled(photo(200, 150), counting, tile_size=64, overlap=16, multiple_of=8, cancel=token, workers=2)
+    tiles = len(TilePlan.build(200, 150, tile_size=64, overlap=16, multiple_of=8))
+    assert 3 <= len(started) <= 4 < tiles  # at most the tiles already in flight finish
+
+
+def test_a_failing_tile_in_a_thread_is_raised_as_it_is(conv_infer: Infer) -> None:
+    def failing(batch: np.ndarray) -> np.ndarray:
+        raise ModelError("broken tile")
+
+    with pytest.raises(ModelError, match="broken tile"):
+        run_tiled(photo(200, 150), failing, tile_size=64, overlap=16, multiple_of=8, workers=2)
+
+
+def test_filters_use_the_cores_this_process_may_use() -> None:
+    from engine.tiling.tiled import MAX_FILTER_WORKERS, filter_workers
+
+    assert 1 <= filter_workers() <= MAX_FILTER_WORKERS

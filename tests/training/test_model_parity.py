@@ -13,7 +13,7 @@ torch = pytest.importorskip("torch")
 ort = pytest.importorskip("onnxruntime")
 
 from tests.training.weights import perturb  # noqa: E402
-from training.export import export_onnx  # noqa: E402
+from training.export import export_onnx, onnx_parity  # noqa: E402
 from training.model import RestoreNet, RestoreNetConfig, grow, pad_to_multiple  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
@@ -91,6 +91,43 @@ def test_export_declares_names_dynamic_axes_and_multiple_of(tmp_path):
     assert inputs["embedding"] == [1, 384]
     assert [o.name for o in sess.get_outputs()] == ["restored"]
     assert sess.get_modelmeta().custom_metadata_map["multiple_of"] == str(TINY.multiple_of)
+
+
+def _op_types(path: Path) -> set[str]:
+    onnx = pytest.importorskip("onnx")
+    return {node.op_type for node in onnx.load(str(path)).graph.node}
+
+
+def test_export_writes_the_inference_form_and_leaves_the_model_as_it_was(tmp_path):
+    ops = _op_types(export_onnx(_random_model(TINY_PRIOR), tmp_path / "r.onnx"))
+    # no strided channel reduction, no Slice for SimpleGate, no PixelShuffle: see training/inference_form.py
+    assert not ops & {"ReduceMean", "Slice", "DepthToSpace", "Split"}
+    assert {"ConvTranspose", "GlobalAveragePool", "Conv", "Mul"} <= ops
+    model = _random_model(TINY_EXPERT)  # an expert's blocks too (its own PixelShuffle ending stays)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    assert "ReduceMean" not in _op_types(export_onnx(model, tmp_path / "expert.onnx"))
+    after = model.state_dict()
+    assert before.keys() == after.keys() and all(torch.equal(before[k], after[k]) for k in before)
+    assert all(type(m).__name__ != "FastNAFBlock" for m in model.modules())
+
+
+def test_the_inference_form_and_the_textbook_graph_compute_the_same(tmp_path, monkeypatch):
+    import training.export as export_module
+
+    model = _random_model(RestoreNetConfig())
+    fast = export_onnx(model, tmp_path / "fast.onnx")
+    monkeypatch.setattr(export_module, "inference_form", lambda m: m)  # the textbook graph
+    textbook = export_onnx(model, tmp_path / "textbook.onnx")
+    assert "ReduceMean" in _op_types(textbook)
+    assert onnx_parity(textbook.read_bytes(), fast, sizes=((64, 96),)) < 1e-3
+
+
+@pytest.mark.skipif(not SHIPPED.exists(), reason="resources/models/restore.onnx not exported yet")
+def test_the_shipped_network_is_exported_in_the_inference_form():
+    ops = _op_types(SHIPPED)
+    assert "ReduceMean" not in ops and "Slice" not in ops
+    sess = ort.InferenceSession(str(SHIPPED), providers=["CPUExecutionProvider"])
+    assert sess.get_modelmeta().custom_metadata_map["graph"].startswith("inference form")
 
 
 def test_pad_to_multiple_reaches_the_multiple():
