@@ -108,7 +108,11 @@ class GrainRestorer:
         found = (f"Found {noise.describe()} and removed it.",)
         share = refiner_share(noise)
         filtered = denoise_dct(
-            pixels, noise, progress=scaled_progress(progress, 0.0, 0.4 if share else 1.0), cancel=cancel
+            pixels,
+            noise,
+            progress=scaled_progress(progress, 0.0, 0.4 if share else 1.0),
+            cancel=cancel,
+            device=context.device,
         )
         if share == 0.0:
             return Outcome(filtered, found, {**network_metadata(), **metadata}, (RESTORE,))

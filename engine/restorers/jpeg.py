@@ -47,7 +47,7 @@ def filter_and_refine(
     split = 1.0 if refiner is None else 0.45
     level = jpeg_noise_level(quality).scaled(context.scale)
     part = scaled_progress(progress, 0.0, split)
-    filtered = denoise_dct(pixels, level, clipped=False, progress=part, cancel=cancel)
+    filtered = denoise_dct(pixels, level, clipped=False, progress=part, cancel=cancel, device=context.device)
     if refiner is None:
         return filtered
     progress(split, stage)

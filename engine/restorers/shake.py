@@ -34,6 +34,7 @@ Not modelled: a shake that differs across the frame (rotation about the lens axi
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import threading
@@ -182,9 +183,32 @@ def _gradients(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.roll(x, -1, axis=1) - x, np.roll(x, -1, axis=0) - x
 
 
-def _kernel_of(spectrum: np.ndarray, side: int) -> np.ndarray:
-    """The side x side kernel (centred) whose transfer function is `spectrum`: transfer_function's inverse."""
-    plane = np.real(fft.ifft2(spectrum)).astype(np.float32)
+# The search works on real images and kernels, so its Fourier steps use real FFTs: the half spectrum
+# (rfft2) holds all the information, at half the work of fft2 on the same grid.
+
+
+def _half_transfer(kernel: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """transfer_function(kernel, shape) as a half spectrum (rfft2)."""
+    plane = np.zeros(shape, kernel.dtype)
+    kh, kw = kernel.shape
+    plane[:kh, :kw] = kernel
+    return fft.rfft2(np.roll(plane, (-(kh // 2), -(kw // 2)), axis=(0, 1)))
+
+
+@functools.lru_cache(maxsize=16)
+def _half_differences(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """difference_otfs(shape) as half spectra; made once per shape, read-only."""
+    fdx, fdy = (otf[:, : shape[1] // 2 + 1] for otf in difference_otfs(shape))
+    fdx, fdy = np.ascontiguousarray(fdx), np.ascontiguousarray(fdy)
+    fdx.setflags(write=False)
+    fdy.setflags(write=False)
+    return fdx, fdy
+
+
+def _kernel_of(spectrum: np.ndarray, side: int, shape: tuple[int, int]) -> np.ndarray:
+    """The side x side kernel (centred) whose half spectrum on a `shape` grid is `spectrum`:
+    _half_transfer's inverse."""
+    plane = fft.irfft2(spectrum, s=shape).astype(np.float32)
     half = side // 2
     return np.roll(plane, (half, half), axis=(0, 1))[:side, :side]
 
@@ -192,11 +216,11 @@ def _kernel_of(spectrum: np.ndarray, side: int) -> np.ndarray:
 def _sparse_latent(blurred: np.ndarray, kernel: np.ndarray, weight: float) -> np.ndarray:
     """min |k * x - y|^2 + weight * #{grad x != 0}, by half-quadratic splitting (Xu et al. 2013)."""
     shape = blurred.shape
-    otf = transfer_function(kernel, shape)
-    fdx, fdy = difference_otfs(shape)
+    otf = _half_transfer(kernel, shape)
+    fdx, fdy = _half_differences(shape)
     grad_power = np.abs(fdx) ** 2 + np.abs(fdy) ** 2
     otf_power = np.abs(otf) ** 2
-    data = np.conj(otf) * fft.fft2(blurred)
+    data = np.conj(otf) * fft.rfft2(blurred)
     latent = blurred
     beta = 2.0 * weight
     while beta < 1e5:
@@ -204,8 +228,8 @@ def _sparse_latent(blurred: np.ndarray, kernel: np.ndarray, weight: float) -> np
         small = gx * gx + gy * gy < weight / beta
         gx[small] = 0.0
         gy[small] = 0.0
-        numerator = data + beta * (np.conj(fdx) * fft.fft2(gx) + np.conj(fdy) * fft.fft2(gy))
-        latent = np.real(fft.ifft2(numerator / (otf_power + beta * grad_power))).astype(np.float32)
+        numerator = data + beta * (np.conj(fdx) * fft.rfft2(gx) + np.conj(fdy) * fft.rfft2(gy))
+        latent = fft.irfft2(numerator / (otf_power + beta * grad_power), s=shape).astype(np.float32)
         beta *= 2.0
     return latent
 
@@ -245,13 +269,13 @@ def _kernel_step(
 ) -> np.ndarray:
     """Least-squares kernel on its side x side support, by conjugate gradients."""
     shape = blurred_grads[0].shape
-    latent_f = [fft.fft2(g) for g in latent_grads]
+    latent_f = [fft.rfft2(g) for g in latent_grads]
     (lx, ly), (bx, by) = latent_f, blurred_grads
-    rhs = _kernel_of(np.conj(lx) * fft.fft2(bx) + np.conj(ly) * fft.fft2(by), side)
+    rhs = _kernel_of(np.conj(lx) * fft.rfft2(bx) + np.conj(ly) * fft.rfft2(by), side, shape)
     gram = np.abs(lx) ** 2 + np.abs(ly) ** 2
 
     def apply(k: np.ndarray) -> np.ndarray:
-        return _kernel_of(gram * transfer_function(k, shape), side) + KERNEL_WEIGHT * k
+        return _kernel_of(gram * _half_transfer(k, shape), side, shape) + KERNEL_WEIGHT * k
 
     kernel = np.full((side, side), 1.0 / (side * side), np.float32)
     residual = rhs - apply(kernel)
@@ -325,6 +349,15 @@ def _stroke(side: int, degrees: int) -> np.ndarray:
     return kernel
 
 
+def _fast_side(length: int, pad: int) -> int:
+    """The largest side up to `length`, and at least 7/8 of it, that padded by `pad` on both ends is a
+    length the FFTs are fast on (only the factors 2, 3 and 5); `length` itself where there is none."""
+    for side in range(length, max(1, length * 7 // 8) - 1, -1):
+        if fft.next_fast_len(side + 2 * pad, real=True) == side + 2 * pad:
+            return side
+    return length
+
+
 def _blind_kernel(
     grey: np.ndarray,
     side: int,
@@ -353,9 +386,13 @@ def _blind_kernel(
         kernel = _stroke(k_side, start) if kernel is None else _resized_kernel(kernel, k_side)
         # Reflected borders, and the border's gradients left out of both sides of the kernel step: the
         # Fourier steps are circular, and the seam where the padding wraps around is no edge of the photo.
+        # A few rows and columns less where that makes a grid the FFTs are fast on (a 494 x 638 grid has
+        # the factors 13, 19 and 29); added reflected borders instead cost 0.3 dB on McMaster.
+        image = image[: _fast_side(image.shape[0], k_side), : _fast_side(image.shape[1], k_side)]
+        height, width = image.shape
         padded = cv2.copyMakeBorder(image, k_side, k_side, k_side, k_side, cv2.BORDER_REFLECT)
         inside = np.zeros(padded.shape, np.float32)
-        inside[2 * k_side : -2 * k_side, 2 * k_side : -2 * k_side] = 1.0
+        inside[2 * k_side : height, 2 * k_side : width] = 1.0
         gx, gy = _gradients(padded)
         blurred_grads = (gx * inside, gy * inside)
         edges_allowed = inside * (_usefulness(gx, gy, k_side) >= USEFUL_MIN)

@@ -27,9 +27,11 @@ from engine.runtime.memory import free_device_memory  # noqa: E402
 from engine.runtime.oom import is_out_of_memory  # noqa: E402
 from engine.runtime.report import device_report, installed_onnxruntime_packages  # noqa: E402
 from engine.runtime.sessions import (  # noqa: E402
+    GraphSession,
     ModelSession,
     clear_session_cache,
     get_session,
+    graph_session,
     session_options,
 )
 
@@ -38,6 +40,7 @@ __all__ = [
     "DEVICE_ENV",
     "ORT_DISTRIBUTIONS",
     "PROVIDERS",
+    "GraphSession",
     "ModelSession",
     "OnnxRuntimeInstallError",
     "OrtDistribution",
@@ -47,6 +50,7 @@ __all__ = [
     "device_report",
     "free_device_memory",
     "get_session",
+    "graph_session",
     "installed_distributions",
     "installed_onnxruntime_packages",
     "is_out_of_memory",

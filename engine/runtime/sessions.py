@@ -95,6 +95,39 @@ def clear_session_cache() -> None:
     with _cache_lock:
         _sessions.clear()
         _key_locks.clear()
+        _graphs.clear()
+
+
+@dataclass(eq=False)
+class GraphSession:
+    """A graph the engine builds in memory (engine.noise.dct_graph) on one device; `run` is thread-safe."""
+
+    name: str
+    session: ort.InferenceSession
+    providers: list[str]
+    device: str
+
+    def run(self, feeds: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+        return self.session.run(None, dict(feeds), _QUIET_RUN)
+
+
+_graphs: dict[tuple[str, str, tuple[str, ...]], GraphSession] = {}
+
+
+def graph_session(name: str, build: Callable[[], bytes], device: str | None = None) -> GraphSession:
+    """A session for the graph `build()` returns, cached per (name, device): the same providers and
+    options as the model files' sessions (get_session)."""
+    requested, providers = resolve_providers(device)
+    key = (name, requested, tuple(providers))
+    with _cache_lock:
+        cached = _graphs.get(key)
+    if cached is not None:
+        return cached
+    check_single_flavour()
+    session, used, device_used = _ort_session(name, build(), requested, providers, 0)
+    created = GraphSession(name, session, used, device_used)
+    with _cache_lock:
+        return _graphs.setdefault(key, created)
 
 
 def session_options(providers: list[str], threads: int = 0) -> ort.SessionOptions:
@@ -131,13 +164,13 @@ def _provider_options(providers: list[str]) -> list[dict[str, str]]:
     return options
 
 
-def _create_session(
-    spec: ModelSpec, path: Path, requested: str, providers: list[str], threads: int
-) -> ModelSession:
-    name = path.name
+def _ort_session(
+    name: str, model: str | bytes, requested: str, providers: list[str], threads: int
+) -> tuple[ort.InferenceSession, list[str], str]:
+    """(session, the providers it really uses, the device they mean) for a model file or graph bytes."""
     try:
         session = ort.InferenceSession(
-            str(path),
+            model,
             sess_options=session_options(providers, threads),
             providers=providers,
             provider_options=_provider_options(providers),
@@ -147,9 +180,15 @@ def _create_session(
         if is_out_of_memory(exc):
             raise OutOfMemoryError(f"{name}: not enough memory to load the model on {requested}") from exc
         raise ModelError(f"{name}: ONNX Runtime cannot load it ({reason})") from exc
-
     used = list(session.get_providers())
-    device = next((DEVICE_OF_PROVIDER[p] for p in used if p in DEVICE_OF_PROVIDER), "cpu")
+    return session, used, next((DEVICE_OF_PROVIDER[p] for p in used if p in DEVICE_OF_PROVIDER), "cpu")
+
+
+def _create_session(
+    spec: ModelSpec, path: Path, requested: str, providers: list[str], threads: int
+) -> ModelSession:
+    name = path.name
+    session, used, device = _ort_session(name, str(path), requested, providers, threads)
     if requested not in ("auto", device):
         # onnxruntime-gpu lists CUDA even when the CUDA/cuDNN libraries are missing, then quietly
         # falls back to CPU: an explicit request must not be silently downgraded.
