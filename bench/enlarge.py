@@ -26,6 +26,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from bench.speed import sgemm_gflops
 from engine.metrics import psnr, ssim
 from engine.restorers.enlarge import enlarge
 
@@ -104,26 +105,15 @@ def quality(limit: int | None) -> None:
     print("\nPSNR dB / SSIM, RGB, border of `scale` px left out.")
 
 
-def _sgemm_gflops(seconds: float = 3.0) -> float:
-    a = np.random.default_rng(0).random((1024, 1024), dtype=np.float32)
-    b = a.T.copy()
-    a @ b
-    count, started = 0, time.perf_counter()
-    while time.perf_counter() - started < seconds:
-        a @ b
-        count += 1
-    return count * 2 * 1024**3 / (time.perf_counter() - started) / 1e9
-
-
 def speed() -> None:
     photo = _float(_rgb(sorted((SHARED / "photos").glob("*.jpg"))[0]))
     small = cv2.resize(photo, (2000, 1500), interpolation=cv2.INTER_AREA)  # 3 MP
-    before = _sgemm_gflops()
+    before = sgemm_gflops()
     enlarge(small[:256, :256], 2)  # session load and first-run allocations outside the timing
     started = time.perf_counter()
     out = enlarge(small, 2)
     seconds = time.perf_counter() - started
-    after = _sgemm_gflops()
+    after = sgemm_gflops()
     print(
         f"×2: {small.shape[1]}×{small.shape[0]} ({small.shape[0] * small.shape[1] / 1e6:.1f} MP) -> "
         f"{out.shape[1]}×{out.shape[0]} ({out.shape[0] * out.shape[1] / 1e6:.1f} MP) in {seconds:.1f} s"

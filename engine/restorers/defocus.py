@@ -324,12 +324,14 @@ def undo_blur(
     return np.clip(pixels + weights * (sharp - pixels), 0.0, 1.0).astype(np.float32, copy=False)
 
 
-def transfer_function(kernel: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """The kernel's transfer function on a `shape` grid (centred at the origin), in the kernel's precision."""
+def transfer_function(kernel: np.ndarray, shape: tuple[int, int], *, half: bool = False) -> np.ndarray:
+    """The kernel's transfer function on a `shape` grid (centred at the origin), in the kernel's precision;
+    `half`: only its non-negative horizontal frequencies (rfft2), which hold all of a real kernel's."""
     plane = np.zeros(shape, kernel.dtype)
     kh, kw = kernel.shape
     plane[:kh, :kw] = kernel
-    return fft.fft2(np.roll(plane, (-(kh // 2), -(kw // 2)), axis=(0, 1)))
+    centred = np.roll(plane, (-(kh // 2), -(kw // 2)), axis=(0, 1))
+    return fft.rfft2(centred) if half else fft.fft2(centred)
 
 
 @functools.lru_cache(maxsize=8)

@@ -187,14 +187,6 @@ def _gradients(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 # (rfft2) holds all the information, at half the work of fft2 on the same grid.
 
 
-def _half_transfer(kernel: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """transfer_function(kernel, shape) as a half spectrum (rfft2)."""
-    plane = np.zeros(shape, kernel.dtype)
-    kh, kw = kernel.shape
-    plane[:kh, :kw] = kernel
-    return fft.rfft2(np.roll(plane, (-(kh // 2), -(kw // 2)), axis=(0, 1)))
-
-
 @functools.lru_cache(maxsize=16)
 def _half_differences(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """difference_otfs(shape) as half spectra; made once per shape, read-only."""
@@ -206,8 +198,8 @@ def _half_differences(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _kernel_of(spectrum: np.ndarray, side: int, shape: tuple[int, int]) -> np.ndarray:
-    """The side x side kernel (centred) whose half spectrum on a `shape` grid is `spectrum`:
-    _half_transfer's inverse."""
+    """The side x side kernel (centred) whose half spectrum on a `shape` grid is `spectrum`: the inverse of
+    transfer_function(..., half=True)."""
     plane = fft.irfft2(spectrum, s=shape).astype(np.float32)
     half = side // 2
     return np.roll(plane, (half, half), axis=(0, 1))[:side, :side]
@@ -216,7 +208,7 @@ def _kernel_of(spectrum: np.ndarray, side: int, shape: tuple[int, int]) -> np.nd
 def _sparse_latent(blurred: np.ndarray, kernel: np.ndarray, weight: float) -> np.ndarray:
     """min |k * x - y|^2 + weight * #{grad x != 0}, by half-quadratic splitting (Xu et al. 2013)."""
     shape = blurred.shape
-    otf = _half_transfer(kernel, shape)
+    otf = transfer_function(kernel, shape, half=True)
     fdx, fdy = _half_differences(shape)
     grad_power = np.abs(fdx) ** 2 + np.abs(fdy) ** 2
     otf_power = np.abs(otf) ** 2
@@ -275,7 +267,7 @@ def _kernel_step(
     gram = np.abs(lx) ** 2 + np.abs(ly) ** 2
 
     def apply(k: np.ndarray) -> np.ndarray:
-        return _kernel_of(gram * _half_transfer(k, shape), side, shape) + KERNEL_WEIGHT * k
+        return _kernel_of(gram * transfer_function(k, shape, half=True), side, shape) + KERNEL_WEIGHT * k
 
     kernel = np.full((side, side), 1.0 / (side * side), np.float32)
     residual = rhs - apply(kernel)
