@@ -93,6 +93,7 @@ def run_tiled(
     out_channels: int | None = None,
     scale: int = 1,
     workers: int = 1,
+    guide: np.ndarray | None = None,
 ) -> np.ndarray:
     """Run `infer` over (H, W, C) float32 `image` tile by tile and blend the results into one image.
 
@@ -105,17 +106,21 @@ def run_tiled(
     returns each tile `scale` times bigger; the tiles are cut and blended as at scale 1, on a grid
     `scale` times finer, into an (H·scale, W·scale, C) result. `workers` > 1 runs that many tiles at once
     in threads (for an `infer` that releases the GIL and uses one core, as map_tiles' filters do); the
-    result is the same, blended in the same order.
+    result is the same, blended in the same order. `guide` (H, W, G, any float dtype, e.g. float16 to halve
+    its memory) is cut into the same tiles and stacked after the image's channels as float32, so `infer`
+    gets C + G channels without a whole (H, W, C + G) copy of the photo.
     """
     if image.ndim != 3:
         raise ValueError(f"run_tiled expects an (H, W, C) image, got shape {image.shape}")
     pixels = np.asarray(image, dtype=np.float32)
+    if guide is not None and guide.shape[:2] != pixels.shape[:2]:
+        raise ValueError(f"the guide's shape {guide.shape} does not match the image's {pixels.shape}")
     smallest = round_up(max(minimum_size, 2 * overlap + multiple_of, 32), multiple_of)
     if min_tile_size is not None:
         smallest = max(smallest, round_up(min_tile_size, multiple_of))
     start_limit = max((tile_size // multiple_of) * multiple_of, smallest)
     budget = _Budget(limit=start_limit, minimum=smallest, multiple_of=multiple_of)
-    channels = out_channels or pixels.shape[2]
+    channels = out_channels or pixels.shape[2] + (0 if guide is None else guide.shape[2])
     job = _TiledJob(
         infer,
         budget,
@@ -128,7 +133,7 @@ def run_tiled(
         scale,
         max(1, workers),
     )
-    result = job.run_plan(pixels, 0.0, 1.0)
+    result = job.run_plan(pixels, 0.0, 1.0, guide)
     job.progress(1.0, "done")
     return result
 
@@ -182,8 +187,11 @@ class _TiledJob:
     scale: int = 1
     workers: int = 1
 
-    def run_plan(self, image: np.ndarray, start: float, end: float) -> np.ndarray:
-        """Tile `image` at the current budget and blend; progress goes from `start` to `end`."""
+    def run_plan(
+        self, image: np.ndarray, start: float, end: float, guide: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Tile `image` (with `guide`'s channels after its own) at the current budget and blend; progress
+        goes from `start` to `end`."""
         height, width = image.shape[:2]
         plan = TilePlan.build(
             height,
@@ -199,7 +207,7 @@ class _TiledJob:
         output = np.zeros((height * s, width * s, self.out_channels), dtype=np.float32)
         count = len(plan)
         span = (end - start) / count
-        for tile, restored in self._restored_tiles(plan, image, start, span):
+        for tile, restored in self._restored_tiles(plan, image, guide, start, span):
             # Only the part inside the real image is kept; padding rows/columns are dropped here.
             keep_h = (min(tile.y1, height) - tile.y0) * s
             keep_w = (min(tile.x1, width) - tile.x0) * s
@@ -212,7 +220,7 @@ class _TiledJob:
         return output
 
     def _restored_tiles(
-        self, plan: TilePlan, image: np.ndarray, start: float, span: float
+        self, plan: TilePlan, image: np.ndarray, guide: np.ndarray | None, start: float, span: float
     ) -> Iterator[tuple[Tile, np.ndarray]]:
         """(tile, its result) for every tile of `plan`, in order; `workers` tiles in flight at once."""
 
@@ -220,7 +228,10 @@ class _TiledJob:
             if self.cancel is not None:
                 self.cancel.raise_if_cancelled()
             tile_start = start + tile.index * span
-            return plan.read_tile(image, tile), tile_start, tile_start + span
+            crop = plan.read_tile(image, tile)
+            if guide is not None:
+                crop = np.concatenate([crop, plan.read_tile(guide, tile).astype(np.float32)], axis=2)
+            return crop, tile_start, tile_start + span
 
         if self.workers == 1 or len(plan) == 1:
             for tile in plan.tiles:

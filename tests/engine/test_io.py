@@ -698,6 +698,17 @@ def test_quantisation_helpers_clip_and_round() -> None:
     np.testing.assert_array_equal(to_uint16(values), [0, 0, 32768, 65469, 65535, 65535, 0])
 
 
+def test_quantisation_goes_band_by_band_with_the_same_result() -> None:
+    rng = np.random.default_rng(7)
+    pixels = rng.uniform(-0.3, 1.3, (700, 9, 3)).astype(np.float32)  # more rows than one band
+    pixels[rng.random(pixels.shape) < 0.01] = np.nan
+    pixels[rng.random(pixels.shape) < 0.01] = np.inf
+    pixels[rng.random(pixels.shape) < 0.01] = -np.inf
+    whole = np.rint(np.clip(np.nan_to_num(pixels * 255, nan=0.0, posinf=255, neginf=0), 0, 255))
+    np.testing.assert_array_equal(to_uint8(pixels), whole.astype(np.uint8))
+    assert to_uint16(pixels).dtype == np.uint16 and to_uint16(pixels).shape == pixels.shape
+
+
 def test_photo_from_array_and_with_pixels() -> None:
     grey = photo_from_array(np.full((4, 6), 65535, np.uint16))
     assert grey.grayscale and grey.bit_depth == 16 and grey.pixels.shape == (4, 6, 3)

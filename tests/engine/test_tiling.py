@@ -443,3 +443,22 @@ def test_filters_use_the_cores_this_process_may_use() -> None:
     from engine.tiling.tiled import MAX_FILTER_WORKERS, filter_workers
 
     assert 1 <= filter_workers() <= MAX_FILTER_WORKERS
+
+
+def test_a_guide_is_cut_with_the_photo_instead_of_stacked_whole(conv_infer: Infer) -> None:
+    image = photo(200, 150)
+    guide = photo(200, 150)[..., :2] * 0.5
+    shapes: list[tuple[int, ...]] = []
+
+    def both(batch: np.ndarray) -> np.ndarray:
+        shapes.append(batch.shape)
+        return conv_infer(batch[:, :3]) + batch[:, 3:4]
+
+    settings = {"tile_size": 64, "overlap": 16, "multiple_of": 8, "out_channels": 3}
+    stacked = run_tiled(np.concatenate([image, guide], axis=2), both, **settings)
+    count = len(shapes)
+    beside = run_tiled(image, both, **settings, guide=guide.astype(np.float16))
+    assert all(shape[1] == 5 for shape in shapes) and len(shapes) == 2 * count
+    np.testing.assert_allclose(beside, stacked, atol=1e-3)  # the guide's float16 rounding only
+    with pytest.raises(ValueError, match="guide"):
+        run_tiled(image, both, **settings, guide=guide[:100])
