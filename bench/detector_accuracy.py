@@ -376,6 +376,13 @@ def thresholds_text(offsets: np.ndarray) -> str:
     return ",".join(f"{t}={p:.4f}" for t, p in zip(DETECTED_TASKS, probs, strict=True))
 
 
+def print_reports(
+    samples: Sequence[Sample], offsets: np.ndarray, parts: tuple[str, ...], levels: str
+) -> None:
+    """report() for each part, a blank line between them."""
+    print("\n\n".join(report(samples, offsets, part, levels) for part in parts))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m bench.detector_accuracy", description=(__doc__ or "").splitlines()[0]
@@ -394,21 +401,13 @@ def main(argv: list[str] | None = None) -> None:
     samples = collect(args.levels, args.seed, args.limit, args.model, args.cache)
     zero = np.zeros(len(DETECTED_TASKS))
     print(f"model: {args.model or 'shipped (engine.pipeline.detect)'}; {len(samples)} samples\n")
-    print(report(samples, zero, "report", args.levels))
-    print()
-    print(report(samples, zero, "calibration", args.levels))
-    print()
-    print(report(samples, zero, "training", args.levels))
+    print_reports(samples, zero, ("report", "calibration", "training"), args.levels)
     if args.calibrate:
         offsets = calibrate([s for s in samples if s.part == "calibration"], args.max_false_alarms)
         limit = f"at most {args.max_false_alarms:.0%} clean flagged"
         print(f"\n# Thresholds picked on the calibration part ({limit})")
         print(f"\nlogit offsets {np.round(offsets, 2).tolist()}; thresholds {thresholds_text(offsets)}\n")
-        print(report(samples, offsets, "calibration", args.levels))
-        print()
-        print(report(samples, offsets, "report", args.levels))
-        print()
-        print(report(samples, offsets, "training", args.levels))
+        print_reports(samples, offsets, ("calibration", "report", "training"), args.levels)
     print(f"\nlevels {args.levels}, seed {args.seed}, {time.perf_counter() - started:.0f} s")
 
 

@@ -446,6 +446,19 @@ def _ray_refused(args: argparse.Namespace) -> int | None:
     return None
 
 
+def _failed_row(row: dict, args: argparse.Namespace, failures: list[tuple[Any, str]]) -> bool:
+    """A photo's row that carries an error: counted in `failures` and printed (JSON, or a line on stderr).
+    False for a row without one, which the caller prints its own way."""
+    if "error" not in row:
+        return False
+    failures.append((row["path"], row["error"]))
+    if args.json:
+        _print_json(row)
+    else:
+        print(f"failed: {shown(row['error'])}", file=sys.stderr)
+    return True
+
+
 def _per_photo(function: Any, calls: list[tuple[Any, ...]], args: argparse.Namespace, cancel: Any) -> Any:
     """function(*call) for each call, in order: as Ray tasks with --ray, else here, one after another."""
     if args.ray is None:
@@ -540,12 +553,7 @@ def cmd_blur(args: argparse.Namespace) -> int:
         for row, line in rows:
             if cancel.cancelled:
                 return exit_code_for_signal(cancel.signum)
-            if "error" in row:
-                failures.append((row["path"], row["error"]))
-                if args.json:
-                    _print_json(row)
-                else:
-                    print(f"failed: {shown(row['error'])}", file=sys.stderr)
+            if _failed_row(row, args, failures):
                 continue
             if args.json:
                 _print_json(row)
@@ -609,13 +617,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
                 if fatal is not None:
                     raise fatal
                 bar.close()
-                if "error" in row:
-                    failures.append((row["path"], row["error"]))
-                    if args.json:
-                        _print_json(row)
-                    else:
-                        print(f"failed: {shown(row['error'])}", file=sys.stderr)
-                else:
+                if not _failed_row(row, args, failures):
                     flagged, clean = flagged + bool(row["tasks"]), clean + (not row["tasks"])
                     if args.json:
                         _print_json(row)

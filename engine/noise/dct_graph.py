@@ -22,7 +22,9 @@ channels, each with its own σ) are one batch.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Mapping
 
+import cv2
 import numpy as np
 
 from engine.instructions.onnx_writer import FLOAT, GraphBuilder
@@ -94,11 +96,11 @@ def dct_filter_graph() -> bytes:
     return g.serialize()
 
 
-def shrink_planes(run, planes: np.ndarray, sigmas: np.ndarray) -> np.ndarray:
+def shrink_planes(
+    run: Callable[[Mapping[str, np.ndarray]], list[np.ndarray]], planes: np.ndarray, sigmas: np.ndarray
+) -> np.ndarray:
     """Both stages of the filter on (N, H, W) float32 `planes`, plane n at noise σ `sigmas[n]` (> 0), by
     `run(feeds) -> outputs` (a session of dct_filter_graph()); returns (N, H, W) float32."""
-    import cv2
-
     padded = np.stack([cv2.copyMakeBorder(p, PAD, PAD, PAD, PAD, cv2.BORDER_REFLECT) for p in planes])[
         :, None
     ]
@@ -107,7 +109,7 @@ def shrink_planes(run, planes: np.ndarray, sigmas: np.ndarray) -> np.ndarray:
     threshold[:, 0] = -1.0  # the DC coefficient is always kept
     feeds = {
         "planes": np.ascontiguousarray(padded, np.float32),
-        "threshold": threshold[:, :, None, None].astype(np.float32),
+        "threshold": threshold[:, :, None, None],
         # the numpy version's 1e-12 keeps b² / (b² + σ²) defined where both are 0
         "variance": (sigmas * sigmas + np.float32(1e-12))[:, None, None, None].astype(np.float32),
     }

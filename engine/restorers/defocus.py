@@ -334,17 +334,21 @@ def transfer_function(kernel: np.ndarray, shape: tuple[int, int], *, half: bool 
     return fft.rfft2(centred) if half else fft.fft2(centred)
 
 
-@functools.lru_cache(maxsize=8)
-def difference_otfs(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+@functools.lru_cache(maxsize=16)
+def difference_otfs(shape: tuple[int, int], *, half: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Transfer functions (complex64) of the forward differences x[i+1] - x[i] along x and along y, as
-    circular convolutions on a `shape` grid: np.roll(x, -1, axis) - x. Made once per shape (the shake
-    search asks for the same grid at every alternation of a level, the deconvolution for every tile of a
-    photo) and read-only, since every caller shares them."""
-    dx = np.zeros(shape, np.float32)
-    dx[0, 0], dx[0, -1] = -1.0, 1.0
-    dy = np.zeros(shape, np.float32)
-    dy[0, 0], dy[-1, 0] = -1.0, 1.0
-    fdx, fdy = fft.fft2(dx), fft.fft2(dy)
+    circular convolutions on a `shape` grid: np.roll(x, -1, axis) - x (`half`: as rfft2 half spectra, for
+    the shake search's real FFTs). Made once per shape (the shake search asks for the same grid at every
+    alternation of a level, the deconvolution for every tile of a photo) and read-only, since every caller
+    shares them."""
+    if half:  # the full spectra's first columns, so both forms hold exactly the same values
+        fdx, fdy = (np.ascontiguousarray(otf[:, : shape[1] // 2 + 1]) for otf in difference_otfs(shape))
+    else:
+        dx = np.zeros(shape, np.float32)
+        dx[0, 0], dx[0, -1] = -1.0, 1.0
+        dy = np.zeros(shape, np.float32)
+        dy[0, 0], dy[-1, 0] = -1.0, 1.0
+        fdx, fdy = fft.fft2(dx), fft.fft2(dy)
     fdx.setflags(write=False)
     fdy.setflags(write=False)
     return fdx, fdy

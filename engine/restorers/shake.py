@@ -34,7 +34,6 @@ Not modelled: a shake that differs across the frame (rotation about the lens axi
 
 from __future__ import annotations
 
-import functools
 import math
 import os
 import threading
@@ -187,16 +186,6 @@ def _gradients(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 # (rfft2) holds all the information, at half the work of fft2 on the same grid.
 
 
-@functools.lru_cache(maxsize=16)
-def _half_differences(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """difference_otfs(shape) as half spectra; made once per shape, read-only."""
-    fdx, fdy = (otf[:, : shape[1] // 2 + 1] for otf in difference_otfs(shape))
-    fdx, fdy = np.ascontiguousarray(fdx), np.ascontiguousarray(fdy)
-    fdx.setflags(write=False)
-    fdy.setflags(write=False)
-    return fdx, fdy
-
-
 def _kernel_of(spectrum: np.ndarray, side: int, shape: tuple[int, int]) -> np.ndarray:
     """The side x side kernel (centred) whose half spectrum on a `shape` grid is `spectrum`: the inverse of
     transfer_function(..., half=True)."""
@@ -209,7 +198,7 @@ def _sparse_latent(blurred: np.ndarray, kernel: np.ndarray, weight: float) -> np
     """min |k * x - y|^2 + weight * #{grad x != 0}, by half-quadratic splitting (Xu et al. 2013)."""
     shape = blurred.shape
     otf = transfer_function(kernel, shape, half=True)
-    fdx, fdy = _half_differences(shape)
+    fdx, fdy = difference_otfs(shape, half=True)
     grad_power = np.abs(fdx) ** 2 + np.abs(fdy) ** 2
     otf_power = np.abs(otf) ** 2
     data = np.conj(otf) * fft.rfft2(blurred)
