@@ -8,7 +8,8 @@ process, before and after.
 - **restores**: `restore()` on a 12 MP photo (4000 x 3000, 38_Path.jpg resized: texture everywhere) with one
   fault each — grain σ15, JPEG q10, low light −3 EV, haze, rain (training.degradations, the bench levels of
   bench/quality.py) — total seconds, each step's, and PSNR before and after. `--only` adds camera shake
-  (a 21 px path), defocus (disk r 3) and "dark and grainy"; `--megapixels` sets the size.
+  (a 21 px path), defocus (disk r 3), "dark and grainy" and grain σ15 saved as a JPEG q40 (`grain-jpeg`);
+  `--megapixels` sets the size.
 - **memory** (`--memory`): peak RSS of `photomend restore` at 12 MP and at 48 MP, each in its own child
   process (ru_maxrss only grows), and their ratio.
 
@@ -124,6 +125,10 @@ RESTORES: dict[str, tuple[Callable[[np.ndarray], np.ndarray], str]] = {
     "shake": (_blurred(motion_kernel(np.random.default_rng(0), 21, 0.5)), "the camera shook, fix the blur"),
     "defocus": (_blurred(defocus_kernel(3.0)), "the photo is out of focus, sharpen it"),
     "dark-grainy": (_degraded("lowlight", "ev-3"), "it's dark and grainy"),
+    "grain-jpeg": (
+        lambda clean: jpeg_compress(white(15)(clean, np.random.default_rng(0)), 40),
+        "it's grainy and the jpeg compression made it blocky",
+    ),
 }
 DEFAULT_RESTORES = ("grain", "jpeg", "lowlight", "haze", "rain")
 

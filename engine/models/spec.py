@@ -52,9 +52,11 @@ class ModelSpec:
     #: (task, note) shown to the user whenever an instruction asks for `task`: what this model does
     #: poorly there, in plain words with the measured figure (its model card gives the table); () for none
     task_notes: tuple[tuple[str, str], ...] = ()
-    #: True: every tiled run of the network (engine.pipeline.restore) is made on the photo and on its mirror
-    #: image, and the two averaged (a self-ensemble: twice the time, for what the model card measures)
-    mirror_average: bool = False
+    #: a self-ensemble: every tiled run of the network (engine.restorers.network.tiled_pass) is made on this
+    #: many of the photo's eight flips and transposes and the results averaged, for this many times the time
+    #: and what the model card measures: 1 (the photo alone), 2 (and its mirror image), 4 (and its flips
+    #: upside down) or 8 (and the four transposed)
+    self_ensemble: int = 1
 
     def __post_init__(self) -> None:
         # A malformed spec is a programming error in the registry or a test: fail where it is written.
@@ -66,6 +68,8 @@ class ModelSpec:
             )
         if any(side < 0 or 0 < side < self.minimum_size for _, side in self.scene_sides):
             raise ValueError(f"ModelSpec {self.id!r}: a scene side must be 0 (none) or >= minimum_size")
+        if self.self_ensemble not in (1, 2, 4, 8):
+            raise ValueError(f"ModelSpec {self.id!r}: self_ensemble must be 1, 2, 4 or 8")
         if any(not task or not note.strip() for task, note in self.task_notes):
             raise ValueError(f"ModelSpec {self.id!r}: a task note needs a task and a text")
         if self.multiple_of < 1 or self.minimum_size < 1 or self.tile_overlap < 0:

@@ -44,7 +44,8 @@ def filter_and_refine(
     """The DCT filter at the level a JPEG of `quality` implies (shrunk with a preview), then `refiner` (a
     refiner told the quality's scale, `stage` its progress line) from the photo and the filter's output;
     None: the filter alone."""
-    split = 1.0 if refiner is None else 0.45
+    # the share of the progress the filter takes: its time is about 1.6 runs of the refiner
+    split = 1.0 if refiner is None else 0.9 / (0.9 + 0.55 * refiner.self_ensemble)
     level = jpeg_noise_level(quality).scaled(context.scale)
     part = scaled_progress(progress, 0.0, split)
     filtered = denoise_dct(pixels, level, clipped=False, progress=part, cancel=cancel, device=context.device)

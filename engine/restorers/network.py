@@ -17,6 +17,29 @@ from engine.tiling import TileInfer, default_tile_size, run_tiled
 __all__ = ["GENERALIST", "NetworkRestorer", "network_fallback", "network_pass", "refine", "tiled_pass"]
 
 
+def _turned(pixels: np.ndarray, turn: int) -> np.ndarray:
+    """One of the photo's eight flips and transposes, as a view (H x W x C): bit 4 transposes, then bit 1
+    mirrors left to right and bit 2 upside down."""
+    if turn & 4:
+        pixels = pixels.transpose(1, 0, 2)
+    if turn & 1:
+        pixels = pixels[:, ::-1]
+    if turn & 2:
+        pixels = pixels[::-1]
+    return pixels
+
+
+def _unturned(pixels: np.ndarray, turn: int) -> np.ndarray:
+    """`_turned`'s inverse."""
+    if turn & 2:
+        pixels = pixels[::-1]
+    if turn & 1:
+        pixels = pixels[:, ::-1]
+    if turn & 4:
+        pixels = pixels.transpose(1, 0, 2)
+    return pixels
+
+
 def tiled_pass(
     image: np.ndarray,
     run: TileInfer,
@@ -28,10 +51,12 @@ def tiled_pass(
     guide: np.ndarray | None = None,
 ) -> np.ndarray:
     """`run` over `image` tile by tile, as `model` is cut (`guide`'s channels stacked after the image's, per
-    tile: run_tiled); averaged with its run on the mirror image where the model asks for that
-    (ModelSpec.mirror_average)."""
+    tile: run_tiled); averaged over the photo's flips and transposes where the model asks for a
+    self-ensemble (ModelSpec.self_ensemble; 2 is the photo and its mirror image)."""
+    runs = model.self_ensemble
 
-    def once(pixels: np.ndarray, first: float, last: float, extra: np.ndarray | None) -> np.ndarray:
+    def once(turn: int) -> np.ndarray:
+        pixels = image if turn == 0 else np.ascontiguousarray(_turned(image, turn))
         return run_tiled(
             pixels,
             run,
@@ -39,17 +64,18 @@ def tiled_pass(
             overlap=model.tile_overlap,
             multiple_of=model.multiple_of,
             minimum_size=model.minimum_size,
-            progress=scaled_progress(progress, first, last),
+            progress=scaled_progress(progress, turn / runs, (turn + 1) / runs),
             cancel=cancel,
             out_channels=3,
-            guide=extra,
+            guide=None if guide is None else _turned(guide, turn),
         )
 
-    if not model.mirror_average:
-        return once(image, 0.0, 1.0, guide)
-    direct = once(image, 0.0, 0.5, guide)
-    mirrored = None if guide is None else guide[:, ::-1]
-    return (direct + once(np.ascontiguousarray(image[:, ::-1]), 0.5, 1.0, mirrored)[:, ::-1]) / 2.0
+    total = once(0)
+    for turn in range(1, runs):
+        total += _unturned(once(turn), turn)
+    if runs > 1:
+        total /= runs
+    return total
 
 
 def refine(

@@ -86,7 +86,7 @@ def test_registry_lists_every_model_with_its_io() -> None:
     assert (denoise.multiple_of, denoise.tile_overlap) == (4, 32)
     shake = specs["shake"]
     assert (shake.file, shake.inputs, shake.output) == ("shake.onnx", ("image", "level"), "restored")
-    assert (shake.multiple_of, shake.tile_overlap, shake.mirror_average) == (4, 32, False)
+    assert (shake.multiple_of, shake.tile_overlap, shake.self_ensemble) == (4, 32, 1)
     grain_jpeg = specs["grain_jpeg"]
     assert (grain_jpeg.file, grain_jpeg.inputs, grain_jpeg.output) == (
         "grain_jpeg.onnx",
@@ -160,6 +160,7 @@ def test_spec_is_frozen() -> None:
         ({"conditioning": "text"}, "conditioning"),
         ({"task_notes": (("deblur", " "),)}, "task note"),
         ({"folder": "elsewhere"}, "folder"),
+        ({"self_ensemble": 3}, "self_ensemble"),
     ],
 )
 def test_malformed_spec_is_rejected(changes: dict[str, object], complaint: str) -> None:

@@ -15,6 +15,7 @@ from PIL import Image
 
 import engine.noise.dct as dct_module
 import engine.restorers.grain as grain_module
+import engine.restorers.grain_jpeg as grain_jpeg_module
 import engine.restorers.jpeg as jpeg_module
 from engine.errors import Cancelled
 from engine.instructions import interpret
@@ -407,7 +408,7 @@ def test_the_jpeg_refiner_is_averaged_with_its_mirror_run(
     result; run once, it does not quite (its convolutions are not symmetric)."""
     blocky = jpeg(clean, 10)
     mirrored = np.ascontiguousarray(blocky[:, ::-1])
-    assert JPEG.mirror_average and not DENOISE.mirror_average
+    assert (JPEG.self_ensemble, DENOISE.self_ensemble) == (2, 1)
 
     def symmetry() -> float:
         once, twice = (
@@ -418,7 +419,7 @@ def test_the_jpeg_refiner_is_averaged_with_its_mirror_run(
         return psnr(twice.pixels, once.pixels[:, ::-1])
 
     averaged = symmetry()
-    monkeypatch.setattr(jpeg_module, "JPEG", dataclasses.replace(JPEG, mirror_average=False))
+    monkeypatch.setattr(jpeg_module, "JPEG", dataclasses.replace(JPEG, self_ensemble=1))
     single = symmetry()
     assert averaged > 60.0
     assert single < averaged - 10.0
@@ -437,6 +438,29 @@ def test_grain_saved_as_a_jpeg_is_undone_in_one_step(clean: np.ndarray) -> None:
     # the forest's fine texture is the hard case (bench.quality's grain-jpeg row: +2.8 dB on McMaster)
     assert psnr(result.pixels, clean) > psnr(degraded, clean) + 1.0
     assert psnr(result.pixels, clean) > psnr(alone.pixels, clean) + 0.3
+
+
+def test_grain_saved_as_a_jpeg_is_averaged_over_the_photos_flips_and_transposes(
+    clean: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run on the photo's eight flips and transposes and averaged, the grain-and-JPEG refiner answers a
+    transposed photo (its block grid where it was) with the transposed result; run once, it does not."""
+    degraded = jpeg(noisy(clean, 15 / 255), 40)
+    turned = np.ascontiguousarray(degraded.transpose(1, 0, 2))
+    request = "it's grainy and the jpeg compression made it blocky"
+    assert GRAIN_JPEG.self_ensemble == 8
+
+    def symmetry() -> float:
+        once, again = restore(degraded, request), restore(turned, request)
+        ran = [step.restorer for step in once.steps], [step.restorer for step in again.steps]
+        assert ran == (["grain+jpeg"], ["grain+jpeg"])
+        return psnr(again.pixels, once.pixels.transpose(1, 0, 2))
+
+    averaged = symmetry()
+    monkeypatch.setattr(grain_jpeg_module, "GRAIN_JPEG", dataclasses.replace(GRAIN_JPEG, self_ensemble=1))
+    single = symmetry()
+    assert averaged > 60.0
+    assert single < averaged - 10.0
 
 
 def test_a_preview_of_grain_saved_as_a_jpeg_runs_the_jpeg_step_then_the_grain_step(clean: np.ndarray) -> None:
