@@ -43,7 +43,9 @@ def on_camera(
     return make
 
 
-def degraded(tasks: tuple[str, ...], level: str) -> Callable[[np.ndarray, np.random.Generator], np.ndarray]:
+def degraded(
+    tasks: tuple[str, ...], level: str | dict[str, str]
+) -> Callable[[np.ndarray, np.random.Generator], np.ndarray]:
     return lambda clean, rng: degrade(clean, tasks, rng, level=level).image
 
 

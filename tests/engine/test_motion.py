@@ -178,3 +178,27 @@ def test_a_sharp_photo_asked_to_lose_a_shake_goes_to_the_network_with_steady_pro
     # The search took the first part of the bar; the network goes on from there, never back.
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     assert psnr(result.pixels, photo) > 33.0
+
+
+def test_a_grainy_shaken_photo_loses_its_grain_then_its_shake(photo: np.ndarray, shake: np.ndarray) -> None:
+    """The grain step first; the path is then read on its output and checked on the photo as it came, over
+    its floor of grain (GRAINY_SPECTRUM_MARGIN)."""
+    grainy = camera(photo, shake, sigma=8 / 255)
+    result = restore(grainy, "the camera shook and it's grainy")
+    assert [step.restorer for step in result.steps] == ["grain", "shake"]
+    assert result.metadata["motion_length"] == pytest.approx(21, abs=8)
+    assert psnr(result.pixels, photo) > psnr(grainy, photo) + 2.0
+
+
+def test_a_sharp_grainy_photo_asked_to_lose_a_shake_is_not_deconvolved(photo: np.ndarray) -> None:
+    grainy = camera(photo, np.ones((1, 1), np.float32), sigma=8 / 255)
+    result = restore(grainy, "the camera shook and it's grainy")
+    assert [step.restorer for step in result.steps] == ["grain", "network"]
+    assert "motion_length" not in result.metadata
+    assert psnr(result.pixels, photo) > psnr(grainy, photo)
+
+
+def test_a_path_checked_on_the_photo_as_it_came_has_the_grainy_margin(shaken: np.ndarray) -> None:
+    assert estimate_motion(shaken).spectrum_margin == motion_module.SPECTRUM_MARGIN
+    checked = estimate_motion(shaken, spectrum_of=shaken)
+    assert checked.spectrum_margin == motion_module.GRAINY_SPECTRUM_MARGIN > motion_module.SPECTRUM_MARGIN
