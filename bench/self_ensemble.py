@@ -25,9 +25,7 @@ from engine.metrics import psnr
 from engine.models import GRAIN_JPEG, ModelSpec
 from engine.noise import denoise_dct
 from engine.noise.jpeg import SCALE_UNIT, estimate_jpeg_quality, jpeg_noise_level, quantisation_scale
-from engine.restorers.network import tiled_pass
-from engine.runtime import get_session
-from engine.tiling import default_tile_size
+from engine.restorers import refine
 from training.degradations.pipeline import degrade
 
 LEVELS = (
@@ -39,8 +37,6 @@ RUNS = (1, 2, 4, 8)
 
 
 def row(model: ModelSpec, label: str) -> str:
-    session = get_session(model, None)
-    size = default_tile_size(session.device)
     photos = sorted(BSD_DIR.glob("*.jpg"))[::36]
     cells = []
     for level_index, level in enumerate(LEVELS):
@@ -53,12 +49,9 @@ def row(model: ModelSpec, label: str) -> str:
             if quality is None:
                 continue
             filtered = denoise_dct(degraded, jpeg_noise_level(quality), clipped=False)
-            run = session.tile_infer(
-                {"level": np.array([[quantisation_scale(quality) / SCALE_UNIT]], np.float32)}
-            )
-            stacked = np.concatenate([degraded, filtered], axis=2)
+            told = quantisation_scale(quality) / SCALE_UNIT
             for runs in RUNS:
-                restored = tiled_pass(stacked, run, replace(model, self_ensemble=runs), size)
+                restored = refine(replace(model, self_ensemble=runs), told, degraded, filtered)
                 scores[runs].append(psnr(np.clip(restored, 0.0, 1.0), clean))
         cells.append(" / ".join(f"{np.mean(scores[runs]):.2f}" for runs in RUNS))
     return f"| {label} | " + " | ".join(cells) + " |"

@@ -15,9 +15,9 @@ import numpy as np
 
 from engine.models import GRAIN_JPEG
 from engine.progress import CancelToken, ProgressCallback, scaled_progress
-from engine.restorers.base import Outcome, Reading, Restorer, StepContext, megapixels
+from engine.restorers.base import Outcome, Reading, Restorer, StepContext
 from engine.restorers.grain import GrainRestorer
-from engine.restorers.jpeg import JpegRestorer, filter_and_refine, read_quality
+from engine.restorers.jpeg import JpegRestorer, filter_and_refine, filter_and_refine_cost, read_quality
 
 __all__ = ["GrainJpegRestorer"]
 
@@ -58,7 +58,7 @@ class GrainJpegRestorer:
         return Outcome(restored, (finding,), metadata, (GRAIN_JPEG,))
 
     def cost(self, shape: tuple[int, ...]) -> float:
-        return 0.5 + 20.0 * megapixels(shape)  # the refiner's eight runs (GRAIN_JPEG.self_ensemble)
+        return filter_and_refine_cost(GRAIN_JPEG, shape)
 
 
 def _one_after_the_other(

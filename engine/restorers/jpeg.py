@@ -32,6 +32,22 @@ def read_quality(
     )
 
 
+#: A refiner run's time in units of the DCT filter's (the filter takes about 1.6 runs), and the filter's cost
+#: per megapixel: what filter_and_refine's progress and a plan's step weights share out.
+REFINER_RUN = 0.61
+FILTER_COST = 3.0
+
+
+def _refiner_runs(refiner: ModelSpec | None) -> float:
+    """The refiner's time in filter units: each of its self-ensemble's runs counts."""
+    return 0.0 if refiner is None else REFINER_RUN * refiner.self_ensemble
+
+
+def filter_and_refine_cost(refiner: ModelSpec | None, shape: tuple[int, ...]) -> float:
+    """filter_and_refine's cost (Restorer.cost) for a photo of `shape`."""
+    return 0.5 + FILTER_COST * (1.0 + _refiner_runs(refiner)) * megapixels(shape)
+
+
 def filter_and_refine(
     refiner: ModelSpec | None,
     quality: int,
@@ -44,8 +60,7 @@ def filter_and_refine(
     """The DCT filter at the level a JPEG of `quality` implies (shrunk with a preview), then `refiner` (a
     refiner told the quality's scale, `stage` its progress line) from the photo and the filter's output;
     None: the filter alone."""
-    # the share of the progress the filter takes: its time is about 1.6 runs of the refiner
-    split = 1.0 if refiner is None else 0.9 / (0.9 + 0.55 * refiner.self_ensemble)
+    split = 1.0 / (1.0 + _refiner_runs(refiner))  # the filter's share of the progress
     level = jpeg_noise_level(quality).scaled(context.scale)
     part = scaled_progress(progress, 0.0, split)
     filtered = denoise_dct(pixels, level, clipped=False, progress=part, cancel=cancel, device=context.device)
@@ -108,4 +123,4 @@ class JpegRestorer:
         return Outcome(restored, (finding,), metadata, (JPEG,))
 
     def cost(self, shape: tuple[int, ...]) -> float:
-        return 0.5 + 6.5 * megapixels(shape)
+        return filter_and_refine_cost(JPEG, shape)
