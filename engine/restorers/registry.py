@@ -10,6 +10,7 @@ from __future__ import annotations
 from engine.restorers.base import Restorer
 from engine.restorers.defocus import DefocusRestorer
 from engine.restorers.enlarge import EnlargeRestorer
+from engine.restorers.exposure import ExposureRestorer
 from engine.restorers.grain import GrainRestorer
 from engine.restorers.grain_jpeg import GrainJpegRestorer
 from engine.restorers.jpeg import JpegRestorer
@@ -19,6 +20,7 @@ from engine.restorers.shake import ShakeRestorer
 #: The specialists, each for the faults it declares (grain+jpeg: both at once, where they run back to back).
 RESTORERS: tuple[Restorer, ...] = (
     JpegRestorer(),
+    ExposureRestorer(),
     GrainJpegRestorer(),
     GrainRestorer(),
     DefocusRestorer(),

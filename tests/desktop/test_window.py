@@ -336,10 +336,12 @@ def test_the_run_panel_lists_each_step_with_its_restorer_findings_and_time(
     lines = window.run_text().split("\n")
     assert lines[0] == result.interpretation.summary()
     steps = lines[2:]  # after the summary and the run's time, device and tile
-    assert re.fullmatch(r"1\. brighten \(network, \d+\.\d s\)", steps[0]), steps
-    # The grain step read the grain the brightening left, and says how strong it was.
-    assert re.fullmatch(r"2\. reduce noise \(grain, \d+\.\d s\)", steps[1]), steps
-    (finding,) = steps[2:]
+    assert re.fullmatch(r"1\. brighten \(exposure, \d+\.\d s\)", steps[0]), steps
+    brightened = r"    Found the photo \d+\.\d stops under-exposed and brightened it\."
+    assert re.fullmatch(brightened, steps[1]), steps
+    # The grain step read the grain the brightening brought up, and says how strong it was.
+    assert re.fullmatch(r"2\. reduce noise \(grain, \d+\.\d s\)", steps[2]), steps
+    (finding,) = steps[3:]
     assert finding.startswith("    Found grain of about ") and finding.endswith("/255 and removed it.")
     expected = []
     for i, step in enumerate(result.steps, 1):

@@ -244,12 +244,14 @@ def test_other_requests_do_not_run_the_filter(clean: np.ndarray) -> None:
 def test_a_dark_grainy_photo_is_brightened_then_its_grain_read_and_removed(clean: np.ndarray) -> None:
     dark = np.clip(noisy(clean * 0.25, 3 / 255), 0.0, 1.0)
     result = restore(dark, "it's dark and grainy")
-    assert [step.restorer for step in result.steps] == ["network", "grain"]
+    assert [step.restorer for step in result.steps] == ["exposure", "grain"]
     assert [step.label for step in result.steps] == ["brighten", "reduce noise"]
     # the grain step reads the grain as brightening left it
     assert result.metadata["noise"] > 1.0
+    (brightened,) = result.steps[0].findings
     (finding,) = result.steps[1].findings
-    assert finding.startswith("Found grain of about") and result.findings == (finding,)
+    assert brightened.endswith("under-exposed and brightened it.")
+    assert finding.startswith("Found grain of about") and result.findings == (brightened, finding)
     assert result.restored.mean() > dark.mean() + 0.15
 
 

@@ -33,7 +33,7 @@ def names(text: str) -> list[tuple[tuple[str, ...], list[str]]]:
         ("remove the jpeg artifacts", [(("jpeg",), ["jpeg"])]),
         ("the photo is out of focus, sharpen it", [(("deblur",), ["defocus", "shake"])]),
         ("remove the haze", [(("dehaze",), [])]),
-        ("brighten this dark photo", [(("lowlight",), [])]),
+        ("brighten this dark photo", [(("lowlight",), ["exposure"])]),
     ],
 )
 def test_a_single_fault_is_a_one_step_plan_with_its_specialists(text: str, steps: list) -> None:
@@ -44,7 +44,7 @@ def test_faults_are_undone_in_the_reverse_of_how_they_arose() -> None:
     # a JPEG was written last: its blocks go first; a dark photo is brightened before its grain is read
     assert names("it's dark, grainy and the jpeg is blocky") == [
         (("jpeg",), ["jpeg"]),
-        (("lowlight",), []),
+        (("lowlight",), ["exposure"]),
         (("denoise",), ["grain"]),
     ]
     # grain before the blur a deconvolution would amplify it with, and before the haze
@@ -91,7 +91,7 @@ def test_a_specialist_for_several_faults_takes_them_in_one_step(monkeypatch: pyt
 def test_the_plan_describes_its_steps_in_words() -> None:
     lines = make_plan(interpret("it's dark and grainy")).describe()
     assert len(lines) == 2
-    assert lines[0].startswith("1. brighten: restoration network")
+    assert lines[0].startswith("1. brighten: exposure read for the whole scene")
     assert lines[1].startswith("2. reduce noise: grain level read")
 
 
@@ -180,7 +180,7 @@ def test_interpret_json_gives_the_plans_steps(capsys: pytest.CaptureFixture[str]
     assert main(["interpret", "--json", "it's dark and grainy"]) == EXIT_OK
     plan = json.loads(capsys.readouterr().out)["plan"]
     assert [step["label"] for step in plan] == ["brighten", "reduce noise"]
-    assert [step["restorers"] for step in plan] == [["network"], ["grain"]]
+    assert [step["restorers"] for step in plan] == [["exposure"], ["grain"]]
     assert main(["interpret", "it's dark and grainy"]) == EXIT_OK
     out = capsys.readouterr().out
     assert "Plan:" in out and "1. brighten" in out and "2. reduce noise" in out

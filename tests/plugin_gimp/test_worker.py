@@ -243,7 +243,7 @@ def test_restore_reply_has_the_plan_and_each_step_for_a_two_fault_request(tmp_pa
     steps = reply["steps"]
     assert [step["label"] for step in steps] == ["brighten", "reduce noise"]
     assert [sorted(step) for step in steps] == [["findings", "label", "restorer", "seconds"]] * 2
-    assert steps[0]["restorer"] == "network" and steps[1]["restorer"] == "grain"
+    assert steps[0]["restorer"] == "exposure" and steps[1]["restorer"] == "grain"
     assert all(step["seconds"] >= 0 for step in steps)
     # "findings" stays as it was, for older callers: every step's findings, in order.
     assert reply["findings"] == [found for step in steps for found in step["findings"]]
