@@ -163,6 +163,8 @@ def run_plan(
         )
         np.clip(result.pixels, 0.0, 1.0, out=result.pixels)
         _scale_step(result.pixels, outcome.pixels, step, context.interpretation)
+        if step.faults == ("jpeg",):
+            context = replace(context, deblocked=result.pixels)
         reports.append(StepReport(step.label, ran, result.findings, time.perf_counter() - started))
         outcome = outcome.then(result)
         done += cost

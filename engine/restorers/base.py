@@ -94,6 +94,9 @@ class StepContext:
     readings: tuple[Reading, ...] = ()
     #: the pixels are the network's output for this step: a specialist reads them again after it
     after_network: bool = False
+    #: the photo as a JPEG step left it, once one ran (its blocks would cloud the spectrum that a camera
+    #: shake's path is checked on); None before
+    deblocked: np.ndarray | None = None
 
     def embedding(self) -> np.ndarray:
         """The network's conditioning for this step: the request's own words when the step undoes all of it,
@@ -105,6 +108,12 @@ class StepContext:
     def as_it_came(self, pixels: np.ndarray) -> np.ndarray | None:
         """The photo as it came to the plan, where earlier steps have changed `pixels`; else None."""
         return self.arrived if self.arrived is not None and self.arrived is not pixels else None
+
+    def unsmoothed(self, pixels: np.ndarray) -> np.ndarray | None:
+        """The photo before any step smoothed it, where that is not `pixels`: as the JPEG step left it once
+        one ran, else as it came (engine.restorers.shake checks a path's spectrum there); else None."""
+        before = self.deblocked if self.deblocked is not None else self.arrived
+        return before if before is not None and before is not pixels else None
 
     def reading(self, name: str) -> Reading | None:
         return next((r for r in self.readings if r.restorer == name), None)

@@ -585,11 +585,12 @@ class ShakeRestorer:
                 return Reading(self.name, False, absent=absent)
             even_blur = even.estimate.estimate.kernel
         progress(0.0, "reading the camera's path")
-        # after an earlier step (grain), the path is read on its output and checked on the photo as it came
+        # after an earlier step (grain), the path is read on its output and checked on the photo before any
+        # step smoothed it: as it came, or as the JPEG step left it (blocks cloud the spectrum)
         motion = estimate_motion(
             pixels,
             even_blur=even_blur,
-            spectrum_of=context.as_it_came(pixels),
+            spectrum_of=context.unsmoothed(pixels),
             progress=progress,
             cancel=cancel,
         )

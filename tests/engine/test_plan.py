@@ -201,3 +201,31 @@ def test_restore_is_interpret_plan_run_blend_in_at_most_60_lines() -> None:
     from engine.pipeline import restore as restore_function
 
     assert len(inspect.getsource(restore_function).splitlines()) <= 60
+
+
+def test_a_shakes_path_is_checked_on_the_photo_before_any_step_smoothed_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import dataclasses
+
+    import engine.restorers.shake as shake_module
+
+    came, deblocked, later = (np.zeros((8, 8, 3), np.float32) for _ in range(3))
+    context = StepContext(interpret("the camera shook"), ("deblur",), arrived=came)
+    assert context.unsmoothed(came) is None and context.unsmoothed(later) is came
+    after_jpeg = dataclasses.replace(context, deblocked=deblocked)
+    assert after_jpeg.unsmoothed(deblocked) is None and after_jpeg.unsmoothed(later) is deblocked
+
+    # Through a plan: right after the JPEG step, the path is checked on the pixels it is read on.
+    seen: list[object] = []
+    real = shake_module.estimate_motion
+
+    def spy(pixels: np.ndarray, **kwargs: object) -> object:
+        seen.append(kwargs["spectrum_of"])
+        return real(pixels, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(shake_module, "estimate_motion", spy)
+    photo = textured_image(96, 128, seed=2)
+    result = restore(photo, "the camera shook and the jpeg is blocky")
+    assert [s.label for s in result.steps][0] == "clean up JPEG artefacts"
+    assert seen == [None]
