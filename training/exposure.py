@@ -20,16 +20,17 @@ import argparse
 import time
 from collections.abc import Sequence
 
-import cv2
 import numpy as np
 
 from engine.instructions import interpret
 from engine.io import read_pixels
 from engine.progress import no_progress
 from engine.restorers.base import StepContext
-from engine.restorers.exposure import exposure_features
+from engine.restorers.exposure import exposure_features, weigh
 from engine.restorers.scene import shrink_to
+from training.degradations.jpeg import jpeg_compress
 from training.degradations.lowlight import low_light
+from training.degradations.noise import gaussian_noise
 from training.detector_split import bsd_photos, wallpaper_photos
 
 __all__ = ["fit_weights", "samples"]
@@ -42,13 +43,6 @@ GRAIN_SIGMA = (3.0, 25.0)
 JPEG_SHARE = 0.5
 JPEG_QUALITY = (60, 96)
 RIDGE = 1e-3
-
-
-def _jpeg(pixels: np.ndarray, quality: int) -> np.ndarray:
-    eight = (np.clip(pixels, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
-    ok, encoded = cv2.imencode(".jpg", eight[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
-    assert ok
-    return cv2.imdecode(encoded, cv2.IMREAD_COLOR)[..., ::-1].astype(np.float32) / 255.0
 
 
 def samples(part: str, per_photo: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -65,10 +59,9 @@ def samples(part: str, per_photo: int, seed: int) -> tuple[np.ndarray, np.ndarra
             photons = float(np.exp(rng.uniform(*np.log(PHOTONS_RANGE))))
             dark = low_light(clean, rng, ev, photons)
             if rng.random() < GRAIN_SHARE:  # grain on top, as a "dark and grainy" request's photo has
-                sigma = float(rng.uniform(*GRAIN_SIGMA)) / 255.0
-                dark = np.clip(dark + rng.normal(0.0, sigma, dark.shape).astype(np.float32), 0.0, 1.0)
+                dark = gaussian_noise(dark, float(rng.uniform(*GRAIN_SIGMA)) / 255.0, rng)
             if rng.random() < JPEG_SHARE:
-                dark = _jpeg(dark, int(rng.integers(*JPEG_QUALITY)))
+                dark = jpeg_compress(dark, int(rng.integers(*JPEG_QUALITY)))
             n, w = exposure_features(dark, context, no_progress, None)
             truth.append(-ev)
             network.append(n)
@@ -84,10 +77,6 @@ def fit_weights(truth: np.ndarray, network: np.ndarray, white: np.ndarray) -> tu
     lhs = design.T @ design + RIDGE * np.eye(design.shape[1])
     solution = np.linalg.solve(lhs, design.T @ (truth - network))
     return solution[:-1], float(solution[-1])
-
-
-def estimate(network: np.ndarray, white: np.ndarray, weights: np.ndarray, bias: float) -> np.ndarray:
-    return network + bias + (white - network[:, None]) @ weights
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -108,7 +97,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"\n{len(train[0])} training and {len(check[0])} calibration samples; errors in stops")
     print(f"network alone:           {rms(check[1] - check[0])}")
     weights, bias = fit_weights(*train)
-    print(f"network + white point:   {rms(estimate(check[1], check[2], weights, bias) - check[0])}")
+    print(f"network + white point:   {rms(weigh(check[1], check[2], weights, bias) - check[0])}")
     print(f"\nEXPOSURE_WEIGHTS = ({', '.join(f'{w:.3f}' for w in weights)})\nEXPOSURE_BIAS = {bias:.3f}")
 
 

@@ -107,19 +107,22 @@ class StepContext:
 
     def as_it_came(self, pixels: np.ndarray) -> np.ndarray | None:
         """The photo as it came to the plan, where earlier steps have changed `pixels`; else None."""
-        return self.arrived if self.arrived is not None and self.arrived is not pixels else None
+        return _other_than(self.arrived, pixels)
 
     def unsmoothed(self, pixels: np.ndarray) -> np.ndarray | None:
         """The photo before any step smoothed it, where that is not `pixels`: as the JPEG step left it once
         one ran, else as it came (engine.restorers.shake checks a path's spectrum there); else None."""
-        before = self.deblocked if self.deblocked is not None else self.arrived
-        return before if before is not None and before is not pixels else None
+        return _other_than(self.deblocked if self.deblocked is not None else self.arrived, pixels)
 
     def reading(self, name: str) -> Reading | None:
         return next((r for r in self.readings if r.restorer == name), None)
 
     def with_reading(self, reading: Reading) -> StepContext:
         return replace(self, readings=(*self.readings, reading))
+
+
+def _other_than(before: np.ndarray | None, pixels: np.ndarray) -> np.ndarray | None:
+    return before if before is not None and before is not pixels else None
 
 
 def step_instruction(faults: tuple[str, ...] | list[str]) -> str:

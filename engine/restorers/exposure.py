@@ -6,7 +6,7 @@ The network brightens a dark photo well on average but bends its tones and colou
 of its brightenings is a guess at the scene's exposure. Here the guess is read from the network's output
 at 512 px (the gain that best maps the photo onto it, in linear light, on their low frequencies) together
 with the photo's own white point (the 99.9th and 99.5th percentiles of the brightest channel), weighed by
-`training.exposure` on BSD432's and the 39 photos' training parts (figures: resources/models/exposure.md).
+`training.exposure` on BSD432's and the 39 photos' training parts (figures: docs/plans.md, "Low light").
 The gain itself is then exact: tones and colours are those of the photo, only brighter.
 """
 
@@ -33,6 +33,7 @@ __all__ = [
     "ExposureRestorer",
     "exposure_features",
     "read_exposure",
+    "weigh",
 ]
 
 #: The side the photo is judged at (the network's low-light scene side).
@@ -66,10 +67,9 @@ def exposure_features(
     """(the network's brightening as stops of gain, −log2 of each WHITE_PERCENTILES of the brightest
     channel): each an estimate of the under-exposure, before they are weighed."""
     small = np.ascontiguousarray(shrink_to(pixels, JUDGE_SIDE), np.float32)
-    judge = replace(context, faults=("lowlight",), scene_side=0)
     brightened = network_pass(
         small,
-        judge,
+        context,
         embedding=instruction_embedding(JUDGE_INSTRUCTION),
         scene=False,
         progress=progress,
@@ -84,15 +84,26 @@ def exposure_features(
     return float(np.log2(max(gain, _FLOOR))), white_stops
 
 
+def weigh(
+    network_stops: float | np.ndarray,
+    white_stops: tuple[float, ...] | np.ndarray,
+    weights: tuple[float, ...] | np.ndarray = EXPOSURE_WEIGHTS,
+    bias: float = EXPOSURE_BIAS,
+) -> float | np.ndarray:
+    """The network's read moved towards the white point's reads: network + bias + Σ w_k (white_k − network),
+    which keeps it a shift (a photo darkened one more stop reads one stop more). One photo's reads, or N
+    photos' (network N, white N x K), as training.exposure fits them."""
+    network = np.asarray(network_stops, np.float64)
+    return network + bias + (np.asarray(white_stops) - network[..., None]) @ np.asarray(weights)
+
+
 def read_exposure(
     pixels: np.ndarray, context: StepContext, progress: ProgressCallback, cancel: CancelToken | None
 ) -> ExposureEstimate:
-    """The photo's under-exposure in stops: the network's read, moved towards the white point's reads by
-    EXPOSURE_WEIGHTS (which keep it a shift: a photo darkened one more stop reads one stop more)."""
+    """The photo's under-exposure in stops (weigh), at most MAX_STOPS."""
     network_stops, white_stops = exposure_features(pixels, context, progress, cancel)
-    stops = network_stops + EXPOSURE_BIAS
-    stops += sum(w * (s - network_stops) for w, s in zip(EXPOSURE_WEIGHTS, white_stops, strict=True))
-    return ExposureEstimate(float(stops), network_stops, white_stops)
+    stops = min(float(weigh(network_stops, white_stops)), MAX_STOPS)
+    return ExposureEstimate(stops, network_stops, white_stops)
 
 
 def brighten(pixels: np.ndarray, stops: float, band: int = 256) -> np.ndarray:
@@ -126,12 +137,10 @@ class ExposureRestorer:
     ) -> Reading:
         progress(0.0, "judging the exposure")
         estimate = read_exposure(pixels, context, progress, cancel)
-        found = estimate.stops >= MIN_STOPS
-        stops = min(estimate.stops, MAX_STOPS)
         return Reading(
             self.name,
-            found,
-            summary=f"brightening by {describe_stops(stops)}",
+            estimate.stops >= MIN_STOPS,
+            summary=f"brightening by {describe_stops(estimate.stops)}",
             absent="The photo reads as exposed about right",
             estimate=estimate,
         )
@@ -147,7 +156,7 @@ class ExposureRestorer:
         assert isinstance(reading.estimate, ExposureEstimate)
         if not reading.found:
             return network_fallback(pixels, context, progress, cancel)
-        stops = min(reading.estimate.stops, MAX_STOPS)
+        stops = reading.estimate.stops
         brightened = brighten(pixels, stops)
         outcome = Outcome(
             brightened,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from training.exposure import estimate, fit_weights
+from engine.restorers.exposure import weigh
+from training.exposure import fit_weights
 
 
 def test_the_fit_recovers_known_weights_and_keeps_the_estimate_a_shift() -> None:
@@ -13,7 +14,7 @@ def test_the_fit_recovers_known_weights_and_keeps_the_estimate_a_shift() -> None
     network = truth + rng.normal(0.0, 0.3, 400)
     white = truth[:, None] + rng.normal(0.0, 0.05, (400, 2)) + np.array([0.2, -0.1])
     weights, bias = fit_weights(truth, network, white)
-    fitted = estimate(network, white, weights, bias)
+    fitted = weigh(network, white, weights, bias)
     assert np.sqrt(np.mean((fitted - truth) ** 2)) < 0.1 < np.sqrt(np.mean((network - truth) ** 2))
     # one stop darker everywhere reads one stop more
-    assert np.allclose(estimate(network + 1.0, white + 1.0, weights, bias), fitted + 1.0)
+    assert np.allclose(weigh(network + 1.0, white + 1.0, weights, bias), fitted + 1.0)
