@@ -3,10 +3,13 @@
 Run: python bench/instructions_bench.py [--parity] [--show-errors] [--blind]
   exact-match task sets and off-topic recall on resources/prompts/heldout.jsonl (used for tuning decisions),
   unseen.jsonl (looked at once the first head was done), unseen2.jsonl (written blind to the corpus),
-  upscale_heldout.jsonl and issue26_examples.jsonl (the examples issue 26 names, kept out of the corpus);
-  --blind adds blind3.jsonl (241 prompts), blind4.jsonl (265) and blind5.jsonl (265), each written by someone
-  who saw neither the corpus, the vocabularies nor the rules; their misses are never printed, and no choice
-  is made on them.
+  upscale_heldout.jsonl, issue26_examples.jsonl (the examples issue 26 names, kept out of the corpus) and
+  dev6.jsonl (316 prompts written blind to the corpus and rules, then used for tuning: session 23's spelling
+  correction, attention head and rules were chosen on it, so it is a development set);
+  --blind adds blind3.jsonl (241 prompts), blind4.jsonl (265), blind5.jsonl (265), blind6.jsonl (255) and
+  blind7.jsonl (254), each written by someone who saw neither the corpus, the vocabularies nor the rules;
+  their misses are never printed, and no choice is made on them (blind6 was scored once after session 23's
+  first head, blind7 once after its second).
   A prompt of kind "foreign" counts as right when it is understood as labelled or answered with the
   English-only message. Encoder load time (fresh process) and ms per prompt; --parity adds cosine vs
   sentence-transformers on the whole training corpus (needs the `train` extra).
@@ -27,8 +30,15 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 PROMPTS = REPO / "resources" / "prompts"
-SETS = ("heldout.jsonl", "unseen.jsonl", "unseen2.jsonl", "upscale_heldout.jsonl", "issue26_examples.jsonl")
-BLIND = ("blind3.jsonl", "blind4.jsonl", "blind5.jsonl")
+SETS = (
+    "heldout.jsonl",
+    "unseen.jsonl",
+    "unseen2.jsonl",
+    "upscale_heldout.jsonl",
+    "issue26_examples.jsonl",
+    "dev6.jsonl",
+)
+BLIND = ("blind3.jsonl", "blind4.jsonl", "blind5.jsonl", "blind6.jsonl", "blind7.jsonl")
 
 
 def load(path: Path) -> list[dict]:

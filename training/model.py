@@ -158,10 +158,12 @@ class TaskPrior(nn.Module):
         # mean_m(relu(x W1_m + b1_m) W2_m + b2_m)
         #   = relu(x [W1_1..W1_M] + [b1]) [W2_1; ..; W2_M] / M + mean b2:
         # the ensemble of M one-hidden-layer MLPs becomes one wider MLP (task columns only).
-        members = head.w1.shape[0]
-        if head.w1.shape[1] != embed_dim:
-            raise ValueError(f"the task head reads {head.w1.shape[1]}-d embeddings, not {embed_dim}")
-        self.register_buffer("w1", torch.from_numpy(np.concatenate(list(head.w1), axis=1)))
+        # The network sees the mean embedding only: the head's attention poolings are taken as the mean.
+        w1 = head.mean_only_w1()
+        members = w1.shape[0]
+        if w1.shape[1] != embed_dim:
+            raise ValueError(f"the task head reads {w1.shape[1]}-d embeddings, not {embed_dim}")
+        self.register_buffer("w1", torch.from_numpy(np.concatenate(list(w1), axis=1)))
         self.register_buffer("b1", torch.from_numpy(head.b1.reshape(-1).copy()))
         self.register_buffer(
             "w2", torch.from_numpy(np.concatenate(list(head.w2[:, :, :n]), axis=0) / members)

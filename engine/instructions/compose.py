@@ -32,7 +32,8 @@ FAULT_WORDS = {
     "derain": r"rain\w*|derain\w*",
     "lowlight": r"dark(er|ness)?|underexposed|under-exposed|brighten\w*|bright(er|ness)?|lighten\w*|exposure",
     "jpeg": r"jpe?g|compression|compressed|artefacts?|artifacts?|block(s|y|iness)?",
-    "upscale": r"bigger|larger|enlarg\w*|upscal\w*|upsiz\w*|resolution|upres\w*",
+    "upscale": r"bigger|larger|enlarg\w*|upscal\w*|upsiz\w*|resolution|upres\w*|full[- ]?(?:size|res\w*)|"
+    r"hi(?:gh)?[- ]?res\w*|[48]k",
 }
 _FAULT = {task: re.compile(rf"\b({words})\b") for task, words in FAULT_WORDS.items()}
 
@@ -44,8 +45,14 @@ _CLAUSE_BREAK = re.compile(
 # A negation's reach ends at the next clause break (or at "and" + a new verb: "don't crop and brighten it"
 # stays one stretch, which is safe: its tasks are banned only when named).
 _NEGATION = re.compile(
-    r"\b(?:do\s*n[o']?t|dont|does\s*n[o']?t|doesnt|did\s*n[o']?t|never|no need to|needn'?t|avoid|stop|"
-    r"without|not(?! only| just)|is\s*n'?t|isnt|are\s*n'?t|arent|was\s*n'?t|wasnt|ain'?t)\b"
+    r"\b(?:do\s*n[o']?t|dont|does\s*n[o']?t|doesnt|did\s*n[o']?t|never|no need (?:to|for)|needn'?t|avoid|"
+    r"stop|without|not(?! only| just)|is\s*n'?t|isnt|are\s*n'?t|arent|was\s*n'?t|wasnt|ain'?t|"
+    r"nothing (?:is )?wrong with|no (?:problems?|issues?) with|"
+    # "there's no rain in shot"
+    r"no (?=(?:[a-z]+ ){1,2}in (?:the |this |my )?(?:shot|frame|photo|picture|image)\b)|"
+    # "no denoising, no sharpening": "no" before a restoration itself ("no light" is a fault: not here)
+    r"no (?=(?:more |extra |further )?(?:denois|sharpen|deblur|upscal|enlarg|brighten|lighten|dehaz|"
+    r"noise reduction|resiz)))\b"
 )
 # After a copula's "not", these state a fault ("it's not sharp" = blurry), so the stretch stays as it is.
 _QUALITIES = re.compile(
@@ -66,6 +73,13 @@ _REFERS_BACK = re.compile(
     r"^(?:and |but )?(?:that|this|it|which)(?:'s| is| was|s)? (?:not|n't|isn't|wasn't|isnt|wasnt) "
     r"(?:really |actually )?(?:(?:in|part of) (?:the |my )?(?:shot|photo|picture|frame|image|pic)|"
     r"(?:the|a|an) (?:problem|issue)|visible|what (?:i|i'm) (?:mean|want fixed|asking))\b"
+    # "it's slightly blurry but I don't mind that", "... but that's intentional"
+    r"|^(?:and |but )?(?:i|we) (?:don'?t|do not|really don'?t) (?:mind|care about) (?:that|it|this)\b"
+    r"|^(?:and |but )?(?:that|this|it)(?:'s| is| was) (?:fine|ok|okay|intentional|deliberate|on purpose)\b"
+    r"|^(?:and |but )?(?:i|we) (?:don'?t|do not) mind$"
+    r"|^(?:and |but )?(?:i'm|i am|we're|we are) (?:okay|ok|fine|happy) with (?:that|it|this)\b"
+    r"|^(?:so |please |just )?leave (?:it|that|this)(?: alone| as it is)?$"
+    r"|^(?:so )?(?:there's |that's )?(?:no|not an?) (?:issue|problem)s?(?: there)?$"
 )
 # "the exposure is fine": the fault named before it needs nothing.
 _FINE = re.compile(
@@ -74,7 +88,18 @@ _FINE = re.compile(
     r"(?:part of|the whole|all) (?:the )?(?:point|look|mood|style|charm|atmosphere|vibe|fun|magic)|"
     r"what (?:i|we) (?:wanted|want|like|love)|the vibe|staying|to stay|stays|lovely|gorgeous|beautiful|"
     r"magical|moody|atmospheric|"
-    r"not (?:the|a|an) (?:problem|issue)|no (?:problem|issue))\b"
+    r"not (?:the|a|an) (?:problem|issue)|no (?:problem|issue)|"
+    r"not (?:bothering|bugging|bothered)|(?:doesn'?t|don'?t|does not|do not) (?:bother|bug))\b"
+    r"|\b(?:isn'?t|aren'?t|wasn'?t|doesn'?t|don'?t) (?:bother(?:ing)?|bug(?:ging)?) (?:me|us)\b"
+)
+# Said of a fault, these mark it as wanted however long its description ("the motion blur on the cyclist
+# is intentional"): no request says them of what it wants fixed.
+_WANTED = re.compile(r"\b(?:is|are|was|were|'s)\s+(?:intentional|deliberate|on purpose)\b")
+_WANTED_SUBJECT_WORDS = 8
+# "sunny day, perfect exposure": a fault's quality praised before its name.
+_GOOD_NOUN = re.compile(
+    r"\b(?:perfect|perfectly fine|great|good|fine|correct|spot-on|nice) (?:exposure|focus|colou?rs?|detail|"
+    r"resolution|size|sharpness)\b"
 )
 
 # "the exposure is fine" names its subject in a few words; "enhance it so it looks good" is no subject.
@@ -86,7 +111,8 @@ _OPPOSITES = (
         re.compile(
             r"\b(?:too (?:bright|light|white)|over\s*-?\s*exposed?|overexposure|blown[- ]out|"
             r"blown highlights|burn(?:t|ed) out|washed out by (?:the )?(?:sun|flash)|darken(?: it| the \w+)?|"
-            r"make it darker)\b"
+            r"make it darker|(?:dim|tone) (?:it|them|this|the \w+) (?:right )?down|"
+            r"make (?:it|them|the \w+) (?:deep and )?dark(?:er)? again)\b"
         ),
         "lowlight",
         "darkening an overexposed photo",
@@ -131,8 +157,9 @@ _EFFECTS = re.compile(
     r"people|crowd|rest|surroundings)\b"
     r"|\bmake (?:it|the \w+|this)(?: look)? (?:more )?(?:blurr(?:y|ier)|grainier|noisier|foggier|hazier|"
     r"moodier|dreamier|rainy|foggy|hazy|grainy|noisy|vintage|old|retro)\b"
-    r"|\bmake (?:it|this|the \w+) look (?:like |as if )?(?:an? |it was |it's )?(?:old|vintage|retro|"
-    r"analog(?:ue)?|film|polaroid|lomo|glitch\w*|grainy|blurry|hazy|foggy|rainy|dreamy|moody|faded)\b"
+    r"|\b(?:make (?:it|this|the \w+)|(?:i want|i'd like) (?:it|this) to) look (?:like |as if )?"
+    r"(?:an? |it was |it's )?(?:[a-z-]+,? ){0,3}?(?:old|vintage|retro|analog(?:ue)?|film|polaroid|lomo|"
+    r"glitch\w*|grainy|blurry|hazy|foggy|rainy|dreamy|moody|faded|compressed|lo-?fi|underexposed|pixelated)\b"
 )
 
 # A question about photography, or a request to write or judge something, is not a request to restore the
@@ -247,6 +274,27 @@ def _refers_back(clause: str) -> bool:
     return bool(_REFERS_BACK.match(clause))
 
 
+def _take_fine(clause: str, reading: Reading) -> str:
+    """`clause` without the faults it says are fine or wanted ("the exposure is fine", "the motion blur on
+    the cyclist is intentional"), which go to `reading.banned`; what follows such a statement after "and" or
+    "so" is read on ("the noise isn't bothering me and the focus is soft")."""
+    while good := _GOOD_NOUN.search(clause):
+        reading.negated = True
+        reading.banned |= tasks_named(good.group(0))
+        clause = clause[: good.start()] + " " + clause[good.end() :]
+    while True:
+        fine = _FINE.search(clause)
+        wanted = _WANTED.search(clause)
+        if wanted and len(clause[: wanted.start()].split()) <= _WANTED_SUBJECT_WORDS:
+            fine = wanted
+        longest = _WANTED_SUBJECT_WORDS if fine is wanted else _FINE_SUBJECT_WORDS
+        if not fine or len(clause[: fine.start()].split()) > longest:
+            return clause
+        reading.negated = True
+        reading.banned |= tasks_named(clause[: fine.start()])
+        clause = re.sub(r"^\s*(?:and|so)\b", "", clause[_scope(clause, fine.end()) :])
+
+
 def read(text: str) -> Reading:
     """The structure of one instruction (see the module docstring)."""
     reading = Reading(clauses=[])
@@ -263,10 +311,8 @@ def read(text: str) -> Reading:
                 reading.clauses.remove(previous)
                 previous = None
             continue
-        fine = _FINE.search(clause)
-        if fine and len(clause[: fine.start()].split()) <= _FINE_SUBJECT_WORDS:
-            reading.negated = True
-            reading.banned |= tasks_named(clause[: fine.start()])
+        clause = _take_fine(clause, reading)
+        if not _has_content(clause):
             continue
         clause = _take_negations(_take_kept(clause, reading), reading)
         if _EFFECTS.search(clause):

@@ -7,14 +7,19 @@ JSON object per line inside): 0.4 MB instead of 2.8 MB in the repository. The ru
 
 from __future__ import annotations
 
+import functools
 import gzip
 import io
 import json
+import re
 from pathlib import Path
 
+from engine.errors import ModelError
 from engine.paths import resources_dir
 
 CORPUS_NAME = "train.jsonl.gz"
+#: A word, as the runtime counts them in prompts and in the corpus (letters, with one inner apostrophe).
+WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 
 
 def corpus_path() -> Path:
@@ -39,3 +44,17 @@ def write_prompt_file(path: Path, lines: list[str]) -> None:
         data = buffer.getvalue()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
+
+
+@functools.cache
+def corpus_texts() -> tuple[tuple[str, str], ...]:
+    """(text lower-cased, register) of every corpus prompt, read once; ModelError (one line) when the file is
+    missing or damaged."""
+    path = corpus_path()
+    try:
+        return tuple(
+            (str(row["text"]).lower(), str(row.get("register", ""))) for row in read_prompt_file(path)
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, EOFError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else "not a prompt corpus"
+        raise ModelError(f"{path}: {reason} (the instruction vocabulary; reinstall PhotoMend)") from None

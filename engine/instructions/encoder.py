@@ -126,7 +126,8 @@ def _session(model: bytes, threads: int) -> ort.InferenceSession:
 
 
 class TextEncoder:
-    """A loaded all-MiniLM-L6-v2: `encode(texts)` -> (N, 384) float32, unit length. Thread-safe.
+    """A loaded all-MiniLM-L6-v2: `encode(texts)` -> (N, 384) float32, unit length; `encode_tokens` adds the
+    token states. Thread-safe.
 
     The graph is built in memory from the installed package's safetensors at load (tens of ms), so the
     repository carries no 90 MB copy and the runtime needs neither torch nor the onnx package. Both files
@@ -163,26 +164,34 @@ class TextEncoder:
             mask[row, : len(enc.ids)] = 1
         return ids, mask
 
-    def _embed(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    def _states(self, ids: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(embeddings (N, 384) unit length, token states (N, L, 384)) for one padded batch."""
         (hidden,) = self._session.run(["last_hidden_state"], {"input_ids": ids, "attention_mask": mask})
         # Mean over real tokens (sentence-transformers Pooling, mean mode), then unit length (Normalize).
         m = mask[:, :, None].astype(np.float32)
         pooled = (hidden * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)
         norms = np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
-        return (pooled / norms).astype(np.float32)
+        return (pooled / norms).astype(np.float32), hidden
 
-    def encode(self, texts: list[str] | tuple[str, ...]) -> np.ndarray:
-        """(N, 384) float32 L2-normalised embeddings; batches texts of similar length to limit padding."""
+    def encode_tokens(self, texts: list[str] | tuple[str, ...]) -> tuple[np.ndarray, list[np.ndarray]]:
+        """encode()'s embeddings and each text's token states ((tokens, 384) float32, [CLS] and [SEP]
+        included, padding not), which the task head's attention poolings read."""
         texts = [str(t) for t in texts]
         out = np.zeros((len(texts), EMBEDDING_DIM), dtype=np.float32)
-        if not texts:
-            return out
+        states: list[np.ndarray] = [np.zeros((0, EMBEDDING_DIM), np.float32)] * len(texts)
+        # Texts of similar length batched together: less padding.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         for start in range(0, len(order), _BATCH):
             chunk = order[start : start + _BATCH]
             ids, mask = self.tokenize([texts[i] for i in chunk])
-            out[chunk] = self._embed(ids, mask)
-        return out
+            out[chunk], hidden = self._states(ids, mask)
+            for row, i in enumerate(chunk):
+                states[i] = np.ascontiguousarray(hidden[row, : int(mask[row].sum())])
+        return out, states
+
+    def encode(self, texts: list[str] | tuple[str, ...]) -> np.ndarray:
+        """(N, 384) float32 L2-normalised embeddings."""
+        return self.encode_tokens(texts)[0]
 
 
 _encoder: TextEncoder | None = None
@@ -202,3 +211,8 @@ def get_text_encoder() -> TextEncoder:
 def encode(texts: list[str] | tuple[str, ...]) -> np.ndarray:
     """Embed instructions with all-MiniLM-L6-v2: (N, 384) float32, each row of unit length."""
     return get_text_encoder().encode(texts)
+
+
+def encode_tokens(texts: list[str] | tuple[str, ...]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """encode()'s embeddings and each text's token states (TextEncoder.encode_tokens)."""
+    return get_text_encoder().encode_tokens(texts)

@@ -8,11 +8,12 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from engine.instructions.compose import Reading, read, tasks_named
-from engine.instructions.encoder import EMBEDDING_DIM, encode
+from engine.instructions.encoder import EMBEDDING_DIM, encode_tokens
 from engine.instructions.head import KINDS, STRENGTH_LEVELS, HeadOutput, get_task_head
 from engine.instructions.language import foreign_language, known_share, language_name
 from engine.instructions.size import (
     DEFAULT_SCALE,
+    asks_to_enlarge,
     asks_to_resize,
     asks_to_shrink,
     describe_target,
@@ -21,6 +22,7 @@ from engine.instructions.size import (
     scale_note,
     supported_scale,
 )
+from engine.instructions.spelling import correct
 
 #: "upscale" (super-resolution ×2 or ×4) came last, so the first six keep the order that the detector and the
 #: restoration network's outputs follow.
@@ -190,9 +192,11 @@ def explicit_strength(text: str) -> float | None:
 
 
 def _read_head(
-    out: HeadOutput, tasks_order: tuple[str, ...], shrink: bool
+    out: HeadOutput, tasks_order: tuple[str, ...], shrink: bool, enlarge: bool = False
 ) -> tuple[str, tuple[str, ...], dict[str, float], dict[str, float]]:
-    """One head output as (kind, tasks, task probabilities, kind probabilities); kind "restore" has tasks."""
+    """One head output as (kind, tasks, task probabilities, kind probabilities); kind "restore" has tasks.
+    `enlarge`: the text asks in so many words for the whole photo bigger (size.asks_to_enlarge), which is
+    an enlargement however the head reads it."""
     probs = {t: float(p) for t, p in zip(tasks_order, out.task_probs, strict=True)}
     kinds = {k: float(p) for k, p in zip(KINDS, out.kind_probs, strict=True)}
     kind = max(kinds, key=kinds.__getitem__)
@@ -207,6 +211,8 @@ def _read_head(
                 tasks = (best,)
         if not tasks:
             kind = "offtopic" if shrink else "vague"
+    if enlarge and "upscale" not in tasks:
+        kind, tasks = "restore", tuple(t for t in TASKS if t in tasks or t == "upscale")
     return kind, tasks, probs, kinds
 
 
@@ -238,7 +244,7 @@ def _decide(
     """The interpretation of `text` from the head's reading of the whole (`out`) and, for a prompt with
     structure (compose.read), of each of its clauses."""
     shrink = asks_to_shrink(text)
-    kind, tasks, probs, kinds = _read_head(out, tasks_order, shrink)
+    kind, tasks, probs, kinds = _read_head(out, tasks_order, shrink, asks_to_enlarge(text))
     scores = {**probs, "offtopic": kinds["offtopic"], "vague": kinds["vague"]}
     strength_probs = out.strength_probs
     clause_strengths: dict[str, float] = {}  # task -> the strength word of the clause that named it
@@ -361,6 +367,7 @@ def interpret_many(texts: list[str]) -> list[Interpretation]:
     """interpret() for several instructions at once (one encoder batch for the prompts and their clauses)."""
     results: list[Interpretation | None] = [None] * len(texts)
     readings: dict[int, Reading] = {}
+    wholes: dict[int, str] = {}  # each prompt as read: spaces evened, cut to MAX_CHARS, typing slips fixed
     todo = []
     head = get_task_head() if any(t.strip() for t in texts) else None  # a damaged head is the first error
     for i, t in enumerate(texts):
@@ -373,7 +380,8 @@ def interpret_many(texts: list[str]) -> list[Interpretation]:
         if refused is not None:
             results[i] = replace(refused, text=t)
             continue
-        readings[i] = read(cleaned)
+        wholes[i] = correct(cleaned)
+        readings[i] = read(wholes[i])
         todo.append(i)
     if not todo:
         return [r for r in results if r is not None]
@@ -381,21 +389,22 @@ def interpret_many(texts: list[str]) -> list[Interpretation]:
     # what the network is told for a prompt whose negated or refused parts were taken out.
     strings: dict[str, int] = {}
     for i in todo:
-        strings.setdefault(" ".join(texts[i].split())[:MAX_CHARS], len(strings))
+        strings.setdefault(wholes[i], len(strings))
         if readings[i].structured:
             for clause in readings[i].clauses:
                 strings.setdefault(clause, len(strings))
             strings.setdefault(_told(readings[i]), len(strings))
-    embeddings = encode(list(strings))
+    embeddings, tokens = encode_tokens(list(strings))
     embeddings.flags.writeable = False
     assert head is not None
-    outs = head.predict(embeddings)
+    outs = head.predict(embeddings, tokens)
     for i in todo:
         reading = readings[i]
-        whole = strings[" ".join(texts[i].split())[:MAX_CHARS]]
+        whole = strings[wholes[i]]
         clause_outs = [outs[strings[c]] for c in reading.clauses] if reading.structured else None
         told = strings[_told(reading)] if reading.structured and _rewritten(reading) else whole
-        results[i] = _decide(texts[i], embeddings[told], outs[whole], head.tasks, reading, clause_outs)
+        decided = _decide(wholes[i], embeddings[told], outs[whole], head.tasks, reading, clause_outs)
+        results[i] = replace(decided, text=texts[i])
     return [r for r in results if r is not None]
 
 

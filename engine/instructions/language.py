@@ -11,11 +11,9 @@ resources/prompts/train.jsonl.gz). Either alone misfires on short English prompt
 from __future__ import annotations
 
 import functools
-import re
 import threading
 
-from engine.errors import ModelError
-from engine.instructions.corpus import corpus_path, read_prompt_file
+from engine.instructions.corpus import WORD, corpus_texts
 
 #: The identifier must give another language at least this probability ...
 FOREIGN_CONFIDENCE = 0.7
@@ -36,20 +34,13 @@ LANGUAGE_NAMES = {
     "id": "Indonesian", "vi": "Vietnamese", "th": "Thai", "ca": "Catalan",
 }  # fmt: skip
 
-_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 _lock = threading.Lock()
 
 
 @functools.cache
 def corpus_words() -> frozenset[str]:
     """Every word of the task head's training prompts, lower-cased."""
-    path = corpus_path()
-    try:
-        rows = read_prompt_file(path)
-        return frozenset(word for row in rows for word in _WORD.findall(str(row["text"]).lower()))
-    except (OSError, ValueError, KeyError, TypeError, EOFError) as error:
-        reason = error.strerror if isinstance(error, OSError) and error.strerror else "not a prompt corpus"
-        raise ModelError(f"{path}: {reason} (the instruction vocabulary; reinstall PhotoMend)") from None
+    return frozenset(word for text, _ in corpus_texts() for word in WORD.findall(text))
 
 
 @functools.cache
@@ -61,7 +52,7 @@ def _identifier():  # type: ignore[no-untyped-def]
 
 def word_counts(text: str) -> tuple[int, int]:
     """(words, words the head's corpus has) in `text`."""
-    words = _WORD.findall(text.lower())
+    words = WORD.findall(text.lower())
     known = corpus_words()
     return len(words), sum(word in known for word in words)
 

@@ -268,6 +268,22 @@ def asks_to_shrink(text: str) -> bool:
     return bool(_SHRINK.search(text)) and not _ENLARGE.search(text)
 
 
+# The whole photo made bigger, said in so many words: "make the whole photo bigger", "enlarge this picture",
+# "blow it up". Not a part of it ("make her face bigger", "make the text larger": the head's near misses).
+_WHOLE_BIGGER = re.compile(
+    r"\b(?:(?:make|get|scale|resize|blow)\s+(?:it|this|the (?:whole |entire |full )?"
+    r"(?:photo|picture|image|pic|shot|file|scan|print))\s+(?:bigger|larger|up)|"
+    r"(?:enlarge|upscale|upsize)\s+(?:it|this|the (?:whole |entire )?"
+    r"(?:photo|picture|image|pic|shot|file|scan)))\b",
+    re.IGNORECASE,
+)
+
+
+def asks_to_enlarge(text: str) -> bool:
+    """Whether the text asks in so many words to make the whole photo bigger (and not also smaller)."""
+    return bool(_WHOLE_BIGGER.search(text)) and not _SHRINK.search(text)
+
+
 def asks_to_resize(text: str) -> bool:
     """Whether the text asks for a smaller photo or a resize that does not say it should be bigger."""
     return asks_to_shrink(text) or (bool(_RESIZE.search(text)) and not _ENLARGE.search(text))

@@ -132,7 +132,7 @@ TEXT_TOKENIZER = ModelSpec(
 TASK_HEAD = ModelSpec(
     id="task_head",
     file="task_head.npz",
-    sha256="2f298c07269f45537abcd99101613ddce9f9f75b3dc81a8a8f32a12526acf8f5",
+    sha256="d9720d615d0c3721d4e47673a996516e980a8cd197a41a92773df4f32eec44e0",
     onnx=False,
 )
 

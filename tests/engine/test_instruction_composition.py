@@ -46,6 +46,15 @@ def test_clauses_are_cut_at_punctuation_and_contrast_words_not_at_and(text: str,
         ("the exposure is fine, it's just noisy", {"lowlight"}, ["noisy"]),
         ("brighten it without losing detail", set(), ["brighten it"]),
         ("don\u2019t enlarge it, only clean the jpeg", {"upscale"}, ["clean the jpeg"]),
+        ("no denoising, no sharpening - the rain has to go", {"denoise", "deblur"}, ["the rain has to go"]),
+        ("no need for noise reduction. lift the shadows", {"denoise"}, ["lift the shadows"]),
+        ("nothing wrong with the focus. it's too dark", {"deblur"}, ["it's too dark"]),
+        ("the noise isn't bothering me and the focus is soft", {"denoise"}, ["the focus is soft"]),
+        ("the motion blur on the cyclist is intentional. brighten it", {"deblur"}, ["brighten it"]),
+        ("it's a bit blurry but i don't mind that. the noise is awful", {"deblur"}, ["the noise is awful"]),
+        ("the bike is blurred but i'm okay with that. just the rain", {"deblur"}, ["the rain"]),
+        ("the bike is motion blurred, leave it. the rain has to go", {"deblur"}, ["the rain has to go"]),
+        ("sunny day, perfect exposure, but it's blocky", {"lowlight"}, ["sunny day", "it's blocky"]),
     ],
 )
 def test_negated_and_kept_faults_are_banned_and_taken_out(
@@ -62,6 +71,13 @@ def test_negated_and_kept_faults_are_banned_and_taken_out(
     ["it's not sharp", "it isn't in focus", "not bright enough", "the faces aren't clear", "not only dark"],
 )
 def test_a_fault_said_the_other_way_round_is_not_a_negation(text: str) -> None:
+    assert read(text).banned == set()
+
+
+@pytest.mark.parametrize(
+    "text", ["there's no light at all", "nothing is in focus", "no detail in the shadows, brighten it"]
+)
+def test_no_before_a_fault_is_the_fault_not_its_refusal(text: str) -> None:
     assert read(text).banned == set()
 
 

@@ -30,6 +30,7 @@ from engine.instructions import (
 from engine.instructions.interpret import MESSAGE_RESIZE, NOTE_RESIZE
 from engine.instructions.onnx_writer import FLOAT, GraphBuilder
 from engine.instructions.size import (
+    asks_to_enlarge,
     asks_to_resize,
     asks_to_shrink,
     requested_factor,
@@ -69,6 +70,32 @@ def test_batching_and_padding_do_not_change_embeddings() -> None:
     together = encode(texts)
     alone = np.stack([encode([t])[0] for t in texts])
     np.testing.assert_allclose(together, alone, atol=1e-5)
+
+
+def test_token_states_are_each_texts_own_and_average_to_its_embedding() -> None:
+    texts = ["blur", "remove the rain streaks from this photo of the harbour please"]
+    embeddings, states = get_text_encoder().encode_tokens(texts)
+    np.testing.assert_allclose(embeddings, encode(texts), atol=1e-6)
+    ids, _ = get_text_encoder().tokenize(texts[1:])
+    assert [len(s) for s in states] == [3, ids.shape[1]]  # [CLS] blur [SEP]; no padding kept
+    for embedding, tokens in zip(embeddings, states, strict=True):
+        mean = tokens.mean(axis=0)
+        np.testing.assert_allclose(mean / np.linalg.norm(mean), embedding, atol=1e-5)
+
+
+def test_the_heads_attention_reads_the_words_and_falls_back_to_the_mean() -> None:
+    head = get_task_head()
+    assert head.pools > 0
+    story = "we had a lovely walk by the lake and the kids were happy but my hands shook so it is smeared"
+    embeddings, states = get_text_encoder().encode_tokens([story])
+    (with_words,) = head.predict(embeddings, states)
+    (mean_only,) = head.predict(embeddings)
+    assert not np.allclose(with_words.task_probs, mean_only.task_probs, atol=1e-3)
+    # one "word" equal to the embedding: every pooling is the mean, as predict() takes it without words
+    (one_word,) = head.predict(embeddings, [embeddings[0][None]])
+    np.testing.assert_allclose(one_word.task_probs, mean_only.task_probs, atol=1e-5)
+    with pytest.raises(ValueError, match="token arrays"):
+        head.predict(embeddings, states * 2)
 
 
 def test_embeddings_carry_meaning() -> None:
@@ -563,6 +590,22 @@ def test_supported_scale_rounds_up_to_what_the_engine_runs(factor: float, scale:
 def test_requested_target(text: str, target: tuple[str, int] | None) -> None:
     assert requested_target(text) == target
     assert target is None or target[0] in TARGET_KINDS
+
+
+@pytest.mark.parametrize(
+    ("text", "whole"),
+    [
+        ("make the whole photo bigger", True),
+        ("enlarge this picture and remove the grain", True),
+        ("blow it up for a poster", True),
+        ("make her face bigger", False),
+        ("make the text larger", False),
+        ("make the photo smaller", False),
+    ],
+)
+def test_the_whole_photo_made_bigger_is_an_enlargement_whatever_the_head_says(text: str, whole: bool) -> None:
+    assert asks_to_enlarge(text) == whole
+    assert ("upscale" in interpret(text).tasks) == whole
 
 
 @pytest.mark.parametrize(

@@ -70,7 +70,9 @@ def test_generator_is_seeded_and_reproduces_the_file(train_rows: list[dict]) -> 
     assert [p.text for p in regenerated] == [r["text"] for r in train_rows]
 
 
-@pytest.mark.parametrize("name", ["blind3.jsonl", "blind4.jsonl", "blind5.jsonl"])
+@pytest.mark.parametrize(
+    "name", ["blind3.jsonl", "blind4.jsonl", "blind5.jsonl", "blind6.jsonl", "blind7.jsonl", "dev6.jsonl"]
+)
 def test_the_blind_sets_are_big_and_cover_every_class(name: str) -> None:
     rows = _rows(name)
     assert len(rows) >= 200

@@ -31,6 +31,9 @@ TEST_FILES = (
     "blind3.jsonl",
     "blind4.jsonl",
     "blind5.jsonl",
+    "blind6.jsonl",
+    "blind7.jsonl",
+    "dev6.jsonl",
     "issue26_examples.jsonl",
 )
 
@@ -859,6 +862,40 @@ def load_excluded() -> set[str]:
     return excluded
 
 
+#: Fifth round (issue 26, session 23): prompts written one by one, not from templates, by helper agents that
+#: saw neither the corpus, the rules nor any test set (mostly long stories, metaphors, negations, typing).
+WRITTEN = ("written_a.jsonl", "written_b.jsonl")
+WRITTEN_DIR = Path(__file__).resolve().parent
+_SPELT = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+
+
+def written_prompts(seen: set[str], excluded: set[str], known: set[str]) -> list[Prompt]:
+    """The hand-written prompts not already drawn and not in a test set. A prompt with a word that is neither
+    English nor in `known` (the generated prompts' words) is registered as "typo", so that its slips do not
+    join the vocabulary engine.instructions.spelling corrects towards."""
+    from spellchecker import SpellChecker
+
+    english = SpellChecker(language="en", distance=1, case_sensitive=False)
+    out = []
+    for name in WRITTEN:
+        for line in (WRITTEN_DIR / name).read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            key = normalise(row["text"])
+            if not key or key in seen or key in excluded:
+                continue
+            seen.add(key)
+            tasks = tuple(row["tasks"])
+            kind = "offtopic" if not tasks else "composite" if len(tasks) > 1 else row["kind"]
+            kind = kind if kind in ("offtopic", "composite", "negation") else "single"
+            words = [w for w in _SPELT.findall(row["text"].lower()) if w not in known]
+            slips = any(len(w) > 2 and w not in english for w in words)
+            strength = float(row["strength"]) if tasks else 0.0
+            out.append(Prompt(row["text"], tasks, strength, kind, "typo" if slips else "written"))
+    return out
+
+
 def generate(seed: int = 7) -> list[Prompt]:
     rng = random.Random(seed)
     excluded = load_excluded()
@@ -875,6 +912,8 @@ def generate(seed: int = 7) -> list[Prompt]:
             seen.add(key)
             out.append(p)
             made += 1
+    known = {w for p in out if p.register != "typo" for w in _SPELT.findall(p.text.lower())}
+    out += written_prompts(seen, excluded, known)
     rng.shuffle(out)
     return out
 
