@@ -186,7 +186,7 @@ class TextEncoder:
             ids, mask = self.tokenize([texts[i] for i in chunk])
             out[chunk], hidden = self._states(ids, mask)
             for row, i in enumerate(chunk):
-                states[i] = np.ascontiguousarray(hidden[row, : int(mask[row].sum())])
+                states[i] = hidden[row, : int(mask[row].sum())]  # a view: encode() keeps none of them
         return out, states
 
     def encode(self, texts: list[str] | tuple[str, ...]) -> np.ndarray:

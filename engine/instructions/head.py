@@ -76,12 +76,13 @@ class TaskHead:
             or (self.a1 is not None and self.a1.shape[:2] != (self.w1.shape[0], EMBEDDING_DIM))
         ):
             raise ModelError(f"{path}: unexpected weight shapes {self.w1.shape}, {self.w2.shape}")
+        members, _, hidden = self.w1.shape
+        self._mean_only_w1 = self.w1.reshape(members, self.pools + 1, EMBEDDING_DIM, hidden).sum(axis=1)
 
     def mean_only_w1(self) -> np.ndarray:
         """fc1's weights (members, 384, hidden) for the mean embedding alone, every pooling taken as
         attending to all words evenly (which gives the mean): what predict() does without token states."""
-        members, _, hidden = self.w1.shape
-        return self.w1.reshape(members, self.pools + 1, EMBEDDING_DIM, hidden).sum(axis=1)
+        return self._mean_only_w1
 
     def _features(self, embeddings: np.ndarray, tokens: list[np.ndarray]) -> np.ndarray:
         """(members, N, 384 * (pools + 1)): each member's mean embedding and attention poolings, each of
@@ -107,7 +108,7 @@ class TaskHead:
                 raise ValueError(f"{len(tokens)} token arrays for {len(x)} embeddings")
             hidden = np.maximum(self._features(x, tokens) @ self.w1 + self.b1, 0.0)
         else:
-            hidden = np.maximum(x[None] @ self.mean_only_w1() + self.b1, 0.0)
+            hidden = np.maximum(x[None] @ self._mean_only_w1 + self.b1, 0.0)
         logits = (hidden @ self.w2 + self.b2).mean(axis=0)  # ensemble: average the members' logits
         nt, nk = len(self.tasks), len(KINDS)
         tasks = _sigmoid(logits[:, :nt])

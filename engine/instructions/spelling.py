@@ -42,17 +42,24 @@ def corpus_counts() -> Counter[str]:
 
 
 @functools.cache
+def english():  # type: ignore[no-untyped-def]
+    """pyspellchecker's English word list, corrections one edit away (`word in english()`: English)."""
+    from spellchecker import SpellChecker
+
+    return SpellChecker(language="en", distance=1, case_sensitive=False)
+
+
+@functools.cache
 def _checkers():  # type: ignore[no-untyped-def]
     """(English word list, one edit; the corpus's words, one edit; the corpus's words, two edits)."""
     from spellchecker import SpellChecker
 
-    english = SpellChecker(language="en", distance=1, case_sensitive=False)
     corpus = []
     for distance in (1, 2):
         checker = SpellChecker(language=None, distance=distance, case_sensitive=False)
         checker.word_frequency.load_json(dict(corpus_counts()))
         corpus.append(checker)
-    return english, *corpus
+    return english(), *corpus
 
 
 @functools.lru_cache(maxsize=4096)
@@ -62,15 +69,15 @@ def correction(word: str) -> str | None:
     if len(word) < SHORTEST or word in counts or "'" in word:
         return None
     with _lock:  # pyspellchecker's caches are not documented as thread-safe
-        english, near, far = _checkers()
-        if word in english:
+        words, near, far = _checkers()
+        if word in words:
             return None
         candidates = near.candidates(word)
         if not candidates and TWO_EDITS_FROM <= len(word) <= TWO_EDITS_UP_TO:
             candidates = far.candidates(word)
         if candidates:
             return max(sorted(candidates), key=counts.__getitem__)
-        return english.correction(word)
+        return words.correction(word)
 
 
 def correct(text: str) -> str:
@@ -83,7 +90,8 @@ def correct(text: str) -> str:
     def fixed(match: re.Match[str]) -> str:
         nonlocal looked_up
         word = match.group(0)
-        opening = not text[: match.start()].rstrip() or text[: match.start()].rstrip()[-1] in ".!?"
+        before = text[: match.start()].rstrip()
+        opening = not before or before[-1] in ".!?"
         if any(c.isupper() for c in word[1:]) or (word[0].isupper() and not opening):
             return word
         lower = word.lower()

@@ -873,9 +873,9 @@ def written_prompts(seen: set[str], excluded: set[str], known: set[str]) -> list
     """The hand-written prompts not already drawn and not in a test set. A prompt with a word that is neither
     English nor in `known` (the generated prompts' words) is registered as "typo", so that its slips do not
     join the vocabulary engine.instructions.spelling corrects towards."""
-    from spellchecker import SpellChecker
+    from engine.instructions.spelling import english
 
-    english = SpellChecker(language="en", distance=1, case_sensitive=False)
+    words_of_english = english()
     out = []
     for name in WRITTEN:
         for line in (WRITTEN_DIR / name).read_text(encoding="utf-8").splitlines():
@@ -890,7 +890,7 @@ def written_prompts(seen: set[str], excluded: set[str], known: set[str]) -> list
             kind = "offtopic" if not tasks else "composite" if len(tasks) > 1 else row["kind"]
             kind = kind if kind in ("offtopic", "composite", "negation") else "single"
             words = [w for w in _SPELT.findall(row["text"].lower()) if w not in known]
-            slips = any(len(w) > 2 and w not in english for w in words)
+            slips = any(len(w) > 2 and w not in words_of_english for w in words)
             strength = float(row["strength"]) if tasks else 0.0
             out.append(Prompt(row["text"], tasks, strength, kind, "typo" if slips else "written"))
     return out
